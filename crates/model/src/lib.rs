@@ -1,0 +1,18 @@
+//! The MCP server catalog model of thv-registry.
+//!
+//! Pure and I/O-free: the `server.json` types (upstream), ToolHive's catalog types, format detection,
+//! lossless conversion between the two, native validation, filters and content digests.
+
+pub mod catalog;
+pub mod convert;
+pub mod detect;
+pub mod digest;
+pub mod filter;
+mod open_enum;
+pub mod pointer;
+pub mod toolhive;
+pub mod upstream;
+pub mod validate;
+
+pub use catalog::{Catalog, CatalogInfo};
+pub use detect::{DocumentFormat, detect_format, parse_json};

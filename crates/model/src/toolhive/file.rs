@@ -1,0 +1,227 @@
+//! The ToolHive catalog file: servers keyed by short name, with ToolHive-only data.
+//!
+//! All fields are optional and unknown keys are kept, so that any real file loads and writes back
+//! unchanged; `validate::toolhive` says what the schema would reject.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::upstream::Extra;
+
+/// A ToolHive catalog file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolHiveRegistry {
+    /// Schema URL.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// File format version, `MAJOR.MINOR.PATCH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// When the catalog was last updated (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Container servers by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<IndexMap<String, ImageMetadata>>,
+    /// Remote servers by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_servers: Option<IndexMap<String, RemoteServerMetadata>>,
+    /// Named groups of servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Group>>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Fields shared by container and remote entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BaseMetadata {
+    /// Informational; ToolHive replaces it with the map key on load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Description (10..500 chars).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Long Markdown description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overview: Option<String>,
+    /// `Official` or `Community`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// `Active` or `Deprecated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `stdio`, `sse` or `streamable-http`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Tool names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
+    /// Full MCP tool objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_definitions: Option<Vec<Value>>,
+    /// Tags (lowercase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Popularity and freshness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Source repository URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+    /// Free-form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_metadata: Option<Map<String, Value>>,
+}
+
+/// A server ToolHive runs as a container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageMetadata {
+    /// Shared fields.
+    #[serde(flatten)]
+    pub base: BaseMetadata,
+    /// OCI image reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Container port for HTTP transports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<i64>,
+    /// Host proxy port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_port: Option<i64>,
+    /// File-system and network permission profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Map<String, Value>>,
+    /// Environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_vars: Option<Vec<EnvVar>>,
+    /// Default container arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Other tags of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_tags: Option<Vec<String>>,
+    /// Sigstore provenance of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Map<String, Value>>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A server that already runs somewhere.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoteServerMetadata {
+    /// Shared fields.
+    #[serde(flatten)]
+    pub base: BaseMetadata,
+    /// Endpoint URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Headers the client sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<Header>>,
+    /// OAuth client settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_config: Option<Map<String, Value>>,
+    /// Client-side settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_vars: Option<Vec<EnvVar>>,
+    /// Host proxy port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_port: Option<i64>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `metadata` of an entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Repository stars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stars: Option<i64>,
+    /// Image pulls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pulls: Option<i64>,
+    /// When the entry was last refreshed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvVar {
+    /// Variable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the user must set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Whether it is a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
+    /// Default value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// An HTTP header of a remote server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Header name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the user must set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Whether it is a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
+    /// Default value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Allowed values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<String>>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A named group of servers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Group name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the group is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Container servers of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<IndexMap<String, ImageMetadata>>,
+    /// Remote servers of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_servers: Option<IndexMap<String, RemoteServerMetadata>>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
