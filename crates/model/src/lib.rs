@@ -13,6 +13,7 @@ pub mod pointer;
 pub mod toolhive;
 pub mod upstream;
 pub mod validate;
+pub mod version;
 
 pub use catalog::{Catalog, CatalogInfo};
 pub use detect::{DocumentFormat, detect_format, parse_json};

@@ -102,10 +102,8 @@ pub fn find_extension<'a>(
             .ok()
             .map(|ext| (key, ext))
     };
-    if let Some(key) = preferred {
-        if let Some((k, v)) = map.get_key_value(key) {
-            return parse(k.as_str(), v);
-        }
+    if let Some((k, v)) = preferred.and_then(|key| map.get_key_value(key)) {
+        return parse(k.as_str(), v);
     }
     for key in candidate_keys(server) {
         if let Some((k, v)) = map.get_key_value(key) {
