@@ -136,9 +136,7 @@ fn is_envelope(v: &Value) -> bool {
 
 /// Tells the format of a parsed document.
 pub fn detect_format(doc: &Value) -> Result<DocumentFormat, DetectError> {
-    let unknown = || DetectError::UnknownShape {
-        found: describe_value(doc),
-    };
+    let unknown = || DetectError::UnknownShape { found: describe_value(doc) };
     match doc {
         Value::Object(o) => {
             let servers = o.get("servers");
@@ -147,11 +145,7 @@ pub fn detect_format(doc: &Value) -> Result<DocumentFormat, DetectError> {
                 || (o.get("groups").is_some_and(Value::is_array) && servers.is_none())
             {
                 Ok(DocumentFormat::ToolHive)
-            } else if o
-                .get("data")
-                .and_then(|d| d.get("servers"))
-                .is_some_and(Value::is_array)
-            {
+            } else if o.get("data").and_then(|d| d.get("servers")).is_some_and(Value::is_array) {
                 Ok(DocumentFormat::UpstreamFile)
             } else if servers.is_some_and(Value::is_array) {
                 Ok(DocumentFormat::ApiPage)
@@ -176,15 +170,11 @@ pub fn detect_with_hint(doc: &Value, hint: FormatHint) -> Result<DocumentFormat,
     let found = detect_format(doc)?;
     match hint {
         FormatHint::ToolHive if found != DocumentFormat::ToolHive => {
-            Err(DetectError::HintMismatch {
-                expected: "ToolHive catalog file",
-                found,
-            })
+            Err(DetectError::HintMismatch { expected: "ToolHive catalog file", found })
         }
-        FormatHint::Upstream if !found.is_upstream() => Err(DetectError::HintMismatch {
-            expected: "server.json-based document",
-            found,
-        }),
+        FormatHint::Upstream if !found.is_upstream() => {
+            Err(DetectError::HintMismatch { expected: "server.json-based document", found })
+        }
         _ => Ok(found),
     }
 }
@@ -194,6 +184,8 @@ pub fn detect_with_hint(doc: &Value, hint: FormatHint) -> Result<DocumentFormat,
 pub struct RecordRef<'a> {
     /// JSON pointer to the record (the envelope when there is one) in its document.
     pub pointer: String,
+    /// JSON pointer to the `server.json` document itself.
+    pub server_pointer: String,
     /// The `server.json` document.
     pub server: &'a Value,
     /// The envelope's `_meta`, when the record came wrapped.
@@ -210,15 +202,12 @@ pub fn upstream_records(doc: &Value, format: DocumentFormat) -> Vec<RecordRef<'_
                 let pointer = format!("{prefix}/{i}");
                 match item.get("server") {
                     Some(server) if server.is_object() => RecordRef {
+                        server_pointer: format!("{pointer}/server"),
                         pointer,
                         server,
                         meta: item.get("_meta"),
                     },
-                    _ => RecordRef {
-                        pointer,
-                        server: item,
-                        meta: None,
-                    },
+                    _ => RecordRef { server_pointer: pointer.clone(), pointer, server: item, meta: None },
                 }
             })
             .collect()
@@ -226,26 +215,18 @@ pub fn upstream_records(doc: &Value, format: DocumentFormat) -> Vec<RecordRef<'_
     let empty: &[Value] = &[];
     match format {
         DocumentFormat::ToolHive => Vec::new(),
-        DocumentFormat::Server => vec![RecordRef {
-            pointer: String::new(),
-            server: doc,
-            meta: None,
-        }],
+        DocumentFormat::Server => {
+            vec![RecordRef { pointer: String::new(), server_pointer: String::new(), server: doc, meta: None }]
+        }
         DocumentFormat::EnvelopeArray | DocumentFormat::ServerArray => {
             list(doc.as_array().map_or(empty, Vec::as_slice), "")
         }
-        DocumentFormat::ApiPage => list(
-            doc.get("servers")
-                .and_then(Value::as_array)
-                .map_or(empty, Vec::as_slice),
-            "/servers",
-        ),
-        DocumentFormat::UpstreamFile => list(
-            doc.pointer("/data/servers")
-                .and_then(Value::as_array)
-                .map_or(empty, Vec::as_slice),
-            "/data/servers",
-        ),
+        DocumentFormat::ApiPage => {
+            list(doc.get("servers").and_then(Value::as_array).map_or(empty, Vec::as_slice), "/servers")
+        }
+        DocumentFormat::UpstreamFile => {
+            list(doc.pointer("/data/servers").and_then(Value::as_array).map_or(empty, Vec::as_slice), "/data/servers")
+        }
     }
 }
 
@@ -258,14 +239,9 @@ pub fn is_snake_case_document(server: &Value) -> bool {
         .and_then(SchemaVersion::from_schema_url)
         .is_some_and(SchemaVersion::is_snake_case);
     let snake_package = || {
-        server
-            .get("packages")
-            .and_then(Value::as_array)
-            .is_some_and(|ps| {
-                ps.iter().any(|p| {
-                    p.get("registry_type").is_some() || p.get("environment_variables").is_some()
-                })
-            })
+        server.get("packages").and_then(Value::as_array).is_some_and(|ps| {
+            ps.iter().any(|p| p.get("registry_type").is_some() || p.get("environment_variables").is_some())
+        })
     };
     declared || server.get("website_url").is_some() || snake_package()
 }
@@ -279,31 +255,13 @@ mod tests {
     #[test]
     fn detects_every_shape() {
         let cases = [
-            (
-                json!({"version": "1.0.0", "servers": {"a": {}}}),
-                DocumentFormat::ToolHive,
-            ),
-            (
-                json!({"remote_servers": {"a": {}}}),
-                DocumentFormat::ToolHive,
-            ),
-            (
-                json!({"data": {"servers": []}}),
-                DocumentFormat::UpstreamFile,
-            ),
-            (
-                json!({"servers": [{"server": {"name": "a/b"}}], "metadata": {}}),
-                DocumentFormat::ApiPage,
-            ),
-            (
-                json!([{"server": {"name": "a/b"}, "_meta": {}}]),
-                DocumentFormat::EnvelopeArray,
-            ),
+            (json!({"version": "1.0.0", "servers": {"a": {}}}), DocumentFormat::ToolHive),
+            (json!({"remote_servers": {"a": {}}}), DocumentFormat::ToolHive),
+            (json!({"data": {"servers": []}}), DocumentFormat::UpstreamFile),
+            (json!({"servers": [{"server": {"name": "a/b"}}], "metadata": {}}), DocumentFormat::ApiPage),
+            (json!([{"server": {"name": "a/b"}, "_meta": {}}]), DocumentFormat::EnvelopeArray),
             (json!([{"name": "a/b"}]), DocumentFormat::ServerArray),
-            (
-                json!({"name": "a/b", "version": "1"}),
-                DocumentFormat::Server,
-            ),
+            (json!({"name": "a/b", "version": "1"}), DocumentFormat::Server),
         ];
         for (doc, want) in cases {
             assert_eq!(detect_format(&doc), Ok(want), "{doc}");
@@ -313,10 +271,7 @@ mod tests {
     #[test]
     fn unknown_shapes_are_described() {
         let err = detect_format(&json!({"foo": 1, "bar": 2})).unwrap_err();
-        assert!(
-            err.to_string().contains("an object with keys foo, bar"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("an object with keys foo, bar"), "{err}");
         let err = detect_format(&json!(42)).unwrap_err();
         assert!(err.to_string().contains("found a number"), "{err}");
         assert!(detect_format(&json!([1, 2])).is_err());
@@ -336,21 +291,14 @@ mod tests {
     fn hints_are_checked() {
         let doc = json!([{"name": "a/b"}]);
         assert!(detect_with_hint(&doc, FormatHint::ToolHive).is_err());
-        assert_eq!(
-            detect_with_hint(&doc, FormatHint::Upstream),
-            Ok(DocumentFormat::ServerArray)
-        );
+        assert_eq!(detect_with_hint(&doc, FormatHint::Upstream), Ok(DocumentFormat::ServerArray));
     }
 
     #[test]
     fn snake_case_documents_are_recognised() {
         let doc = json!({"$schema": "https://static.modelcontextprotocol.io/schemas/2025-07-09/server.schema.json", "name": "a/b"});
         assert!(is_snake_case_document(&doc));
-        assert!(is_snake_case_document(
-            &json!({"name": "a/b", "packages": [{"registry_type": "npm"}]})
-        ));
-        assert!(!is_snake_case_document(
-            &json!({"name": "a/b", "packages": [{"registryType": "npm"}]})
-        ));
+        assert!(is_snake_case_document(&json!({"name": "a/b", "packages": [{"registry_type": "npm"}]})));
+        assert!(!is_snake_case_document(&json!({"name": "a/b", "packages": [{"registryType": "npm"}]})));
     }
 }

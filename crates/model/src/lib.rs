@@ -8,6 +8,7 @@ pub mod convert;
 pub mod detect;
 pub mod digest;
 pub mod filter;
+pub mod load;
 mod open_enum;
 pub mod pointer;
 pub mod toolhive;

@@ -2,11 +2,7 @@
 
 /// Escapes one reference token (`~` → `~0`, `/` → `~1`).
 pub fn escape_token(token: &str) -> String {
-    if token.contains(['~', '/']) {
-        token.replace('~', "~0").replace('/', "~1")
-    } else {
-        token.to_owned()
-    }
+    if token.contains(['~', '/']) { token.replace('~', "~0").replace('/', "~1") } else { token.to_owned() }
 }
 
 /// Appends a token to a pointer.

@@ -20,9 +20,7 @@ impl<'a> Semver<'a> {
     /// Parses `s`, or `None` when it is not semver.
     pub fn parse(s: &'a str) -> Option<Self> {
         let s = s.strip_prefix('v').unwrap_or(s);
-        let s = s
-            .split_once('+')
-            .map_or(s, |(v, build)| if valid_idents(build) { v } else { "" });
+        let s = s.split_once('+').map_or(s, |(v, build)| if valid_idents(build) { v } else { "" });
         let (core, pre) = match s.split_once('-') {
             Some((core, pre)) => (core, Some(pre)),
             None => (s, None),
@@ -31,10 +29,7 @@ impl<'a> Semver<'a> {
         let mut numbers = [0u64; 3];
         for n in &mut numbers {
             let p = parts.next()?;
-            if p.is_empty()
-                || !p.bytes().all(|b| b.is_ascii_digit())
-                || (p.len() > 1 && p.starts_with('0'))
-            {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
                 return None;
             }
             *n = p.parse().ok()?;
@@ -52,21 +47,17 @@ impl<'a> Semver<'a> {
 }
 
 fn valid_idents(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    !s.is_empty() && s.split('.').all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 impl Ord for Semver<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.core
-            .cmp(&other.core)
-            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                (false, false) => compare_pre(&self.pre, &other.pre),
-            })
+        self.core.cmp(&other.core).then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => compare_pre(&self.pre, &other.pre),
+        })
     }
 }
 
@@ -120,20 +111,8 @@ mod tests {
     #[test]
     fn parses_semver_shapes() {
         assert_eq!(Semver::parse("1.2.3").map(|s| s.core), Some([1, 2, 3]));
-        assert_eq!(
-            Semver::parse("v0.5.0-beta.1+build.7").map(|s| s.pre),
-            Some(vec!["beta", "1"])
-        );
-        for bad in [
-            "2.1",
-            "1.0.1º",
-            "auto",
-            "{{VERSION}}",
-            "0.5.2rc4",
-            "01.0.0",
-            "1.0.0-",
-            "20251218",
-        ] {
+        assert_eq!(Semver::parse("v0.5.0-beta.1+build.7").map(|s| s.pre), Some(vec!["beta", "1"]));
+        for bad in ["2.1", "1.0.1º", "auto", "{{VERSION}}", "0.5.2rc4", "01.0.0", "1.0.0-", "20251218"] {
             assert!(Semver::parse(bad).is_none(), "{bad}");
         }
     }
@@ -152,33 +131,16 @@ mod tests {
             "1.10.0",
         ];
         for pair in order.windows(2) {
-            assert!(
-                Semver::parse(pair[0]) < Semver::parse(pair[1]),
-                "{} < {}",
-                pair[0],
-                pair[1]
-            );
+            assert!(Semver::parse(pair[0]) < Semver::parse(pair[1]), "{} < {}", pair[0], pair[1]);
         }
     }
 
     #[test]
     fn latest_follows_the_publish_rule() {
         assert_eq!(latest_index(&["1.0.0", "2.0.0", "1.5.0"]), Some(1));
-        assert_eq!(
-            latest_index(&["auto", "snapshot"]),
-            Some(1),
-            "neither semver: later wins"
-        );
-        assert_eq!(
-            latest_index(&["1.0.0", "nightly"]),
-            Some(0),
-            "semver beats a later non-semver"
-        );
-        assert_eq!(
-            latest_index(&["nightly", "0.1.0"]),
-            Some(1),
-            "semver beats an earlier non-semver"
-        );
+        assert_eq!(latest_index(&["auto", "snapshot"]), Some(1), "neither semver: later wins");
+        assert_eq!(latest_index(&["1.0.0", "nightly"]), Some(0), "semver beats a later non-semver");
+        assert_eq!(latest_index(&["nightly", "0.1.0"]), Some(1), "semver beats an earlier non-semver");
         assert_eq!(latest_index::<&str>(&[]), None);
     }
 }

@@ -15,34 +15,18 @@ fn toolhive_catalog_survives_a_round_trip_through_server_json() {
     let Some(path) = shared_file(thv_testdata::TOOLHIVE_REGISTRY) else {
         return;
     };
-    let registry: ToolHiveRegistry =
-        serde_json::from_value(read_json(&path)).expect("catalog parses");
-    let entries = registry
-        .servers
-        .iter()
-        .flatten()
-        .map(|(k, e)| (k.clone(), ToolHiveEntry::Image(e.clone())))
-        .chain(
-            registry
-                .remote_servers
-                .iter()
-                .flatten()
-                .map(|(k, e)| (k.clone(), ToolHiveEntry::Remote(e.clone()))),
+    let registry: ToolHiveRegistry = serde_json::from_value(read_json(&path)).expect("catalog parses");
+    let entries =
+        registry.servers.iter().flatten().map(|(k, e)| (k.clone(), ToolHiveEntry::Image(e.clone()))).chain(
+            registry.remote_servers.iter().flatten().map(|(k, e)| (k.clone(), ToolHiveEntry::Remote(e.clone()))),
         );
     let mut count = 0;
     for (key, entry) in entries {
         let upstream = toolhive_to_upstream(&key, &entry);
         assert!(upstream.lossless, "{key}: {:?}", upstream.notes);
-        assert_eq!(
-            upstream.value.name.as_deref(),
-            Some(format!("io.github.stacklok/{key}").as_str())
-        );
+        assert_eq!(upstream.value.name.as_deref(), Some(format!("io.github.stacklok/{key}").as_str()));
         let back = upstream_to_toolhive(&upstream.value).unwrap_or_else(|e| panic!("{key}: {e}"));
-        assert_eq!(
-            back.value.to_value(),
-            entry.to_value(),
-            "{key} changed on the round trip"
-        );
+        assert_eq!(back.value.to_value(), entry.to_value(), "{key} changed on the round trip");
         count += 1;
     }
     assert_eq!(count, 102);
@@ -55,24 +39,14 @@ fn round_trip_upstream_file(path: &std::path::Path) -> (usize, BTreeMap<String, 
     let mut lossless = 0;
     let mut unrepresentable = BTreeMap::new();
     for record in upstream_records(&doc, format) {
-        let server: ServerJson =
-            serde_json::from_value(record.server.clone()).expect("record parses");
-        let label = format!(
-            "{}#{} ({})",
-            path.display(),
-            record.pointer,
-            server.name_str()
-        );
+        let server: ServerJson = serde_json::from_value(record.server.clone()).expect("record parses");
+        let label = format!("{}#{} ({})", path.display(), record.pointer, server.name_str());
         match upstream_to_toolhive(&server) {
             Err(reason) => *unrepresentable.entry(reason.to_string()).or_default() += 1,
             Ok(entry) => {
                 assert!(entry.lossless, "{label}: {:?}", entry.notes);
                 let back = toolhive_to_upstream(server.name_str(), &entry.value);
-                assert_eq!(
-                    serde_json::to_value(&back.value).expect("json"),
-                    *record.server,
-                    "{label} changed"
-                );
+                assert_eq!(serde_json::to_value(&back.value).expect("json"), *record.server, "{label} changed");
                 lossless += 1;
             }
         }
@@ -89,10 +63,7 @@ fn real_dump_survives_a_round_trip_through_toolhive() {
     let skipped: usize = unrepresentable.values().sum();
     eprintln!("real dump: {lossless} lossless, {skipped} not representable: {unrepresentable:?}");
     assert_eq!(lossless + skipped, 2_794);
-    assert!(
-        skipped < 100,
-        "too many records cannot be represented: {unrepresentable:?}"
-    );
+    assert!(skipped < 100, "too many records cannot be represented: {unrepresentable:?}");
 }
 
 #[test]
@@ -118,13 +89,8 @@ fn converted_toolhive_entries_keep_toolhive_data_in_the_extension() {
     let Some(path) = shared_file(thv_testdata::TOOLHIVE_REGISTRY) else {
         return;
     };
-    let registry: ToolHiveRegistry =
-        serde_json::from_value(read_json(&path)).expect("catalog parses");
-    let (key, entry) = registry
-        .servers
-        .as_ref()
-        .and_then(|s| s.first())
-        .expect("a container server");
+    let registry: ToolHiveRegistry = serde_json::from_value(read_json(&path)).expect("catalog parses");
+    let (key, entry) = registry.servers.as_ref().and_then(|s| s.first()).expect("a container server");
     let server = toolhive_to_upstream(key, &ToolHiveEntry::Image(entry.clone())).value;
     let image = entry.image.as_deref().expect("image");
     let ext: &Value = server
@@ -134,13 +100,7 @@ fn converted_toolhive_entries_keep_toolhive_data_in_the_extension() {
         .and_then(|p| p.get("io.github.stacklok"))
         .and_then(|s| s.get(image))
         .expect("extension keyed by the image");
-    assert_eq!(
-        ext.get("tier").and_then(Value::as_str),
-        entry.base.tier.as_deref()
-    );
-    assert_eq!(
-        ext.get("tools"),
-        serde_json::to_value(&entry.base.tools).ok().as_ref()
-    );
+    assert_eq!(ext.get("tier").and_then(Value::as_str), entry.tier.as_deref());
+    assert_eq!(ext.get("tools"), serde_json::to_value(&entry.tools).ok().as_ref());
     assert_eq!(server.packages()[0].identifier.as_deref(), Some(image));
 }

@@ -8,12 +8,10 @@ use thv_testdata::{read_json, shared_file, shared_files};
 
 fn assert_record_round_trips(label: &str, record: &Value, wrapped: bool) {
     let back = if wrapped {
-        let typed: ServerResponse =
-            serde_json::from_value(record.clone()).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let typed: ServerResponse = serde_json::from_value(record.clone()).unwrap_or_else(|e| panic!("{label}: {e}"));
         serde_json::to_value(&typed).expect("serialise")
     } else {
-        let typed: ServerJson =
-            serde_json::from_value(record.clone()).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let typed: ServerJson = serde_json::from_value(record.clone()).unwrap_or_else(|e| panic!("{label}: {e}"));
         serde_json::to_value(&typed).expect("serialise")
     };
     assert_eq!(&back, record, "{label} changed on a read/write round trip");
@@ -30,11 +28,7 @@ fn every_upstream_record_round_trips() {
         let format = detect_format(&doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for r in upstream_records(&doc, format) {
             let label = format!("{}#{}", path.display(), r.pointer);
-            if r.meta.is_some()
-                || doc
-                    .pointer(&r.pointer)
-                    .is_some_and(|v| v.get("server").is_some())
-            {
+            if r.meta.is_some() || doc.pointer(&r.pointer).is_some_and(|v| v.get("server").is_some()) {
                 let envelope = doc.pointer(&r.pointer).expect("record pointer resolves");
                 assert_record_round_trips(&label, envelope, true);
             } else {
@@ -52,8 +46,7 @@ fn every_upstream_record_round_trips() {
 fn toolhive_files_round_trip() {
     if let Some(path) = shared_file(thv_testdata::TOOLHIVE_REGISTRY) {
         let doc = read_json(&path);
-        let typed: ToolHiveRegistry =
-            serde_json::from_value(doc.clone()).expect("ToolHive file parses");
+        let typed: ToolHiveRegistry = serde_json::from_value(doc.clone()).expect("ToolHive file parses");
         assert_eq!(serde_json::to_value(&typed).expect("serialise"), doc);
     }
     if let Some(path) = shared_file(thv_testdata::TOOLHIVE_UPSTREAM_EXAMPLE) {

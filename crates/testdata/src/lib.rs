@@ -34,15 +34,8 @@ pub fn shared_file(relative: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    assert!(
-        !required(),
-        "THV_REQUIRE_SHARED_DATA=1 but {} is missing",
-        path.display()
-    );
-    eprintln!(
-        "skipping: {} not found (../shared is not beside the project)",
-        path.display()
-    );
+    assert!(!required(), "THV_REQUIRE_SHARED_DATA=1 but {} is missing", path.display());
+    eprintln!("skipping: {} not found (../shared is not beside the project)", path.display());
     None
 }
 
@@ -67,11 +60,7 @@ pub fn shared_files(dir: &str, ext: &str) -> Vec<PathBuf> {
             }
         }
     }
-    assert!(
-        !(out.is_empty() && required()),
-        "THV_REQUIRE_SHARED_DATA=1 but {} has no .{ext} files",
-        root.display()
-    );
+    assert!(!(out.is_empty() && required()), "THV_REQUIRE_SHARED_DATA=1 but {} has no .{ext} files", root.display());
     out.sort();
     out
 }

@@ -6,10 +6,7 @@ use crate::upstream::{Package, RegistryType};
 pub fn image_tag(image: &str) -> Option<&str> {
     let without_digest = image.split_once('@').map_or(image, |(r, _)| r);
     let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    last_segment
-        .rsplit_once(':')
-        .map(|(_, tag)| tag)
-        .filter(|t| !t.is_empty())
+    last_segment.rsplit_once(':').map(|(_, tag)| tag).filter(|t| !t.is_empty())
 }
 
 /// Whether an OCI reference carries a tag or a digest.
@@ -29,13 +26,9 @@ fn scheme(kind: &RegistryType) -> Option<&'static str> {
 
 /// The registry type a scheme stands for.
 fn kind_of_scheme(image: &str) -> Option<(RegistryType, &str)> {
-    [
-        (RegistryType::Npm, "npx://"),
-        (RegistryType::Pypi, "uvx://"),
-        (RegistryType::Nuget, "dnx://"),
-    ]
-    .into_iter()
-    .find_map(|(kind, prefix)| image.strip_prefix(prefix).map(|rest| (kind, rest)))
+    [(RegistryType::Npm, "npx://"), (RegistryType::Pypi, "uvx://"), (RegistryType::Nuget, "dnx://")]
+        .into_iter()
+        .find_map(|(kind, prefix)| image.strip_prefix(prefix).map(|rest| (kind, rest)))
 }
 
 /// How a package becomes a ToolHive `image`.
@@ -85,11 +78,7 @@ pub fn package_for_image(image: &str) -> (RegistryType, String, Option<String>) 
     match kind_of_scheme(image) {
         Some((kind, rest)) => {
             // A scoped npm name starts with `@`; the version separator is the last `@` after it.
-            match rest
-                .get(1..)
-                .and_then(|tail| tail.rfind('@'))
-                .map(|i| i + 1)
-            {
+            match rest.get(1..).and_then(|tail| tail.rfind('@')).map(|i| i + 1) {
                 Some(at) => (kind, rest[..at].to_owned(), Some(rest[at + 1..].to_owned())),
                 None => (kind, rest.to_owned(), None),
             }
@@ -125,37 +114,16 @@ mod tests {
             image_for(&package("npm", "@scope/pkg", Some("1.0.0"))),
             ImageFor::Scheme("npx://@scope/pkg@1.0.0".into())
         );
-        assert_eq!(
-            image_for(&package("pypi", "mcp-x", None)),
-            ImageFor::Scheme("uvx://mcp-x".into())
-        );
-        assert_eq!(
-            image_for(&package("oci", "docker.io/a/b", Some("2"))),
-            ImageFor::Oci("docker.io/a/b:2".into())
-        );
-        assert_eq!(
-            image_for(&package("oci", "docker.io/a/b:1", Some("2"))),
-            ImageFor::Oci("docker.io/a/b:1".into())
-        );
-        assert!(matches!(
-            image_for(&package("mcpb", "https://x/y.mcpb", None)),
-            ImageFor::NotRunnable(_)
-        ));
+        assert_eq!(image_for(&package("pypi", "mcp-x", None)), ImageFor::Scheme("uvx://mcp-x".into()));
+        assert_eq!(image_for(&package("oci", "docker.io/a/b", Some("2"))), ImageFor::Oci("docker.io/a/b:2".into()));
+        assert_eq!(image_for(&package("oci", "docker.io/a/b:1", Some("2"))), ImageFor::Oci("docker.io/a/b:1".into()));
+        assert!(matches!(image_for(&package("mcpb", "https://x/y.mcpb", None)), ImageFor::NotRunnable(_)));
         assert_eq!(
             package_for_image("npx://@scope/pkg@1.0.0"),
             (RegistryType::Npm, "@scope/pkg".into(), Some("1.0.0".into()))
         );
-        assert_eq!(
-            package_for_image("npx://@scope/pkg"),
-            (RegistryType::Npm, "@scope/pkg".into(), None)
-        );
-        assert_eq!(
-            package_for_image("dnx://Pkg@2.0"),
-            (RegistryType::Nuget, "Pkg".into(), Some("2.0".into()))
-        );
-        assert_eq!(
-            package_for_image("ghcr.io/a/b:1"),
-            (RegistryType::Oci, "ghcr.io/a/b:1".into(), None)
-        );
+        assert_eq!(package_for_image("npx://@scope/pkg"), (RegistryType::Npm, "@scope/pkg".into(), None));
+        assert_eq!(package_for_image("dnx://Pkg@2.0"), (RegistryType::Nuget, "Pkg".into(), Some("2.0".into())));
+        assert_eq!(package_for_image("ghcr.io/a/b:1"), (RegistryType::Oci, "ghcr.io/a/b:1".into(), None));
     }
 }

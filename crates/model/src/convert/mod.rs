@@ -26,7 +26,7 @@ pub use merge_patch::NullInTarget;
 pub use to_toolhive::Unrepresentable;
 pub use to_upstream::{DEFAULT_VERSION, MAX_UPSTREAM_DESCRIPTION};
 
-use crate::toolhive::{BaseMetadata, ImageMetadata, RemoteServerMetadata};
+use crate::toolhive::ServerEntry;
 use crate::upstream::{PUBLISHER_PROVIDED_KEY, ServerJson};
 
 /// Publisher namespace of this project inside `publisher-provided`.
@@ -40,42 +40,37 @@ pub const UPSTREAM_RESIDUAL_KEY: &str = "dev.thv-registry/upstream";
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolHiveEntry {
     /// From the `servers` map.
-    Image(ImageMetadata),
+    Image(ServerEntry),
     /// From the `remote_servers` map.
-    Remote(RemoteServerMetadata),
+    Remote(ServerEntry),
 }
 
 impl ToolHiveEntry {
     /// Fields both kinds share.
-    pub fn base(&self) -> &BaseMetadata {
+    pub fn entry(&self) -> &ServerEntry {
         match self {
-            Self::Image(e) => &e.base,
-            Self::Remote(e) => &e.base,
+            Self::Image(e) | Self::Remote(e) => e,
         }
     }
 
-    fn base_mut(&mut self) -> &mut BaseMetadata {
+    fn entry_mut(&mut self) -> &mut ServerEntry {
         match self {
-            Self::Image(e) => &mut e.base,
-            Self::Remote(e) => &mut e.base,
+            Self::Image(e) | Self::Remote(e) => e,
         }
     }
 
     /// The entry as JSON.
     pub fn to_value(&self) -> Value {
-        let v = match self {
-            Self::Image(e) => serde_json::to_value(e),
-            Self::Remote(e) => serde_json::to_value(e),
-        };
-        v.unwrap_or_default()
+        serde_json::to_value(self.entry()).unwrap_or_default()
     }
 
     /// Parses `value` as an entry of the same kind as `self`.
     fn same_kind_from(&self, value: Value) -> Option<Self> {
-        match self {
-            Self::Image(_) => serde_json::from_value(value).ok().map(Self::Image),
-            Self::Remote(_) => serde_json::from_value(value).ok().map(Self::Remote),
-        }
+        let entry = serde_json::from_value(value).ok()?;
+        Some(match self {
+            Self::Image(_) => Self::Image(entry),
+            Self::Remote(_) => Self::Remote(entry),
+        })
     }
 }
 
@@ -110,10 +105,7 @@ impl Residual {
 
     /// The patch from `rebuilt` to `original`, or `None` when nothing is missing.
     fn between(rebuilt: &Value, original: &Value) -> Result<Option<Self>, NullInTarget> {
-        Ok(merge_patch::diff(rebuilt, original)?.map(|patch| Self {
-            base: fingerprint::fingerprint(rebuilt),
-            patch,
-        }))
+        Ok(merge_patch::diff(rebuilt, original)?.map(|patch| Self { base: fingerprint::fingerprint(rebuilt), patch }))
     }
 
     /// Applies the patch when `rebuilt` is what it was computed against.
@@ -150,10 +142,7 @@ pub fn toolhive_to_upstream(key: &str, entry: &ToolHiveEntry) -> Converted<Serve
 
     if let Some(residual) = upstream_residual {
         let mut value = serde_json::to_value(&server).unwrap_or_default();
-        let patched = residual
-            .apply_to(&mut value)
-            .then(|| serde_json::from_value::<ServerJson>(value).ok())
-            .flatten();
+        let patched = residual.apply_to(&mut value).then(|| serde_json::from_value::<ServerJson>(value).ok()).flatten();
         match patched {
             Some(restored) => server = restored,
             None => notes.push(
@@ -162,17 +151,11 @@ pub fn toolhive_to_upstream(key: &str, entry: &ToolHiveEntry) -> Converted<Serve
             ),
         }
     }
-    Converted {
-        value: server,
-        notes,
-        lossless,
-    }
+    Converted { value: server, notes, lossless }
 }
 
 /// Converts a `server.json` document to a ToolHive entry.
-pub fn upstream_to_toolhive(
-    server: &ServerJson,
-) -> Result<Converted<ToolHiveEntry>, Unrepresentable> {
+pub fn upstream_to_toolhive(server: &ServerJson) -> Result<Converted<ToolHiveEntry>, Unrepresentable> {
     let mut clean = server.clone();
     let toolhive_residual = take_toolhive_residual(&mut clean);
     if crate::detect::is_snake_case_document(&serde_json::to_value(&clean).unwrap_or_default()) {
@@ -195,10 +178,7 @@ pub fn upstream_to_toolhive(
     let mut lossless = true;
     let rebuilt = toolhive_to_upstream(server.name_str(), &entry);
     let original = serde_json::to_value(server).unwrap_or_default();
-    match Residual::between(
-        &serde_json::to_value(&rebuilt.value).unwrap_or_default(),
-        &original,
-    ) {
+    match Residual::between(&serde_json::to_value(&rebuilt.value).unwrap_or_default(), &original) {
         Ok(Some(residual)) => put_upstream_residual(&mut entry, &residual),
         Ok(None) => {}
         Err(e) => {
@@ -206,18 +186,12 @@ pub fn upstream_to_toolhive(
             lossless = false;
         }
     }
-    Ok(Converted {
-        value: entry,
-        notes,
-        lossless,
-    })
+    Ok(Converted { value: entry, notes, lossless })
 }
 
 fn put_toolhive_residual(server: &mut ServerJson, residual: &Residual) {
     let meta = server.meta.get_or_insert_with(Map::new);
-    let provided = meta
-        .entry(PUBLISHER_PROVIDED_KEY)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let provided = meta.entry(PUBLISHER_PROVIDED_KEY).or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(provided) = provided {
         let mut ours = Map::new();
         ours.insert(TOOLHIVE_RESIDUAL_KEY.to_owned(), residual.to_value());
@@ -245,14 +219,14 @@ fn take_toolhive_residual(server: &mut ServerJson) -> Option<Residual> {
 
 fn put_upstream_residual(entry: &mut ToolHiveEntry, residual: &Residual) {
     entry
-        .base_mut()
+        .entry_mut()
         .custom_metadata
         .get_or_insert_with(Map::new)
         .insert(UPSTREAM_RESIDUAL_KEY.to_owned(), residual.to_value());
 }
 
 fn take_upstream_residual(entry: &mut ToolHiveEntry) -> Option<Residual> {
-    let base = entry.base_mut();
+    let base = entry.entry_mut();
     let custom = base.custom_metadata.as_mut()?;
     let residual = custom.shift_remove(UPSTREAM_RESIDUAL_KEY)?;
     if custom.is_empty() {

@@ -4,11 +4,7 @@ use crate::toolhive::TOOLHIVE_NAME_PREFIX;
 
 /// The full name for a ToolHive key: kept when it already has a `/`, else prefixed with `io.github.stacklok/`.
 pub fn full_name(key: &str) -> String {
-    if key.contains('/') {
-        key.to_owned()
-    } else {
-        format!("{TOOLHIVE_NAME_PREFIX}{key}")
-    }
+    if key.contains('/') { key.to_owned() } else { format!("{TOOLHIVE_NAME_PREFIX}{key}") }
 }
 
 /// The short name: the part after the single `/`; the name itself with no or several slashes.

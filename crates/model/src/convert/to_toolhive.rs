@@ -4,13 +4,8 @@
 
 use super::ToolHiveEntry;
 use super::image::{ImageFor, image_for};
-use crate::toolhive::{
-    BaseMetadata, EnvVar, Header, ImageMetadata, Metadata, RemoteServerMetadata, StacklokExtension,
-    find_extension,
-};
-use crate::upstream::{
-    Argument, Input, KeyValueInput, Package, RegistryType, Remote, ServerJson, TransportType,
-};
+use crate::toolhive::{EnvVar, Header, Metadata, ServerEntry, StacklokExtension, find_extension};
+use crate::upstream::{Argument, Input, KeyValueInput, Package, RegistryType, Remote, ServerJson, TransportType};
 
 /// Why a document has no ToolHive form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,10 +21,7 @@ pub enum Unrepresentable {
 }
 
 /// Maps one document to a ToolHive entry. `notes` receives what was changed or could not be kept.
-pub fn server_to_entry(
-    server: &ServerJson,
-    notes: &mut Vec<String>,
-) -> Result<ToolHiveEntry, Unrepresentable> {
+pub fn server_to_entry(server: &ServerJson, notes: &mut Vec<String>) -> Result<ToolHiveEntry, Unrepresentable> {
     if let Some(remote) = primary_remote(server.remotes()) {
         if server.remotes().len() > 1 {
             notes.push(format!(
@@ -39,10 +31,7 @@ pub fn server_to_entry(
             ));
         }
         if !server.packages().is_empty() {
-            notes.push(
-                "packages are kept for the way back; a ToolHive remote entry cannot list them"
-                    .to_owned(),
-            );
+            notes.push("packages are kept for the way back; a ToolHive remote entry cannot list them".to_owned());
         }
         return Ok(ToolHiveEntry::Remote(remote_entry(server, remote, notes)));
     }
@@ -62,10 +51,7 @@ pub fn server_to_entry(
 
 /// First streamable-http remote, else the first remote.
 fn primary_remote(remotes: &[Remote]) -> Option<&Remote> {
-    remotes
-        .iter()
-        .find(|r| r.kind == Some(TransportType::StreamableHttp))
-        .or_else(|| remotes.first())
+    remotes.iter().find(|r| r.kind == Some(TransportType::StreamableHttp)).or_else(|| remotes.first())
 }
 
 /// First OCI package, else the first that maps to an image scheme, else the first.
@@ -73,119 +59,68 @@ fn primary_package(packages: &[Package]) -> Option<&Package> {
     packages
         .iter()
         .find(|p| p.kind() == Some(&RegistryType::Oci))
-        .or_else(|| {
-            packages
-                .iter()
-                .find(|p| matches!(image_for(p), ImageFor::Scheme(_)))
-        })
+        .or_else(|| packages.iter().find(|p| matches!(image_for(p), ImageFor::Scheme(_))))
         .or_else(|| packages.first())
 }
 
-fn image_entry(server: &ServerJson, package: &Package, notes: &mut Vec<String>) -> ImageMetadata {
+fn image_entry(server: &ServerJson, package: &Package, notes: &mut Vec<String>) -> ServerEntry {
     let image = image_for(package);
     match &image {
         ImageFor::Oci(_) => {}
         ImageFor::Scheme(s) => notes.push(format!("no OCI image; ToolHive builds `{s}` on demand")),
-        ImageFor::NotRunnable(s) => {
-            notes.push(format!("no runnable image: ToolHive cannot run `{s}`"))
-        }
+        ImageFor::NotRunnable(s) => notes.push(format!("no runnable image: ToolHive cannot run `{s}`")),
     }
-    let ext = find_extension(
-        server,
-        Some(image.image()).or(package.identifier.as_deref()),
-    )
-    .map(|(_, e)| e)
-    .unwrap_or_default();
+    let ext = find_extension(server, Some(image.image()).or(package.identifier.as_deref()))
+        .map(|(_, e)| e)
+        .unwrap_or_default();
     let transport = package.transport.as_ref();
     let target_port = match transport.and_then(|t| t.kind.as_ref()) {
         Some(TransportType::Stdio) | None => None,
         Some(_) => transport.and_then(|t| t.url.as_deref()).and_then(url_port),
     };
-    let mut env_vars: Vec<EnvVar> = package
-        .environment_variables
-        .iter()
-        .flatten()
-        .map(input_to_env_var)
-        .collect();
-    env_vars.extend(
-        package
-            .runtime_arguments
-            .iter()
-            .flatten()
-            .filter_map(env_from_runtime_argument),
-    );
+    let mut env_vars: Vec<EnvVar> = package.environment_variables.iter().flatten().map(input_to_env_var).collect();
+    env_vars.extend(package.runtime_arguments.iter().flatten().filter_map(env_from_runtime_argument));
     let args = flatten_arguments(package.package_arguments.as_deref().unwrap_or_default());
-    ImageMetadata {
-        base: base_metadata(
-            server,
-            &ext,
-            transport
-                .and_then(|t| t.kind.as_ref())
-                .map_or("stdio", |k| k.as_str()),
-            notes,
-        ),
+    let transport_name = transport.and_then(|t| t.kind.as_ref()).map_or("stdio", |k| k.as_str());
+    ServerEntry {
         image: Some(image.image().to_owned()),
         target_port,
         proxy_port: ext.proxy_port,
-        permissions: ext.permissions,
+        permissions: ext.permissions.clone(),
         env_vars: (!env_vars.is_empty()).then_some(env_vars),
-        args: if args.is_empty() {
-            ext.args
-        } else {
-            Some(args)
-        },
-        docker_tags: ext.docker_tags,
-        provenance: ext.provenance,
-        ..ImageMetadata::default()
+        args: if args.is_empty() { ext.args.clone() } else { Some(args) },
+        docker_tags: ext.docker_tags.clone(),
+        provenance: ext.provenance.clone(),
+        ..common_fields(server, &ext, transport_name, notes)
     }
 }
 
-fn remote_entry(
-    server: &ServerJson,
-    remote: &Remote,
-    notes: &mut Vec<String>,
-) -> RemoteServerMetadata {
-    let ext = find_extension(server, remote.url.as_deref())
-        .map(|(_, e)| e)
-        .unwrap_or_default();
-    let env_vars: Vec<EnvVar> = ext
-        .env_vars
-        .iter()
-        .flatten()
-        .filter_map(|v| serde_json::from_value(v.clone()).ok())
-        .collect();
-    RemoteServerMetadata {
-        base: base_metadata(
-            server,
-            &ext,
-            remote
-                .kind
-                .as_ref()
-                .map_or("streamable-http", |k| k.as_str()),
-            notes,
-        ),
+fn remote_entry(server: &ServerJson, remote: &Remote, notes: &mut Vec<String>) -> ServerEntry {
+    let ext = find_extension(server, remote.url.as_deref()).map(|(_, e)| e).unwrap_or_default();
+    let env_vars: Vec<EnvVar> =
+        ext.env_vars.iter().flatten().filter_map(|v| serde_json::from_value(v.clone()).ok()).collect();
+    let transport_name = remote.kind.as_ref().map_or("streamable-http", |k| k.as_str());
+    ServerEntry {
         url: remote.url.clone(),
-        headers: remote
-            .headers
-            .as_ref()
-            .map(|hs| hs.iter().map(input_to_header).collect()),
-        oauth_config: ext.oauth_config,
+        headers: remote.headers.as_ref().map(|hs| hs.iter().map(input_to_header).collect()),
+        oauth_config: ext.oauth_config.clone(),
         env_vars: (!env_vars.is_empty()).then_some(env_vars),
         proxy_port: ext.proxy_port,
-        ..RemoteServerMetadata::default()
+        ..common_fields(server, &ext, transport_name, notes)
     }
 }
 
-fn base_metadata(
+/// The fields both entry kinds share.
+fn common_fields(
     server: &ServerJson,
     ext: &StacklokExtension,
     transport: &str,
     notes: &mut Vec<String>,
-) -> BaseMetadata {
+) -> ServerEntry {
     if ext.tools.as_ref().is_none_or(Vec::is_empty) {
         notes.push("no tools listed; the ToolHive schema requires at least one".to_owned());
     }
-    BaseMetadata {
+    ServerEntry {
         name: server.name.clone(),
         title: server.title.clone(),
         description: server.description.clone(),
@@ -196,16 +131,10 @@ fn base_metadata(
         tools: ext.tools.clone(),
         tool_definitions: ext.tool_definitions.clone(),
         tags: ext.tags.clone(),
-        metadata: ext
-            .metadata
-            .as_ref()
-            .and_then(|m| serde_json::from_value::<Metadata>(m.clone()).ok()),
-        repository_url: server
-            .repository
-            .as_ref()
-            .and_then(|r| r.url.clone())
-            .filter(|u| !u.is_empty()),
+        metadata: ext.metadata.as_ref().and_then(|m| serde_json::from_value::<Metadata>(m.clone()).ok()),
+        repository_url: server.repository.as_ref().and_then(|r| r.url.clone()).filter(|u| !u.is_empty()),
         custom_metadata: ext.custom_metadata.clone(),
+        ..ServerEntry::default()
     }
 }
 
@@ -229,10 +158,10 @@ fn url_port(url: &str) -> Option<i64> {
 fn input_to_env_var(v: &KeyValueInput) -> EnvVar {
     EnvVar {
         name: v.name.clone(),
-        description: v.input.description.clone(),
-        required: v.input.is_required,
-        secret: v.input.is_secret,
-        default: v.input.default.clone(),
+        description: v.description.clone(),
+        required: v.is_required,
+        secret: v.is_secret,
+        default: v.default.clone(),
         ..EnvVar::default()
     }
 }
@@ -240,11 +169,11 @@ fn input_to_env_var(v: &KeyValueInput) -> EnvVar {
 fn input_to_header(h: &KeyValueInput) -> Header {
     Header {
         name: h.name.clone(),
-        description: h.input.description.clone(),
-        required: h.input.is_required,
-        secret: h.input.is_secret,
-        default: h.input.default.clone(),
-        choices: h.input.choices.clone(),
+        description: h.description.clone(),
+        required: h.is_required,
+        secret: h.is_secret,
+        default: h.default.clone(),
+        choices: h.choices.clone(),
         ..Header::default()
     }
 }
@@ -254,13 +183,13 @@ fn env_from_runtime_argument(arg: &Argument) -> Option<EnvVar> {
     if !matches!(arg.name.as_deref(), Some("-e" | "--env")) {
         return None;
     }
-    let (key, value) = arg.input.value.as_deref()?.split_once('=')?;
+    let (key, value) = arg.value.as_deref()?.split_once('=')?;
     let variable = value.strip_prefix('{').and_then(|v| v.strip_suffix('}'));
-    let var_input: Option<&Input> = variable.and_then(|v| arg.input.variables.as_ref()?.get(v));
+    let var_input: Option<&Input> = variable.and_then(|v| arg.variables.as_ref()?.get(v));
     Some(EnvVar {
         name: Some(key.to_owned()),
-        description: arg.input.description.clone(),
-        required: arg.input.is_required,
+        description: arg.description.clone(),
+        required: arg.is_required,
         secret: var_input.and_then(|i| i.is_secret),
         default: match var_input {
             Some(i) => i.default.clone(),
@@ -273,9 +202,7 @@ fn env_from_runtime_argument(arg: &Argument) -> Option<EnvVar> {
 
 /// Arguments as ToolHive's flat list: each argument's `name` (if set) then its `value` (if set).
 fn flatten_arguments(args: &[Argument]) -> Vec<String> {
-    args.iter()
-        .flat_map(|a| a.name.iter().chain(a.input.value.iter()).cloned())
-        .collect()
+    args.iter().flat_map(|a| a.name.iter().chain(a.value.iter()).cloned()).collect()
 }
 
 #[cfg(test)]

@@ -67,12 +67,7 @@ pub struct StacklokExtension {
 
 /// The `io.github.stacklok` map of a document's publisher-provided `_meta`, if any.
 pub fn stacklok_map(server: &crate::upstream::ServerJson) -> Option<&Map<String, Value>> {
-    server
-        .meta
-        .as_ref()?
-        .get(crate::upstream::PUBLISHER_PROVIDED_KEY)?
-        .get(STACKLOK_NAMESPACE)?
-        .as_object()
+    server.meta.as_ref()?.get(crate::upstream::PUBLISHER_PROVIDED_KEY)?.get(STACKLOK_NAMESPACE)?.as_object()
 }
 
 /// The keys an extension may be filed under for this document: every package identifier and remote URL.
@@ -81,12 +76,7 @@ fn candidate_keys(server: &crate::upstream::ServerJson) -> impl Iterator<Item = 
         .remotes()
         .iter()
         .filter_map(|r| r.url.as_deref())
-        .chain(
-            server
-                .packages()
-                .iter()
-                .filter_map(|p| p.identifier.as_deref()),
-        )
+        .chain(server.packages().iter().filter_map(|p| p.identifier.as_deref()))
 }
 
 /// Finds ToolHive's extension for a document: the entry keyed by `preferred` (the image or URL the
@@ -97,11 +87,8 @@ pub fn find_extension<'a>(
     preferred: Option<&str>,
 ) -> Option<(&'a str, StacklokExtension)> {
     let map = stacklok_map(server)?;
-    let parse = |key: &'a str, v: &Value| {
-        serde_json::from_value::<StacklokExtension>(v.clone())
-            .ok()
-            .map(|ext| (key, ext))
-    };
+    let parse =
+        |key: &'a str, v: &Value| serde_json::from_value::<StacklokExtension>(v.clone()).ok().map(|ext| (key, ext));
     if let Some((k, v)) = preferred.and_then(|key| map.get_key_value(key)) {
         return parse(k.as_str(), v);
     }

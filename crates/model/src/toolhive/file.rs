@@ -23,10 +23,10 @@ pub struct ToolHiveRegistry {
     pub last_updated: Option<String>,
     /// Container servers by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub servers: Option<IndexMap<String, ImageMetadata>>,
+    pub servers: Option<IndexMap<String, ServerEntry>>,
     /// Remote servers by key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_servers: Option<IndexMap<String, RemoteServerMetadata>>,
+    pub remote_servers: Option<IndexMap<String, ServerEntry>>,
     /// Named groups of servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<Group>>,
@@ -35,9 +35,12 @@ pub struct ToolHiveRegistry {
     pub extra: Extra,
 }
 
-/// Fields shared by container and remote entries.
+/// One catalog entry: a container server (in `servers`) or a remote server (in `remote_servers`).
+///
+/// Both kinds share one type; fields of the other kind are simply absent. Which map an entry sits in
+/// decides its kind (see `convert::ToolHiveEntry`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BaseMetadata {
+pub struct ServerEntry {
     /// Informational; ToolHive replaces it with the map key on load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -77,14 +80,7 @@ pub struct BaseMetadata {
     /// Free-form data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_metadata: Option<Map<String, Value>>,
-}
-
-/// A server ToolHive runs as a container.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImageMetadata {
-    /// Shared fields.
-    #[serde(flatten)]
-    pub base: BaseMetadata,
+    // Container servers.
     /// OCI image reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -97,7 +93,7 @@ pub struct ImageMetadata {
     /// File-system and network permission profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Map<String, Value>>,
-    /// Environment variables.
+    /// Environment variables (client-side settings for remote servers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_vars: Option<Vec<EnvVar>>,
     /// Default container arguments.
@@ -109,17 +105,7 @@ pub struct ImageMetadata {
     /// Sigstore provenance of the image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Map<String, Value>>,
-    /// Keys no schema declares.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// A server that already runs somewhere.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RemoteServerMetadata {
-    /// Shared fields.
-    #[serde(flatten)]
-    pub base: BaseMetadata,
+    // Remote servers.
     /// Endpoint URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -129,12 +115,6 @@ pub struct RemoteServerMetadata {
     /// OAuth client settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_config: Option<Map<String, Value>>,
-    /// Client-side settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env_vars: Option<Vec<EnvVar>>,
-    /// Host proxy port.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_port: Option<i64>,
     /// Keys no schema declares.
     #[serde(flatten)]
     pub extra: Extra,
@@ -217,10 +197,10 @@ pub struct Group {
     pub description: Option<String>,
     /// Container servers of the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub servers: Option<IndexMap<String, ImageMetadata>>,
+    pub servers: Option<IndexMap<String, ServerEntry>>,
     /// Remote servers of the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_servers: Option<IndexMap<String, RemoteServerMetadata>>,
+    pub remote_servers: Option<IndexMap<String, ServerEntry>>,
     /// Keys no schema declares.
     #[serde(flatten)]
     pub extra: Extra,

@@ -23,11 +23,7 @@ pub struct ServerResponse {
 impl ServerResponse {
     /// Wraps a bare document with no registry metadata.
     pub fn bare(server: ServerJson) -> Self {
-        Self {
-            server,
-            meta: None,
-            extra: Extra::new(),
-        }
+        Self { server, meta: None, extra: Extra::new() }
     }
 
     /// The official registry block, if present.
@@ -40,11 +36,7 @@ impl ServerResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseMeta {
     /// `io.modelcontextprotocol.registry/official`.
-    #[serde(
-        rename = "io.modelcontextprotocol.registry/official",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "io.modelcontextprotocol.registry/official", default, skip_serializing_if = "Option::is_none")]
     pub official: Option<OfficialMeta>,
     /// Other registries' keys, kept verbatim.
     #[serde(flatten)]
@@ -58,25 +50,13 @@ pub struct OfficialMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// When the status last changed (RFC 3339).
-    #[serde(
-        rename = "statusChangedAt",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusChangedAt", default, skip_serializing_if = "Option::is_none")]
     pub status_changed_at: Option<String>,
     /// Why the status was set (≤500 chars).
-    #[serde(
-        rename = "statusMessage",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "statusMessage", default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
     /// First publish time (RFC 3339).
-    #[serde(
-        rename = "publishedAt",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "publishedAt", default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
     /// Last change time (RFC 3339).
     #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::server::{Extra, ServerJson};
 
 /// `$schema` ToolHive writes on wrapper files.
-pub const UPSTREAM_FILE_SCHEMA_URL: &str = "https://raw.githubusercontent.com/stacklok/toolhive-core/main/registry/types/data/upstream-registry.schema.json";
+pub const UPSTREAM_FILE_SCHEMA_URL: &str =
+    "https://raw.githubusercontent.com/stacklok/toolhive-core/main/registry/types/data/upstream-registry.schema.json";
 
 /// A catalog file in ToolHive's upstream format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -6,13 +6,11 @@ mod schema_version;
 mod server;
 
 pub use envelope::{OFFICIAL_META_KEY, OfficialMeta, ResponseMeta, ServerResponse};
-pub use file::{
-    UPSTREAM_FILE_SCHEMA_URL, UpstreamFile, UpstreamFileData, UpstreamFileMeta, UpstreamGroup,
-};
+pub use file::{UPSTREAM_FILE_SCHEMA_URL, UpstreamFile, UpstreamFileData, UpstreamFileMeta, UpstreamGroup};
 pub use schema_version::SchemaVersion;
 pub use server::{
-    Argument, ArgumentType, Extra, Icon, Input, InputFormat, KeyValueInput, Package, RegistryType,
-    Remote, Repository, ServerJson, Transport, TransportType,
+    Argument, ArgumentType, Extra, Icon, Input, InputFormat, KeyValueInput, Package, RegistryType, Remote, Repository,
+    ServerJson, Transport, TransportType,
 };
 
 /// `_meta` key under which publishers put their own data.

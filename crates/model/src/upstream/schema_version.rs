@@ -64,9 +64,7 @@ impl SchemaVersion {
         let (_, rest) = url.split_once("/schemas/")?;
         let (date, tail) = rest.split_once('/')?;
         let valid = !date.is_empty()
-            && date
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'~' | b'.' | b'-'));
+            && date.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'~' | b'.' | b'-'));
         (valid && tail.starts_with("server.schema.json")).then_some(date)
     }
 
@@ -93,10 +91,7 @@ impl FromStr for SchemaVersion {
     type Err = UnknownSchemaDate;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.date() == s)
-            .ok_or_else(|| UnknownSchemaDate(s.to_owned()))
+        Self::ALL.into_iter().find(|v| v.date() == s).ok_or_else(|| UnknownSchemaDate(s.to_owned()))
     }
 }
 
@@ -106,35 +101,18 @@ mod tests {
 
     #[test]
     fn reads_dates_from_urls_with_and_without_fragment() {
-        let url = "https://static.modelcontextprotocol.io/schemas/2025-10-17/server.schema.json#/definitions/ServerDetail";
-        assert_eq!(
-            SchemaVersion::from_schema_url(url),
-            Some(SchemaVersion::V2025_10_17)
-        );
-        assert_eq!(
-            SchemaVersion::from_schema_url(&SchemaVersion::CURRENT.url()),
-            Some(SchemaVersion::CURRENT)
-        );
-        assert_eq!(
-            SchemaVersion::from_schema_url("https://example.com/schemas/draft/server.schema.json"),
-            None
-        );
-        assert_eq!(
-            SchemaVersion::date_in_url("https://example.com/schemas/draft/server.schema.json"),
-            Some("draft")
-        );
-        assert_eq!(
-            SchemaVersion::from_schema_url("https://example.com/other.json"),
-            None
-        );
+        let url =
+            "https://static.modelcontextprotocol.io/schemas/2025-10-17/server.schema.json#/definitions/ServerDetail";
+        assert_eq!(SchemaVersion::from_schema_url(url), Some(SchemaVersion::V2025_10_17));
+        assert_eq!(SchemaVersion::from_schema_url(&SchemaVersion::CURRENT.url()), Some(SchemaVersion::CURRENT));
+        assert_eq!(SchemaVersion::from_schema_url("https://example.com/schemas/draft/server.schema.json"), None);
+        assert_eq!(SchemaVersion::date_in_url("https://example.com/schemas/draft/server.schema.json"), Some("draft"));
+        assert_eq!(SchemaVersion::from_schema_url("https://example.com/other.json"), None);
     }
 
     #[test]
     fn parses_only_released_dates() {
-        assert_eq!(
-            "2025-09-29".parse::<SchemaVersion>(),
-            Ok(SchemaVersion::V2025_09_29)
-        );
+        assert_eq!("2025-09-29".parse::<SchemaVersion>(), Ok(SchemaVersion::V2025_09_29));
         assert!("2026-03-01".parse::<SchemaVersion>().is_err());
     }
 }

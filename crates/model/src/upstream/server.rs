@@ -89,11 +89,7 @@ pub struct ServerJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Home page.
-    #[serde(
-        rename = "websiteUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "websiteUrl", default, skip_serializing_if = "Option::is_none")]
     pub website_url: Option<String>,
     /// Icons for user interfaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,18 +174,10 @@ pub struct Icon {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Package {
     /// Package registry kind.
-    #[serde(
-        rename = "registryType",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "registryType", default, skip_serializing_if = "Option::is_none")]
     pub registry_type: Option<RegistryType>,
     /// Registry base URL.
-    #[serde(
-        rename = "registryBaseUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "registryBaseUrl", default, skip_serializing_if = "Option::is_none")]
     pub registry_base_url: Option<String>,
     /// Package name, image reference or download URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,42 +186,22 @@ pub struct Package {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// SHA-256 of the downloaded file.
-    #[serde(
-        rename = "fileSha256",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "fileSha256", default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
     /// Runtime to use (`npx`, `uvx`, `docker`, `dnx`, …).
-    #[serde(
-        rename = "runtimeHint",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "runtimeHint", default, skip_serializing_if = "Option::is_none")]
     pub runtime_hint: Option<String>,
     /// How a client talks to the running package.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
     /// Arguments for the runtime.
-    #[serde(
-        rename = "runtimeArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "runtimeArguments", default, skip_serializing_if = "Option::is_none")]
     pub runtime_arguments: Option<Vec<Argument>>,
     /// Arguments for the server binary.
-    #[serde(
-        rename = "packageArguments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "packageArguments", default, skip_serializing_if = "Option::is_none")]
     pub package_arguments: Option<Vec<Argument>>,
     /// Environment variables the user sets.
-    #[serde(
-        rename = "environmentVariables",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "environmentVariables", default, skip_serializing_if = "Option::is_none")]
     pub environment_variables: Option<Vec<KeyValueInput>>,
     /// Keys no schema declares.
     #[serde(flatten)]
@@ -294,18 +262,16 @@ pub struct Remote {
     pub extra: Extra,
 }
 
-/// A value the user supplies or the publisher fixes (`Input`, `InputWithVariables`).
+/// A value the user supplies or the publisher fixes. One type serves every input shape of the schema
+/// (`Input`, `InputWithVariables`, `KeyValueInput`, `PositionalArgument`, `NamedArgument`): the fields of
+/// the other shapes are simply absent, and arguments of an unknown `type` load and are kept.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Input {
     /// What the input is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Whether the user must supply it.
-    #[serde(
-        rename = "isRequired",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRequired", default, skip_serializing_if = "Option::is_none")]
     pub is_required: Option<bool>,
     /// Value format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,42 +294,25 @@ pub struct Input {
     /// Variables referenced by `value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<IndexMap<String, Input>>,
-    /// Keys no schema declares.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// A named input: an environment variable or a header (`KeyValueInput`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KeyValueInput {
-    /// Variable or header name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The input fields.
-    #[serde(flatten)]
-    pub input: Input,
-}
-
-/// A command-line argument, positional or named. Arguments of any other `type` load and are kept.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Argument {
-    /// The input fields.
-    #[serde(flatten)]
-    pub input: Input,
-    /// `positional` or `named`.
+    /// Argument kind: `positional` or `named`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ArgumentType>,
-    /// Flag name with its dashes (named arguments).
+    /// Variable or header name (key-value inputs); flag name with its dashes (named arguments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Label of a positional argument.
     #[serde(rename = "valueHint", default, skip_serializing_if = "Option::is_none")]
     pub value_hint: Option<String>,
     /// Whether the argument may repeat.
-    #[serde(
-        rename = "isRepeated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isRepeated", default, skip_serializing_if = "Option::is_none")]
     pub is_repeated: Option<bool>,
+    /// Keys no schema declares.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
+
+/// An environment variable or header (`KeyValueInput`): an [`Input`] with a `name`.
+pub type KeyValueInput = Input;
+
+/// A command-line argument (`PositionalArgument` or `NamedArgument`): an [`Input`] with a `type`.
+pub type Argument = Input;

@@ -45,20 +45,12 @@ pub struct Finding {
 impl Finding {
     /// A schema-level finding.
     pub fn schema(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            level: Level::Schema,
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+        Self { level: Level::Schema, pointer: pointer.into(), message: message.into() }
     }
 
     /// A strict-level finding.
     pub fn strict(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            level: Level::Strict,
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+        Self { level: Level::Strict, pointer: pointer.into(), message: message.into() }
     }
 }
 
