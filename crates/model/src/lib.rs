@@ -15,6 +15,7 @@ pub mod toolhive;
 pub mod upstream;
 pub mod validate;
 pub mod version;
+pub mod write;
 
 pub use catalog::{Catalog, CatalogInfo};
 pub use detect::{DocumentFormat, detect_format, parse_json};
