@@ -1,0 +1,157 @@
+//! End-to-end tests of the `thv` binary: exit codes, outputs, and bad input that must never panic.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use thv_testdata::{TOOLHIVE_REGISTRY, read_json, shared_file};
+
+fn thv(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv starts");
+    if let Some(bytes) = stdin {
+        // A child that rejects its input early may close stdin first; that is not a test failure.
+        let _ = child.stdin.take().expect("stdin").write_all(bytes);
+    }
+    child.wait_with_output().expect("thv finishes")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_no_panic(o: &Output) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "thv panicked: {err}");
+    assert!(o.status.code().is_some(), "killed by a signal: {err}");
+}
+
+fn write_temp(dir: &Path, name: &str, content: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write temp file");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn toolhive_catalog_converts_to_the_wrapper_file_and_back_unchanged() {
+    let Some(path) = shared_file(TOOLHIVE_REGISTRY) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrapper = dir.path().join("wrapper.json").to_string_lossy().into_owned();
+    let back = dir.path().join("back.json").to_string_lossy().into_owned();
+    let o = thv(&["registry", "convert", "--to", "upstream-file", path.to_str().expect("utf8"), "-o", &wrapper], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = thv(&["registry", "convert", "--from", "upstream", "--to", "toolhive", &wrapper, "-o", &back], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let original = read_json(&path);
+    let round_trip = read_json(Path::new(&back));
+    for key in ["version", "last_updated", "servers", "remote_servers"] {
+        assert_eq!(round_trip[key], original[key], "{key} changed");
+    }
+    let wrapper = read_json(Path::new(&wrapper));
+    assert_eq!(wrapper["data"]["servers"].as_array().map(Vec::len), Some(102));
+}
+
+#[test]
+fn convert_reads_stdin_and_writes_stdout() {
+    let doc = json!({"name": "io.github.acme/notes", "description": "Notes", "version": "0.3.1",
+        "packages": [{"registryType": "npm", "identifier": "@acme/notes", "version": "0.3.1", "transport": {"type": "stdio"}}]});
+    let o = thv(&["registry", "convert", "--to", "toolhive"], Some(doc.to_string().as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(out["servers"]["notes"]["image"], "npx://@acme/notes@0.3.1");
+    assert_eq!(out["servers"]["notes"]["name"], "io.github.acme/notes");
+}
+
+#[test]
+fn validate_exit_codes_and_json_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write_temp(
+        dir.path(),
+        "good.json",
+        br#"{"name": "io.github.acme/notes", "description": "Notes", "version": "1.0.0"}"#,
+    );
+    let bad = write_temp(
+        dir.path(),
+        "bad.json",
+        br#"[{"server": {"name": "io.github.acme/notes", "description": "Notes", "version": "1.0.0",
+             "packages": [{"registryType": "npm", "identifier": "x", "version": "latest", "transport": {"type": "stdio"}}]}}]"#,
+    );
+    let broken = write_temp(dir.path(), "broken.json", b"{\"name\": ");
+
+    let o = thv(&["registry", "validate", &good], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = thv(&["registry", "validate", "-o", "json", &good, &bad], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(report["documents"], 2);
+    assert_eq!(report["servers"], 2);
+    assert_eq!(report["valid"], 1);
+    assert_eq!(report["invalid"], 1);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["file"], bad.as_str());
+    assert_eq!(finding["server"], "io.github.acme/notes");
+    assert_eq!(finding["version"], "1.0.0");
+    assert_eq!(finding["pointer"], "/0/server/packages/0/version");
+
+    let o = thv(&["registry", "validate", &good, &broken], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.json") && stderr(&o).contains("line 1"), "{}", stderr(&o));
+}
+
+#[test]
+fn validate_rejects_an_unknown_schema_date() {
+    let o = thv(&["registry", "validate", "--against", "2026-03-01", "x.json"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a released server.json schema date"), "{}", stderr(&o));
+}
+
+/// Truncated, wrongly-typed and huge documents: a clear error or a report, never a panic.
+#[test]
+fn bad_input_never_panics() {
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    let sample = br#"{"servers": {"fetch": {"description": "Fetch pages", "image": "ghcr.io/x/f:1", "tools": ["a"], "env_vars": [{"name": "A"}]}}}"#;
+    for cut in [1, 10, 40, sample.len() - 1] {
+        inputs.push(sample[..cut].to_vec());
+    }
+    let wrong_types = [
+        json!({"servers": {"a": 5}}),
+        json!({"servers": {"a": {"tools": "x", "env_vars": {"k": 1}, "target_port": "80"}}}),
+        json!({"remote_servers": {"a": {"headers": [1, null], "url": 5}}}),
+        json!([{"server": {"name": 5}}]),
+        json!([{"server": {"name": "a/b", "version": "1", "packages": {"x": 1}}}]),
+        json!([{"server": {"name": "a/b", "version": "1", "remotes": [{"variables": [1]}], "_meta": 3}, "_meta": "x"}]),
+        json!({"data": {"servers": [null, 1, "x", {"name": "a/b", "version": "1", "icons": "x"}]}}),
+        json!({"servers": [{"server": {"name": "a/b", "version": "1", "packages": [{"packageArguments": [{"variables": {"v": 1}}]}]}}]}),
+        json!([]),
+        json!(null),
+        json!("text"),
+    ];
+    inputs.extend(wrong_types.iter().map(|v| v.to_string().into_bytes()));
+    let mut nested = String::new();
+    for _ in 0..100_000 {
+        nested.push('[');
+    }
+    inputs.push(nested.into_bytes());
+    let huge: Vec<Value> = (0..20_000)
+        .map(|i| json!({"server": {"name": format!("io.example/s{i}"), "description": "d".repeat(200), "version": "1.0.0"}}))
+        .collect();
+    inputs.push(serde_json::to_vec(&huge).expect("json"));
+
+    for (i, input) in inputs.iter().enumerate() {
+        for to in ["toolhive", "upstream", "upstream-file"] {
+            let o = thv(&["registry", "convert", "--to", to], Some(input));
+            assert_no_panic(&o);
+            assert!(matches!(o.status.code(), Some(0 | 2)), "input {i} --to {to}: {}", stderr(&o));
+        }
+        let o = thv(&["registry", "validate", "--strict", "-"], Some(input));
+        assert_no_panic(&o);
+        assert!(matches!(o.status.code(), Some(0..=2)), "input {i}: {}", stderr(&o));
+    }
+}
