@@ -1,0 +1,217 @@
+//! Declarative source specs, as written in the YAML config and the `MCPRegistry` resource.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a registry's catalog comes from. Exactly one kind per registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceSpec {
+    /// A local file.
+    File(FileSpec),
+    /// An HTTP(S) URL.
+    Url(UrlSpec),
+    /// A file in a Git repository.
+    Git(GitSpec),
+    /// Another server speaking the MCP Registry API.
+    RegistryApi(ApiSpec),
+}
+
+impl SourceSpec {
+    /// `file`, `url`, `git` or `registryApi`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::File(_) => "file",
+            Self::Url(_) => "url",
+            Self::Git(_) => "git",
+            Self::RegistryApi(_) => "registryApi",
+        }
+    }
+
+    /// A short description without secrets (kind and location).
+    pub fn location(&self) -> String {
+        match self {
+            Self::File(s) => s.path.display().to_string(),
+            Self::Url(s) => s.url.clone(),
+            Self::Git(s) => {
+                let reference = s.reference.as_ref().map(|r| format!("@{}", r.name())).unwrap_or_default();
+                format!("{}{reference}:{}", s.repository, s.path_or_default())
+            }
+            Self::RegistryApi(s) => s.url.clone(),
+        }
+    }
+}
+
+/// A local file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileSpec {
+    /// Path of the catalog file.
+    pub path: PathBuf,
+}
+
+/// A secret value read at fetch time, never stored in the config itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretRef {
+    /// Read from this file (surrounding whitespace trimmed).
+    File(PathBuf),
+    /// Read from this environment variable.
+    Env(String),
+}
+
+/// Credentials for a URL, Git or registry-API source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthSpec {
+    /// `Authorization: Bearer <token>` (for Git over HTTP: the token as password).
+    Bearer {
+        /// The token.
+        token: SecretRef,
+    },
+    /// HTTP basic authentication.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: SecretRef,
+    },
+}
+
+/// An HTTP(S) URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UrlSpec {
+    /// The URL.
+    pub url: String,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
+    /// PEM file of extra CA certificates to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Largest body accepted, after decompression (default 64 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Total time allowed for one fetch (default 60 s).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Redirects followed (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u32>,
+    /// Allow link-local and cloud-metadata addresses (refused by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_link_local: bool,
+}
+
+/// Which commit of a Git repository to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GitRef {
+    /// The tip of a branch.
+    Branch(String),
+    /// A tag.
+    Tag(String),
+    /// A commit id (full or abbreviated hex).
+    Commit(String),
+}
+
+impl GitRef {
+    /// The branch, tag or commit as written.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Branch(s) | Self::Tag(s) | Self::Commit(s) => s,
+        }
+    }
+}
+
+/// A file in a Git repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitSpec {
+    /// Repository URL: `https://…`, `http://…` or `file://…`.
+    pub repository: String,
+    /// Branch, tag or commit; the remote's default branch when absent.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<GitRef>,
+    /// Path of the catalog inside the repository (default `registry.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Credentials for HTTP(S) repositories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
+    /// Largest pack fetched (default 256 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Total time allowed for one fetch (default 120 s).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+impl GitSpec {
+    /// The catalog path, `registry.json` by default.
+    pub fn path_or_default(&self) -> &str {
+        self.path.as_deref().unwrap_or("registry.json")
+    }
+}
+
+/// Another registry's MCP Registry API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiSpec {
+    /// Base URL (the part before `/v0.1/servers`).
+    pub url: String,
+    /// Extra request headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
+    /// PEM file of extra CA certificates to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Fetch only the latest version of each server (`version=latest`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub latest_only: bool,
+    /// How often to walk everything instead of asking for changes only (default 24 h), to see deletions.
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub full_resync_interval: Option<Duration>,
+    /// Total time allowed for one walk (default 5 min).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// Largest page body accepted (default 16 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_page_bytes: Option<u64>,
+    /// Most pages walked (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u32>,
+    /// Allow link-local and cloud-metadata addresses (refused by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_link_local: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_read_from_json_shapes() {
+        let spec: SourceSpec = serde_json::from_str(
+            r#"{"git": {"repository": "https://example.com/r.git", "tag": "v1", "auth": {"basic": {"username": "u", "password": {"file": "/p"}}}}}"#,
+        )
+        .expect("git spec");
+        let SourceSpec::Git(git) = &spec else { panic!("git") };
+        assert_eq!(git.reference, Some(GitRef::Tag("v1".into())));
+        assert_eq!(spec.location(), "https://example.com/r.git@v1:registry.json");
+        let url: SourceSpec =
+            serde_json::from_str(r#"{"url": {"url": "https://x/r.json", "timeout": "30s"}}"#).expect("url spec");
+        let SourceSpec::Url(u) = url else { panic!("url") };
+        assert_eq!(u.timeout, Some(Duration::from_secs(30)));
+    }
+}

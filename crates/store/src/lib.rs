@@ -1,0 +1,74 @@
+//! Persistence of registries' synced catalogs, sync runs and change sets.
+//!
+//! The [`Store`] trait is what the sync pipeline and the API server use; backends implement it. A sync
+//! that changes anything is committed with [`Store::commit_sync`] in **one transaction**, so a process
+//! killed mid-sync leaves the last good catalog intact. The store never parses source formats: documents
+//! are stored as the JSON values the pipeline hands it.
+
+mod types;
+
+use async_trait::async_trait;
+
+pub use types::{Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun};
+
+/// Errors of a store backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("cannot open the store at {location}: {message}")]
+    Open {
+        /// Where (a path or a URL without password).
+        location: String,
+        /// What happened.
+        message: String,
+    },
+    /// A query failed.
+    #[error("store query failed ({operation}): {message}")]
+    Query {
+        /// What was being done.
+        operation: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// A stored value could not be decoded.
+    #[error("corrupt stored data in {what}: {message}")]
+    Corrupt {
+        /// Which row or column.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence behind the sync pipeline and the API server.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The registry's sync state, if it was ever synced.
+    async fn registry_state(&self, registry: &str) -> StoreResult<Option<RegistryState>>;
+
+    /// Every registry with stored state.
+    async fn registry_states(&self) -> StoreResult<Vec<RegistryState>>;
+
+    /// The registry's current catalog: every stored version, ordered by (name, version).
+    async fn catalog(&self, registry: &str) -> StoreResult<Vec<ServerVersion>>;
+
+    /// Applies a successful sync atomically: upserts and removals of server versions, the change set, the
+    /// run record and the new state, all in one transaction. Returns the run id.
+    async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64>;
+
+    /// Records a run that changed no catalog data (failed, or unchanged) and, when given, the new state
+    /// (validators, attempt counters). The catalog is left as it was. Returns the run id.
+    async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64>;
+
+    /// The registry's latest runs, newest first.
+    async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>>;
+
+    /// The changes a run committed (empty for runs that committed nothing).
+    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>>;
+
+    /// Deletes everything stored for a registry.
+    async fn remove_registry(&self, registry: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,1 @@
+//! The sync pipeline and its scheduler (being built).
