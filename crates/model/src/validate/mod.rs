@@ -13,6 +13,9 @@ use serde::Serialize;
 
 use crate::upstream::SchemaVersion;
 
+mod check;
+mod loc;
+mod pattern;
 mod schema;
 mod strict;
 mod toolhive;
