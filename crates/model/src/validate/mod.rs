@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::upstream::SchemaVersion;
 
 mod check;
+mod format;
 mod loc;
 mod pattern;
 mod schema;
