@@ -391,7 +391,7 @@ fn is_unicode_label(label: &str) -> bool {
             return false;
         }
     }
-    !(katakana_dot && !kana_or_han) && !(arabic_digits && extended_arabic_digits)
+    (!katakana_dot || kana_or_han) && !(arabic_digits && extended_arabic_digits)
 }
 
 #[cfg(test)]
