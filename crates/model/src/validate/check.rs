@@ -40,6 +40,16 @@ impl Sink {
     }
 }
 
+/// The member `key` of `obj`. Small objects (nearly all of them) are scanned, which is faster than
+/// hashing the key.
+pub(crate) fn member<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if obj.len() <= 16 {
+        obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        obj.get(key)
+    }
+}
+
 /// A field named for messages: its owner (`package`) and its key (`version`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct What<'a>(pub &'a str, pub &'a str);
@@ -159,7 +169,7 @@ pub(crate) fn required(
     owner: &str,
 ) {
     for key in keys {
-        if !obj.contains_key(*key) {
+        if member(obj, key).is_none() {
             sink.push(loc, format!("{owner} is missing required field `{key}`"));
         }
     }

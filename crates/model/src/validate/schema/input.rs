@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use crate::validate::check::{Found, What, array, boolean, object, one_of, required, string};
+use crate::validate::check::{
+    Found, What, array, boolean, member, object, one_of, required, string,
+};
 use crate::validate::loc::Loc;
 
 /// Values of an input's `format`.
@@ -53,7 +55,7 @@ fn with_variables<'v>(
     owner: &str,
 ) -> Option<&'v Map<String, Value>> {
     let obj = input(cx, loc, value, owner)?;
-    if let Some(vars) = obj.get("variables") {
+    if let Some(vars) = member(obj, "variables") {
         variables(cx, &loc.key("variables"), vars, owner);
     }
     Some(obj)
@@ -83,7 +85,7 @@ pub(super) fn argument(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
         return;
     };
     let keys = cx.rules.keys;
-    if let Some(v) = obj.get(keys.is_repeated) {
+    if let Some(v) = member(obj, keys.is_repeated) {
         boolean(
             &mut cx.sink,
             &loc.key(keys.is_repeated),
@@ -91,9 +93,9 @@ pub(super) fn argument(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
             What("argument", keys.is_repeated),
         );
     }
-    match obj.get("type") {
+    match member(obj, "type") {
         Some(Value::String(t)) if t == "positional" => {
-            let hint = obj.get(keys.value_hint);
+            let hint = member(obj, keys.value_hint);
             if let Some(v) = hint {
                 string(
                     &mut cx.sink,
@@ -102,7 +104,7 @@ pub(super) fn argument(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
                     What("argument", keys.value_hint),
                 );
             }
-            if hint.is_none() && !obj.contains_key("value") {
+            if hint.is_none() && member(obj, "value").is_none() {
                 cx.sink.push(
                     loc,
                     format!(
@@ -129,7 +131,7 @@ pub(super) fn argument(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
 
 /// A required string `name`.
 fn name(cx: &mut Ctx, loc: &Loc<'_>, obj: &Map<String, Value>, owner: &str) {
-    match obj.get("name") {
+    match member(obj, "name") {
         Some(v) => {
             string(&mut cx.sink, &loc.key("name"), v, What(owner, "name"));
         }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::{Ctx, package, transport};
-use crate::validate::check::{self, What, array, length, object, one_of, required, string};
+use crate::validate::check::{self, What, array, length, member, object, one_of, required, string};
 use crate::validate::loc::Loc;
 use crate::validate::pattern;
 
@@ -188,11 +188,11 @@ fn meta(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
     let Some(obj) = object(sink, loc, value, What("server", "_meta")) else {
         return;
     };
-    if let Some(v) = obj.get(PUBLISHER) {
+    if let Some(v) = member(obj, PUBLISHER) {
         object(sink, &loc.key(PUBLISHER), v, What("_meta", PUBLISHER));
     }
     if cx.rules.official_meta
-        && let Some(v) = obj.get(OFFICIAL)
+        && let Some(v) = member(obj, OFFICIAL)
     {
         object(sink, &loc.key(OFFICIAL), v, What("_meta", OFFICIAL));
     }
@@ -207,7 +207,7 @@ pub(super) fn strings(
     owner: &str,
 ) {
     for key in keys {
-        if let Some(v) = obj.get(*key) {
+        if let Some(v) = member(obj, key) {
             string(sink, &loc.key(key), v, What(owner, key));
         }
     }

@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::{Ctx, input};
-use crate::validate::check::{Choices, Found, Quoted, What, array, object, required, string};
+use crate::validate::check::{
+    Choices, Found, Quoted, What, array, member, object, required, string,
+};
 use crate::validate::loc::Loc;
 use crate::validate::pattern;
 
@@ -35,7 +37,7 @@ pub(super) fn remote(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
         http(cx, loc, obj, "remote");
     }
     if cx.rules.remote_variables
-        && let Some(vars) = obj.get("variables")
+        && let Some(vars) = member(obj, "variables")
     {
         input::variables(cx, &loc.key("variables"), vars, "remote");
     }
@@ -49,7 +51,7 @@ fn kind<'v>(
     allowed: &[&str],
     owner: &str,
 ) -> Option<&'v str> {
-    let Some(value) = obj.get("type") else {
+    let Some(value) = member(obj, "type") else {
         cx.sink.push(
             loc,
             format!(
@@ -79,7 +81,7 @@ fn kind<'v>(
 /// 2025-12-11) and optional `headers[]`.
 fn http(cx: &mut Ctx, loc: &Loc<'_>, obj: &Map<String, Value>, owner: &str) {
     required(&mut cx.sink, loc, obj, &["url"], owner);
-    if let Some(value) = obj.get("url") {
+    if let Some(value) = member(obj, "url") {
         let at = loc.key("url");
         let what = What(owner, "url");
         if let Some(url) = string(&mut cx.sink, &at, value, what)
@@ -96,7 +98,7 @@ fn http(cx: &mut Ctx, loc: &Loc<'_>, obj: &Map<String, Value>, owner: &str) {
             );
         }
     }
-    if let Some(value) = obj.get("headers") {
+    if let Some(value) = member(obj, "headers") {
         let at = loc.key("headers");
         if let Some(items) = array(&mut cx.sink, &at, value, What(owner, "headers")) {
             for (i, item) in items.iter().enumerate() {
