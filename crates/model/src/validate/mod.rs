@@ -13,6 +13,10 @@ use serde::Serialize;
 
 use crate::upstream::SchemaVersion;
 
+mod check;
+mod format;
+mod loc;
+mod pattern;
 mod schema;
 mod strict;
 mod toolhive;
