@@ -5,8 +5,7 @@
 use serde_json::{Value, json};
 use thv_model::upstream::SchemaVersion;
 use thv_model::validate::{
-    Against, ValidateOptions, validate_schema, validate_server, validate_strict,
-    validate_toolhive_registry,
+    Against, ValidateOptions, validate_schema, validate_server, validate_strict, validate_toolhive_registry,
 };
 
 /// A document using every part of the current schema.
@@ -40,13 +39,12 @@ fn full_document() -> Value {
 
 /// Nested arrays and objects `depth` levels deep.
 fn deep_junk(depth: usize) -> Value {
-    (0..depth).fold(json!(null), |inner, i| {
-        if i % 2 == 0 {
-            json!([inner, 1, "x"])
-        } else {
-            json!({"a": inner, "type": 5})
-        }
-    })
+    (0..depth).fold(
+        json!(null),
+        |inner, i| {
+            if i % 2 == 0 { json!([inner, 1, "x"]) } else { json!({"a": inner, "type": 5}) }
+        },
+    )
 }
 
 /// Values of a different JSON type than `original`.
@@ -68,11 +66,7 @@ fn pointers(value: &Value, at: String, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                pointers(
-                    v,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
+                pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
             }
         }
         Value::Array(items) => {
@@ -104,15 +98,9 @@ fn wrongly_typed_server_json_values_yield_findings() {
                 *slot = junk.clone();
             }
             checked += 1;
-            let options = ValidateOptions {
-                against: Against::Declared,
-                strict: true,
-            };
+            let options = ValidateOptions { against: Against::Declared, strict: true };
             let findings = validate_server(&damaged, &options);
-            assert!(
-                !findings.is_empty(),
-                "no finding for {pointer} := {junk} (was {original})"
-            );
+            assert!(!findings.is_empty(), "no finding for {pointer} := {junk} (was {original})");
             for v in SchemaVersion::ALL {
                 // Older schemas ignore some members; they must still not panic.
                 let _ = validate_schema(&damaged, v);
@@ -190,12 +178,7 @@ fn wrongly_typed_toolhive_values_yield_findings() {
     let mut checked = 0;
     for (pointer, original) in at {
         // Free-form members accept any value.
-        let free = [
-            "/custom_metadata/",
-            "/tool_definitions/0/",
-            "/predicate",
-            "/$schema",
-        ];
+        let free = ["/custom_metadata/", "/tool_definitions/0/", "/predicate", "/$schema"];
         if free.iter().any(|f| pointer.contains(f)) {
             continue;
         }

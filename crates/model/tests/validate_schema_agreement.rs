@@ -14,10 +14,7 @@ use thv_testdata::{REAL_DUMP, read_json, shared_dir, shared_file, shared_files};
 
 /// The official schema of `version`, compiled the way that reproduces the reference figures.
 fn official(version: SchemaVersion) -> Option<Validator> {
-    let path = shared_file(&format!(
-        "upstream/schemas/server.schema.{}.json",
-        version.date()
-    ))?;
+    let path = shared_file(&format!("upstream/schemas/server.schema.{}.json", version.date()))?;
     let schema = read_json(&path);
     let validator = jsonschema::draft7::options()
         .should_validate_formats(false)
@@ -27,10 +24,7 @@ fn official(version: SchemaVersion) -> Option<Validator> {
 }
 
 fn validators() -> Option<Vec<(SchemaVersion, Validator)>> {
-    SchemaVersion::ALL
-        .into_iter()
-        .map(|v| official(v).map(|val| (v, val)))
-        .collect()
+    SchemaVersion::ALL.into_iter().map(|v| official(v).map(|val| (v, val))).collect()
 }
 
 fn data_files() -> Vec<PathBuf> {
@@ -41,19 +35,11 @@ fn data_files() -> Vec<PathBuf> {
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(shared_dir())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(shared_dir()).unwrap_or(path).display().to_string()
 }
 
 /// Native and official verdicts for one record against one schema; a report line on disagreement.
-fn compare(
-    label: &str,
-    server: &Value,
-    version: SchemaVersion,
-    validator: &Validator,
-) -> Option<String> {
+fn compare(label: &str, server: &Value, version: SchemaVersion, validator: &Validator) -> Option<String> {
     let native = validate_schema(server, version);
     let official_valid = validator.is_valid(server);
     if native.is_empty() == official_valid {
@@ -63,11 +49,7 @@ fn compare(
         "{label} name={} version={} against {version}: native {} / jsonschema {}",
         server.get("name").unwrap_or(&Value::Null),
         server.get("version").unwrap_or(&Value::Null),
-        if native.is_empty() {
-            "valid"
-        } else {
-            "INVALID"
-        },
+        if native.is_empty() { "valid" } else { "INVALID" },
         if official_valid { "valid" } else { "INVALID" },
     );
     for f in &native {
@@ -109,10 +91,7 @@ fn native_verdicts_match_the_official_schemas_on_every_record() {
     if records == 0 {
         return;
     }
-    assert!(
-        records > 3_000,
-        "expected every shared record, saw {records}"
-    );
+    assert!(records > 3_000, "expected every shared record, saw {records}");
     assert!(
         disagreements.is_empty(),
         "{} disagreements between the native validator and jsonschema:\n{}",
@@ -137,10 +116,7 @@ fn real_dump_invalid_counts_match_the_reference() {
             !validate_schema(r.server, v).is_empty()
         })
         .count();
-    let by_current = records
-        .iter()
-        .filter(|r| !validate_schema(r.server, SchemaVersion::CURRENT).is_empty())
-        .count();
+    let by_current = records.iter().filter(|r| !validate_schema(r.server, SchemaVersion::CURRENT).is_empty()).count();
     assert_eq!(by_declared, 395, "invalid by their declared schema");
     assert_eq!(by_current, 280, "invalid by 2025-12-11");
 }

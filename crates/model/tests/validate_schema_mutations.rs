@@ -79,10 +79,7 @@ fn additions() -> Vec<(&'static str, Value)> {
         ("isRepeated", json!(1)),
         ("is_repeated", json!(1)),
         ("variables", json!({"v": {"format": "integer"}})),
-        (
-            "variables",
-            json!({"v": {"isSecret": true, "choices": ["a"]}}),
-        ),
+        ("variables", json!({"v": {"isSecret": true, "choices": ["a"]}})),
         ("variables", json!([])),
         ("placeholder", json!(5)),
         ("title", json!("")),
@@ -97,14 +94,8 @@ fn additions() -> Vec<(&'static str, Value)> {
         ("registry_base_url", json!("https://x")),
         ("fileSha256", json!("ABC")),
         ("file_sha256", json!("abc")),
-        (
-            "_meta",
-            json!({"io.modelcontextprotocol.registry/official": 1}),
-        ),
-        (
-            "_meta",
-            json!({"io.modelcontextprotocol.registry/publisher-provided": []}),
-        ),
+        ("_meta", json!({"io.modelcontextprotocol.registry/official": 1})),
+        ("_meta", json!({"io.modelcontextprotocol.registry/publisher-provided": []})),
     ]
 }
 
@@ -112,11 +103,7 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                pointers(
-                    v,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
+                pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
             }
         }
         Value::Array(items) => {
@@ -166,21 +153,14 @@ fn variants(doc: &Value) -> Vec<(String, Value)> {
 fn bases() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for path in shared_files("upstream/examples", "json") {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         out.push((name, read_json(&path)));
     }
     if let Some(path) = shared_file(REAL_DUMP) {
         let doc = read_json(&path);
         let format = detect_format(&doc).expect("dump format");
         for r in upstream_records(&doc, format) {
-            let snake = r
-                .server
-                .get("$schema")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.contains("2025-07-09"));
+            let snake = r.server.get("$schema").and_then(Value::as_str).is_some_and(|s| s.contains("2025-07-09"));
             if snake {
                 out.push((format!("dump{}", r.pointer), r.server.clone()));
             }
@@ -221,11 +201,6 @@ fn damaged_documents_get_the_official_verdict() {
         failures.is_empty(),
         "{} of {checked} verdicts disagree:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
 }

@@ -29,24 +29,13 @@ fn the_production_dump_validates_in_well_under_20_ms() {
     };
     let doc = read_json(&path);
     let format = detect_format(&doc).expect("dump format");
-    let servers: Vec<&Value> = upstream_records(&doc, format)
-        .into_iter()
-        .map(|r| r.server)
-        .collect();
+    let servers: Vec<&Value> = upstream_records(&doc, format).into_iter().map(|r| r.server).collect();
     assert_eq!(servers.len(), 2_794);
 
     let (schema_time, invalid) = best_of(10, || {
-        servers
-            .iter()
-            .filter(|s| !validate_schema(s, effective_schema(s, Against::Declared)).is_empty())
-            .count()
+        servers.iter().filter(|s| !validate_schema(s, effective_schema(s, Against::Declared)).is_empty()).count()
     });
-    let (strict_time, _) = best_of(10, || {
-        servers
-            .iter()
-            .map(|s| validate_strict(s).len())
-            .sum::<usize>()
-    });
+    let (strict_time, _) = best_of(10, || servers.iter().map(|s| validate_strict(s).len()).sum::<usize>());
     let (walk_time, nodes) = best_of(10, || servers.iter().map(|s| count(s)).sum::<usize>());
     println!("baseline: visiting all {nodes} values takes {walk_time:?}");
     println!(
@@ -55,10 +44,7 @@ fn the_production_dump_validates_in_well_under_20_ms() {
     );
     assert_eq!(invalid, 395);
     if !cfg!(debug_assertions) {
-        assert!(
-            schema_time < Duration::from_millis(20),
-            "schema validation took {schema_time:?}"
-        );
+        assert!(schema_time < Duration::from_millis(20), "schema validation took {schema_time:?}");
     }
 }
 

@@ -14,12 +14,7 @@ fn official() -> Option<Validator> {
     let text = std::fs::read_to_string(&path).expect("read schema");
     let text = text.replace(r"[^/\\0]", r"[^/\\x00]");
     let schema: Value = serde_json::from_str(&text).expect("schema parses");
-    Some(
-        jsonschema::draft7::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("ToolHive schema compiles"),
-    )
+    Some(jsonschema::draft7::options().should_validate_formats(true).build(&schema).expect("ToolHive schema compiles"))
 }
 
 fn catalog() -> Option<Value> {
@@ -27,10 +22,7 @@ fn catalog() -> Option<Value> {
 }
 
 fn messages(doc: &Value) -> Vec<String> {
-    validate_toolhive_registry(doc)
-        .into_iter()
-        .map(|f| format!("{} {}", f.pointer, f.message))
-        .collect()
+    validate_toolhive_registry(doc).into_iter().map(|f| format!("{} {}", f.pointer, f.message)).collect()
 }
 
 #[test]
@@ -81,146 +73,36 @@ fn broken_variants_fail_natively_and_officially_at_the_right_pointer() {
             Some(base["servers"]["fetch"].clone()),
             "/servers/io.github.x~1fetch",
         ),
-        (
-            "two-letter key",
-            "/remote_servers/ab",
-            Some(base["remote_servers"]["canva"].clone()),
-            "/remote_servers/ab",
-        ),
-        (
-            "uppercase key",
-            "/servers/Fetch2",
-            Some(base["servers"]["fetch"].clone()),
-            "/servers/Fetch2",
-        ),
+        ("two-letter key", "/remote_servers/ab", Some(base["remote_servers"]["canva"].clone()), "/remote_servers/ab"),
+        ("uppercase key", "/servers/Fetch2", Some(base["servers"]["fetch"].clone()), "/servers/Fetch2"),
         ("missing version", "/version", None, ""),
         ("bad version", "/version", Some(json!("1.0")), "/version"),
-        (
-            "bad last_updated",
-            "/last_updated",
-            Some(json!("yesterday")),
-            "/last_updated",
-        ),
-        (
-            "servers not an object",
-            "/servers",
-            Some(json!([])),
-            "/servers",
-        ),
-        (
-            "missing image",
-            "/servers/fetch/image",
-            None,
-            "/servers/fetch",
-        ),
-        (
-            "missing tools",
-            "/servers/fetch/tools",
-            None,
-            "/servers/fetch",
-        ),
-        (
-            "missing remote url",
-            "/remote_servers/canva/url",
-            None,
-            "/remote_servers/canva",
-        ),
-        (
-            "bad tier",
-            "/servers/fetch/tier",
-            Some(json!("Partner")),
-            "/servers/fetch/tier",
-        ),
-        (
-            "bad status",
-            "/servers/fetch/status",
-            Some(json!("active")),
-            "/servers/fetch/status",
-        ),
-        (
-            "stdio remote",
-            "/remote_servers/canva/transport",
-            Some(json!("stdio")),
-            "/remote_servers/canva/transport",
-        ),
-        (
-            "extra property",
-            "/servers/fetch/homepage",
-            Some(json!("https://x")),
-            "/servers/fetch/homepage",
-        ),
-        (
-            "extra remote property",
-            "/remote_servers/canva/image",
-            Some(json!("x/y")),
-            "/remote_servers/canva/image",
-        ),
+        ("bad last_updated", "/last_updated", Some(json!("yesterday")), "/last_updated"),
+        ("servers not an object", "/servers", Some(json!([])), "/servers"),
+        ("missing image", "/servers/fetch/image", None, "/servers/fetch"),
+        ("missing tools", "/servers/fetch/tools", None, "/servers/fetch"),
+        ("missing remote url", "/remote_servers/canva/url", None, "/remote_servers/canva"),
+        ("bad tier", "/servers/fetch/tier", Some(json!("Partner")), "/servers/fetch/tier"),
+        ("bad status", "/servers/fetch/status", Some(json!("active")), "/servers/fetch/status"),
+        ("stdio remote", "/remote_servers/canva/transport", Some(json!("stdio")), "/remote_servers/canva/transport"),
+        ("extra property", "/servers/fetch/homepage", Some(json!("https://x")), "/servers/fetch/homepage"),
+        ("extra remote property", "/remote_servers/canva/image", Some(json!("x/y")), "/remote_servers/canva/image"),
         (
             "extra top-level group property",
             "/groups",
             Some(json!([{"name": "gg", "description": "a group of servers", "color": 1}])),
             "/groups/0/color",
         ),
-        (
-            "bad tag",
-            "/servers/fetch/tags/0",
-            Some(json!("Content")),
-            "/servers/fetch/tags/0",
-        ),
-        (
-            "duplicate tag",
-            "/servers/fetch/tags/1",
-            Some(json!("content")),
-            "/servers/fetch/tags/1",
-        ),
-        (
-            "empty tags",
-            "/servers/fetch/tags",
-            Some(json!([])),
-            "/servers/fetch/tags",
-        ),
-        (
-            "bad tool",
-            "/servers/fetch/tools/0",
-            Some(json!("fetch url")),
-            "/servers/fetch/tools/0",
-        ),
-        (
-            "short description",
-            "/servers/fetch/description",
-            Some(json!("Fetch")),
-            "/servers/fetch/description",
-        ),
-        (
-            "image with digest",
-            "/servers/fetch/image",
-            Some(json!("ghcr.io/x/y@sha256:abc")),
-            "/servers/fetch/image",
-        ),
-        (
-            "port out of range",
-            "/servers/fetch/target_port",
-            Some(json!(70000)),
-            "/servers/fetch/target_port",
-        ),
-        (
-            "fractional port",
-            "/servers/fetch/target_port",
-            Some(json!(80.5)),
-            "/servers/fetch/target_port",
-        ),
-        (
-            "negative stars",
-            "/servers/fetch/metadata/stars",
-            Some(json!(-1)),
-            "/servers/fetch/metadata/stars",
-        ),
-        (
-            "metadata extra",
-            "/servers/fetch/metadata/forks",
-            Some(json!(1)),
-            "/servers/fetch/metadata/forks",
-        ),
+        ("bad tag", "/servers/fetch/tags/0", Some(json!("Content")), "/servers/fetch/tags/0"),
+        ("duplicate tag", "/servers/fetch/tags/1", Some(json!("content")), "/servers/fetch/tags/1"),
+        ("empty tags", "/servers/fetch/tags", Some(json!([])), "/servers/fetch/tags"),
+        ("bad tool", "/servers/fetch/tools/0", Some(json!("fetch url")), "/servers/fetch/tools/0"),
+        ("short description", "/servers/fetch/description", Some(json!("Fetch")), "/servers/fetch/description"),
+        ("image with digest", "/servers/fetch/image", Some(json!("ghcr.io/x/y@sha256:abc")), "/servers/fetch/image"),
+        ("port out of range", "/servers/fetch/target_port", Some(json!(70000)), "/servers/fetch/target_port"),
+        ("fractional port", "/servers/fetch/target_port", Some(json!(80.5)), "/servers/fetch/target_port"),
+        ("negative stars", "/servers/fetch/metadata/stars", Some(json!(-1)), "/servers/fetch/metadata/stars"),
+        ("metadata extra", "/servers/fetch/metadata/forks", Some(json!(1)), "/servers/fetch/metadata/forks"),
         (
             "bad repository_url",
             "/servers/fetch/repository_url",
@@ -278,9 +160,7 @@ fn broken_variants_fail_natively_and_officially_at_the_right_pointer() {
         (
             "env var extra",
             "/servers/fetch/env_vars",
-            Some(
-                json!([{"name": "MY_VAR", "description": "a var", "required": true, "choices": []}]),
-            ),
+            Some(json!([{"name": "MY_VAR", "description": "a var", "required": true, "choices": []}])),
             "/servers/fetch/env_vars/0/choices",
         ),
         (
@@ -292,9 +172,7 @@ fn broken_variants_fail_natively_and_officially_at_the_right_pointer() {
         (
             "duplicate header choices",
             "/remote_servers/canva/headers",
-            Some(
-                json!([{"name": "X-Key", "description": "a key", "required": true, "choices": ["a", "a"]}]),
-            ),
+            Some(json!([{"name": "X-Key", "description": "a key", "required": true, "choices": ["a", "a"]}])),
             "/remote_servers/canva/headers/0/choices/1",
         ),
         (
@@ -324,9 +202,7 @@ fn broken_variants_fail_natively_and_officially_at_the_right_pointer() {
         (
             "group server bad key",
             "/groups",
-            Some(
-                json!([{"name": "gg", "description": "a group of servers", "servers": {"x": {}}}]),
-            ),
+            Some(json!([{"name": "gg", "description": "a group of servers", "servers": {"x": {}}}])),
             "/groups/0/servers/x",
         ),
     ];
@@ -342,10 +218,7 @@ fn broken_variants_fail_natively_and_officially_at_the_right_pointer() {
         if !findings.iter().any(|f| f.pointer == expected) {
             failures.push(format!(
                 "{what}: no native finding at {expected:?}; got {:?}",
-                findings
-                    .iter()
-                    .map(|f| format!("{} {}", f.pointer, f.message))
-                    .collect::<Vec<_>>()
+                findings.iter().map(|f| format!("{} {}", f.pointer, f.message)).collect::<Vec<_>>()
             ));
         }
     }
@@ -400,11 +273,7 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                pointers(
-                    v,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    out,
-                );
+                pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
             }
         }
         Value::Array(items) => {
@@ -426,21 +295,13 @@ fn damaged_entries_get_the_official_verdict() {
     let servers = full["servers"].as_object().expect("servers");
     let remotes = full["remote_servers"].as_object().expect("remote_servers");
     let pick = |map: &serde_json::Map<String, Value>, test: &dyn Fn(&Value) -> bool| {
-        map.iter()
-            .find(|(_, v)| test(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .expect("an entry with the feature")
+        map.iter().find(|(_, v)| test(v)).map(|(k, v)| (k.clone(), v.clone())).expect("an entry with the feature")
     };
     let mut small = json!({"version": "1.0.0", "last_updated": "2026-02-18T00:24:11Z", "servers": {}, "remote_servers": {},
         "groups": [{"name": "gg", "description": "a group of servers", "servers": {}, "remote_servers": {}}]});
     for (k, v) in [
-        pick(servers, &|v| {
-            v.get("provenance").is_some() && v.get("env_vars").is_some()
-        }),
-        pick(servers, &|v| {
-            v.pointer("/permissions/network/outbound/allow_host")
-                .is_some()
-        }),
+        pick(servers, &|v| v.get("provenance").is_some() && v.get("env_vars").is_some()),
+        pick(servers, &|v| v.pointer("/permissions/network/outbound/allow_host").is_some()),
         pick(servers, &|v| v.get("args").is_some()),
     ] {
         small["servers"][k] = v;
@@ -474,11 +335,7 @@ fn damaged_entries_get_the_official_verdict() {
             let _ = key;
         }
         if small.pointer(p).is_some_and(Value::is_object) {
-            for (k, v) in [
-                ("extra", json!(1)),
-                ("name", json!("x")),
-                ("url", json!("https://x")),
-            ] {
+            for (k, v) in [("extra", json!(1)), ("name", json!("x")), ("url", json!("https://x"))] {
                 let mut d = small.clone();
                 if let Some(Value::Object(map)) = d.pointer_mut(p) {
                     map.insert(k.to_owned(), v.clone());
@@ -493,10 +350,7 @@ fn damaged_entries_get_the_official_verdict() {
             if native.is_empty() != official {
                 failures.push(format!(
                     "[{change}] native {:?} / jsonschema valid={official} {}",
-                    native
-                        .iter()
-                        .map(|f| format!("{} {}", f.pointer, f.message))
-                        .collect::<Vec<_>>(),
+                    native.iter().map(|f| format!("{} {}", f.pointer, f.message)).collect::<Vec<_>>(),
                     validator
                         .iter_errors(&doc)
                         .next()
@@ -511,12 +365,7 @@ fn damaged_entries_get_the_official_verdict() {
         failures.is_empty(),
         "{} of {checked} verdicts disagree:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -648,9 +497,7 @@ fn format_checks_match_jsonschema_on_tricky_strings() {
         let native = validate_toolhive_registry(&doc).is_empty();
         let official = validator.is_valid(&doc);
         if native != official {
-            failures.push(format!(
-                "{label} {s:?}: native valid={native}, jsonschema valid={official}"
-            ));
+            failures.push(format!("{label} {s:?}: native valid={native}, jsonschema valid={official}"));
         }
     };
     for s in date_times {

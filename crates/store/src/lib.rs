@@ -9,7 +9,9 @@ mod types;
 
 use async_trait::async_trait;
 
-pub use types::{Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun};
+pub use types::{
+    Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
+};
 
 /// Errors of a store backend.
 #[derive(Debug, thiserror::Error)]

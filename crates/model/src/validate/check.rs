@@ -19,19 +19,12 @@ pub(crate) struct Sink {
 impl Sink {
     /// An empty sink for `level`.
     pub(crate) fn new(level: Level) -> Self {
-        Self {
-            level,
-            findings: Vec::new(),
-        }
+        Self { level, findings: Vec::new() }
     }
 
     /// Records a problem at `loc`.
     pub(crate) fn push(&mut self, loc: &Loc<'_>, message: String) {
-        self.findings.push(Finding {
-            level: self.level,
-            pointer: loc.pointer(),
-            message,
-        });
+        self.findings.push(Finding { level: self.level, pointer: loc.pointer(), message });
     }
 
     /// The findings collected so far.
@@ -43,11 +36,7 @@ impl Sink {
 /// The member `key` of `obj`. Small objects (nearly all of them) are scanned, which is faster than
 /// hashing the key.
 pub(crate) fn member<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    if obj.len() <= 16 {
-        obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-    } else {
-        obj.get(key)
-    }
+    if obj.len() <= 16 { obj.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v) } else { obj.get(key) }
 }
 
 /// A field named for messages: its owner (`package`) and its key (`version`).
@@ -100,18 +89,10 @@ impl fmt::Display for Quoted<'_> {
 }
 
 /// The value as a string, or a finding.
-pub(crate) fn string<'v>(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    value: &'v Value,
-    what: What<'_>,
-) -> Option<&'v str> {
+pub(crate) fn string<'v>(sink: &mut Sink, loc: &Loc<'_>, value: &'v Value, what: What<'_>) -> Option<&'v str> {
     let s = value.as_str();
     if s.is_none() {
-        sink.push(
-            loc,
-            format!("{what} must be a string, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be a string, found {}", Found(value)));
     }
     s
 }
@@ -125,27 +106,16 @@ pub(crate) fn object<'v>(
 ) -> Option<&'v Map<String, Value>> {
     let o = value.as_object();
     if o.is_none() {
-        sink.push(
-            loc,
-            format!("{what} must be an object, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be an object, found {}", Found(value)));
     }
     o
 }
 
 /// The value as an array, or a finding.
-pub(crate) fn array<'v>(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    value: &'v Value,
-    what: What<'_>,
-) -> Option<&'v [Value]> {
+pub(crate) fn array<'v>(sink: &mut Sink, loc: &Loc<'_>, value: &'v Value, what: What<'_>) -> Option<&'v [Value]> {
     let a = value.as_array().map(Vec::as_slice);
     if a.is_none() {
-        sink.push(
-            loc,
-            format!("{what} must be an array, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be an array, found {}", Found(value)));
     }
     a
 }
@@ -153,21 +123,12 @@ pub(crate) fn array<'v>(
 /// A finding unless the value is a boolean.
 pub(crate) fn boolean(sink: &mut Sink, loc: &Loc<'_>, value: &Value, what: What<'_>) {
     if !value.is_boolean() {
-        sink.push(
-            loc,
-            format!("{what} must be true or false, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be true or false, found {}", Found(value)));
     }
 }
 
 /// A finding for every key of `keys` that `obj` lacks.
-pub(crate) fn required(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    obj: &Map<String, Value>,
-    keys: &[&str],
-    owner: &str,
-) {
+pub(crate) fn required(sink: &mut Sink, loc: &Loc<'_>, obj: &Map<String, Value>, keys: &[&str], owner: &str) {
     for key in keys {
         if member(obj, key).is_none() {
             sink.push(loc, format!("{owner} is missing required field `{key}`"));
@@ -176,14 +137,7 @@ pub(crate) fn required(
 }
 
 /// `minLength`/`maxLength`, counted in Unicode code points as JSON Schema does.
-pub(crate) fn length(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    s: &str,
-    min: usize,
-    max: Option<usize>,
-    what: What<'_>,
-) {
+pub(crate) fn length(sink: &mut Sink, loc: &Loc<'_>, s: &str, min: usize, max: Option<usize>, what: What<'_>) {
     // Code points never outnumber bytes, so short strings skip the count.
     let max_ok = max.is_none_or(|m| s.len() <= m);
     if max_ok && s.len() >= min.saturating_mul(4) {
@@ -199,32 +153,16 @@ pub(crate) fn length(
         sink.push(loc, message);
     }
     if let Some(max) = max.filter(|&m| n > m) {
-        sink.push(
-            loc,
-            format!("{what} must be at most {max} characters long, found {n}"),
-        );
+        sink.push(loc, format!("{what} must be at most {max} characters long, found {n}"));
     }
 }
 
 /// `type: string` with `enum`: one finding when the value is not one of `allowed`.
-pub(crate) fn one_of(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    value: &Value,
-    allowed: &[&str],
-    what: What<'_>,
-) {
+pub(crate) fn one_of(sink: &mut Sink, loc: &Loc<'_>, value: &Value, allowed: &[&str], what: What<'_>) {
     if value.as_str().is_some_and(|s| allowed.contains(&s)) {
         return;
     }
-    sink.push(
-        loc,
-        format!(
-            "{what} must be {}, found {}",
-            Choices(allowed),
-            Found(value)
-        ),
-    );
+    sink.push(loc, format!("{what} must be {}, found {}", Choices(allowed), Found(value)));
 }
 
 /// A list of allowed strings for messages: `"a"`, `"a" or "b"`, `one of "a", "b", "c"`.
@@ -253,30 +191,15 @@ impl fmt::Display for Choices<'_> {
 /// is not.
 pub(crate) fn is_integer(value: &Value) -> bool {
     match value {
-        Value::Number(n) => {
-            n.is_i64()
-                || n.is_u64()
-                || n.as_f64()
-                    .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
-        }
+        Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0),
         _ => false,
     }
 }
 
 /// `type: integer` with `minimum` and optional `maximum`.
-pub(crate) fn integer_in(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    value: &Value,
-    min: i64,
-    max: Option<i64>,
-    what: What<'_>,
-) {
+pub(crate) fn integer_in(sink: &mut Sink, loc: &Loc<'_>, value: &Value, min: i64, max: Option<i64>, what: What<'_>) {
     if !is_integer(value) {
-        sink.push(
-            loc,
-            format!("{what} must be an integer, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be an integer, found {}", Found(value)));
         return;
     }
     let below = match (value.as_i64(), value.as_u64(), value.as_f64()) {
@@ -285,23 +208,18 @@ pub(crate) fn integer_in(
         (None, None, Some(f)) => f < min as f64,
         _ => false,
     };
-    let above = max.is_some_and(
-        |max| match (value.as_i64(), value.as_u64(), value.as_f64()) {
-            (Some(i), _, _) => i > max,
-            (None, Some(_), _) => true,
-            (None, None, Some(f)) => f > max as f64,
-            _ => false,
-        },
-    );
+    let above = max.is_some_and(|max| match (value.as_i64(), value.as_u64(), value.as_f64()) {
+        (Some(i), _, _) => i > max,
+        (None, Some(_), _) => true,
+        (None, None, Some(f)) => f > max as f64,
+        _ => false,
+    });
     if below || above {
         let range = match max {
             Some(max) => format!("between {min} and {max}"),
             None => format!("at least {min}"),
         };
-        sink.push(
-            loc,
-            format!("{what} must be {range}, found {}", Found(value)),
-        );
+        sink.push(loc, format!("{what} must be {range}, found {}", Found(value)));
     }
 }
 
@@ -309,10 +227,7 @@ pub(crate) fn integer_in(
 pub(crate) fn unique(sink: &mut Sink, loc: &Loc<'_>, items: &[Value], what: What<'_>) {
     for (i, item) in items.iter().enumerate() {
         if items[..i].iter().any(|earlier| json_eq(earlier, item)) {
-            sink.push(
-                &loc.index(i),
-                format!("{what} must be unique, found {} twice", Found(item)),
-            );
+            sink.push(&loc.index(i), format!("{what} must be unique, found {} twice", Found(item)));
         }
     }
 }
@@ -327,13 +242,9 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
                 _ => x.as_f64() == y.as_f64(),
             },
         },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -361,23 +272,9 @@ mod tests {
     fn counts_lengths_in_code_points() {
         let mut sink = Sink::new(Level::Schema);
         let root = Loc::Root;
-        length(
-            &mut sink,
-            &root,
-            &"é".repeat(100),
-            1,
-            Some(100),
-            What("", "x"),
-        );
+        length(&mut sink, &root, &"é".repeat(100), 1, Some(100), What("", "x"));
         assert!(sink.findings.is_empty());
-        length(
-            &mut sink,
-            &root,
-            &"é".repeat(101),
-            1,
-            Some(100),
-            What("", "x"),
-        );
+        length(&mut sink, &root, &"é".repeat(101), 1, Some(100), What("", "x"));
         length(&mut sink, &root, "", 1, Some(100), What("", "x"));
         assert_eq!(sink.findings.len(), 2);
     }

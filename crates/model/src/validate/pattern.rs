@@ -17,12 +17,8 @@ pub(crate) fn is_server_name(s: &str) -> bool {
     };
     !namespace.is_empty()
         && !name.is_empty()
-        && namespace
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Whether `s` matches [`SHA256`].
@@ -33,16 +29,12 @@ pub(crate) fn is_sha256(s: &str) -> bool {
 /// Whether `s` matches [`ICON_SIZE`].
 pub(crate) fn is_icon_size(s: &str) -> bool {
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    s == "any"
-        || s.split_once('x')
-            .is_some_and(|(w, h)| digits(w) && digits(h))
+    s == "any" || s.split_once('x').is_some_and(|(w, h)| digits(w) && digits(h))
 }
 
 /// Whether `s` matches [`HTTP_URL`].
 pub(crate) fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| !r.is_empty() && !r.chars().any(is_ecma_whitespace))
 }
 

@@ -31,10 +31,7 @@ use rules::Rules;
 /// Returns one finding per problem; the list is empty exactly when the official schema accepts the
 /// document (with `format` as an annotation, see the module documentation).
 pub fn validate_schema(doc: &Value, version: SchemaVersion) -> Vec<Finding> {
-    let mut cx = Ctx {
-        sink: Sink::new(Level::Schema),
-        rules: Rules::of(version),
-    };
+    let mut cx = Ctx { sink: Sink::new(Level::Schema), rules: Rules::of(version) };
     server::check(&mut cx, doc);
     cx.sink.into_findings()
 }

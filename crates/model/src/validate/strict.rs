@@ -49,22 +49,11 @@ pub fn validate_strict(doc: &Value) -> Vec<Finding> {
             && !s.is_empty()
             && s.trim().is_empty()
         {
-            sink.push(
-                &root.key(key),
-                format!(
-                    "server {key} must not be only white space, found {}",
-                    Quoted(s)
-                ),
-            );
+            sink.push(&root.key(key), format!("server {key} must not be only white space, found {}", Quoted(s)));
         }
     }
     if let Some(u) = text(obj, keys.website_url).filter(|u| !u.is_empty()) {
-        url::absolute_https(
-            &mut sink,
-            &root.key(keys.website_url),
-            u,
-            "server website URL",
-        );
+        url::absolute_https(&mut sink, &root.key(keys.website_url), u, "server website URL");
     }
     if let Some(repo) = obj.get("repository").and_then(Value::as_object) {
         repository::check(&mut sink, &root.key("repository"), repo);

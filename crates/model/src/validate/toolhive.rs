@@ -31,13 +31,7 @@ pub fn validate_toolhive_registry(doc: &Value) -> Vec<Finding> {
 
 /// The top level: `version`, `last_updated`, `servers`, `remote_servers`, `groups`.
 fn top(sink: &mut Sink, root: &Loc<'_>, obj: &Map<String, Value>) {
-    required(
-        sink,
-        root,
-        obj,
-        &["last_updated", "servers", "version"],
-        "catalog",
-    );
+    required(sink, root, obj, &["last_updated", "servers", "version"], "catalog");
     for (key, value) in obj {
         let at = root.key(key);
         let what = What("catalog", key);
@@ -48,11 +42,7 @@ fn top(sink: &mut Sink, root: &Loc<'_>, obj: &Map<String, Value>) {
                 {
                     sink.push(
                         &at,
-                        format!(
-                            "{what} must be MAJOR.MINOR.PATCH (pattern {}), found {}",
-                            text::VERSION,
-                            Quoted(v)
-                        ),
+                        format!("{what} must be MAJOR.MINOR.PATCH (pattern {}), found {}", text::VERSION, Quoted(v)),
                     );
                 }
             }
@@ -125,13 +115,7 @@ fn group(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
             }
             "servers" => servers(sink, &at, value, entry::Kind::Container, "group servers"),
             "remote_servers" => {
-                servers(
-                    sink,
-                    &at,
-                    value,
-                    entry::Kind::Remote,
-                    "group remote_servers",
-                );
+                servers(sink, &at, value, entry::Kind::Remote, "group remote_servers");
             }
             _ => not_allowed(sink, &at, "group", key),
         }
@@ -140,10 +124,7 @@ fn group(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
 
 /// A finding for a member that a closed object does not declare.
 fn not_allowed(sink: &mut Sink, loc: &Loc<'_>, owner: &str, key: &str) {
-    sink.push(
-        loc,
-        format!("{owner} field `{key}` is not allowed by the ToolHive schema"),
-    );
+    sink.push(loc, format!("{owner} field `{key}` is not allowed by the ToolHive schema"));
 }
 
 /// A string in RFC 3339 `date-time` format.
@@ -153,10 +134,7 @@ fn date_time(sink: &mut Sink, loc: &Loc<'_>, value: &Value, what: What<'_>) {
     {
         sink.push(
             loc,
-            format!(
-                "{what} must be an RFC 3339 date-time such as \"2026-02-18T00:24:11Z\", found {}",
-                Quoted(s)
-            ),
+            format!("{what} must be an RFC 3339 date-time such as \"2026-02-18T00:24:11Z\", found {}", Quoted(s)),
         );
     }
 }
@@ -166,10 +144,7 @@ fn uri(sink: &mut Sink, loc: &Loc<'_>, value: &Value, what: What<'_>) {
     if let Some(s) = string(sink, loc, value, what)
         && !format::is_uri(s)
     {
-        sink.push(
-            loc,
-            format!("{what} must be an absolute URI, found {}", Quoted(s)),
-        );
+        sink.push(loc, format!("{what} must be an absolute URI, found {}", Quoted(s)));
     }
 }
 
@@ -184,12 +159,7 @@ struct Strings<'r> {
 
 impl Strings<'_> {
     /// Any strings, duplicates allowed.
-    const ANY: Strings<'static> = Strings {
-        valid: |_| true,
-        rule: "",
-        non_empty: false,
-        unique: false,
-    };
+    const ANY: Strings<'static> = Strings { valid: |_| true, rule: "", non_empty: false, unique: false };
 
     fn check(&self, sink: &mut Sink, loc: &Loc<'_>, value: &Value, what: What<'_>, item: &str) {
         let Some(items) = array(sink, loc, value, what) else {
@@ -203,15 +173,7 @@ impl Strings<'_> {
             if let Some(s) = string(sink, &at, v, What(what.0, item))
                 && !(self.valid)(s)
             {
-                sink.push(
-                    &at,
-                    format!(
-                        "{} {item} must match {}, found {}",
-                        what.0,
-                        self.rule,
-                        Found(v)
-                    ),
-                );
+                sink.push(&at, format!("{} {item} must match {}, found {}", what.0, self.rule, Found(v)));
             }
         }
         if self.unique {

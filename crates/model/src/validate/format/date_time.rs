@@ -19,12 +19,9 @@ fn is_date(d: &[u8]) -> bool {
     if d.len() != 10 || d[4] != b'-' || d[7] != b'-' {
         return false;
     }
-    let (Some(y1), Some(y2), Some(month), Some(day)) = (
-        two_digits(&d[0..2]),
-        two_digits(&d[2..4]),
-        two_digits(&d[5..7]),
-        two_digits(&d[8..10]),
-    ) else {
+    let (Some(y1), Some(y2), Some(month), Some(day)) =
+        (two_digits(&d[0..2]), two_digits(&d[2..4]), two_digits(&d[5..7]), two_digits(&d[8..10]))
+    else {
         return false;
     };
     let year = u16::from(y1) * 100 + u16::from(y2);
@@ -43,11 +40,8 @@ fn is_time(t: &[u8]) -> bool {
     if t.len() < 9 || t[2] != b':' || t[5] != b':' {
         return false;
     }
-    let (Some(hour), Some(minute), Some(second)) = (
-        two_digits(&t[0..2]),
-        two_digits(&t[3..5]),
-        two_digits(&t[6..8]),
-    ) else {
+    let (Some(hour), Some(minute), Some(second)) = (two_digits(&t[0..2]), two_digits(&t[3..5]), two_digits(&t[6..8]))
+    else {
         return false;
     };
     if hour > 23 || minute > 59 || second > 60 {
@@ -62,8 +56,7 @@ fn is_time(t: &[u8]) -> bool {
         }
         i += digits;
     }
-    let leap_ok =
-        |utc_hour: i16, utc_minute: i16| second != 60 || (utc_hour == 23 && utc_minute == 59);
+    let leap_ok = |utc_hour: i16, utc_minute: i16| second != 60 || (utc_hour == 23 && utc_minute == 59);
     match t.get(i) {
         Some(b'Z' | b'z') => i == t.len() - 1 && leap_ok(i16::from(hour), i16::from(minute)),
         Some(&sign @ (b'+' | b'-')) => {
@@ -71,8 +64,7 @@ fn is_time(t: &[u8]) -> bool {
             if offset.len() != 5 || offset[2] != b':' {
                 return false;
             }
-            let (Some(oh), Some(om)) = (two_digits(&offset[0..2]), two_digits(&offset[3..5]))
-            else {
+            let (Some(oh), Some(om)) = (two_digits(&offset[0..2]), two_digits(&offset[3..5])) else {
                 return false;
             };
             if oh > 23 || om > 59 {

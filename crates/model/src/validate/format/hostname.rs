@@ -11,9 +11,7 @@ pub(crate) fn is_hostname(s: &str) -> bool {
             && label.len() <= 63
             && label.first() != Some(&b'-')
             && label.last() != Some(&b'-')
-            && label
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || *c == b'-');
+            && label.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-');
         let dashes = label.len() >= 4 && label[2] == b'-' && label[3] == b'-';
         let a_label = dashes && label.starts_with(b"xn");
         shape
@@ -103,12 +101,7 @@ fn is_unicode_label(label: &str) -> bool {
                 katakana_dot = true;
                 true
             }
-            '\u{0640}'
-            | '\u{07FA}'
-            | '\u{302E}'
-            | '\u{302F}'
-            | '\u{3031}'..='\u{3035}'
-            | '\u{303B}' => false,
+            '\u{0640}' | '\u{07FA}' | '\u{302E}' | '\u{302F}' | '\u{3031}'..='\u{3035}' | '\u{303B}' => false,
             // ZERO WIDTH JOINER is only valid after a virama, which needs Unicode tables: rejected.
             '\u{200D}' => false,
             '\u{200C}' | '\u{06FD}' | '\u{06FE}' | '\u{0F0B}' | '\u{3007}' => true,
@@ -134,13 +127,7 @@ mod tests {
 
     #[test]
     fn hostnames() {
-        for ok in [
-            "api.github.com",
-            "localhost",
-            "a-b.c",
-            "xn--bcher-kva.example",
-            "1.2.3.4",
-        ] {
+        for ok in ["api.github.com", "localhost", "a-b.c", "xn--bcher-kva.example", "1.2.3.4"] {
             assert!(is_hostname(ok), "{ok}");
         }
         for bad in [

@@ -103,22 +103,14 @@ fn scheme_len(b: &[u8]) -> Option<usize> {
     if !b.first()?.is_ascii_alphabetic() {
         return None;
     }
-    let n = b
-        .iter()
-        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+    let n = b.iter().position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
     (b[n] == b':').then_some(n)
 }
 
 /// `[userinfo "@"] host [":" port]` over bytes already limited to authority characters.
 fn host_port_ok(b: &[u8]) -> bool {
-    let host_port = b
-        .iter()
-        .position(|&c| c == b'@')
-        .map_or(b, |at| &b[at + 1..]);
-    let host_end = host_port
-        .iter()
-        .position(|&c| class(c) & (COLON | AT) != 0)
-        .unwrap_or(host_port.len());
+    let host_port = b.iter().position(|&c| c == b'@').map_or(b, |at| &b[at + 1..]);
+    let host_end = host_port.iter().position(|&c| class(c) & (COLON | AT) != 0).unwrap_or(host_port.len());
     match host_port.get(host_end) {
         None => true,
         Some(b':') => host_port[host_end + 1..].iter().all(u8::is_ascii_digit),
@@ -129,11 +121,7 @@ fn host_port_ok(b: &[u8]) -> bool {
 /// An authority whose host is an IP literal (`[v6]` or `[vX.future]`): the index after it.
 fn ip_literal_authority(b: &[u8], start: usize) -> Option<usize> {
     let userinfo_end = scan(b, start, USERINFO)?;
-    let host = if b.get(userinfo_end) == Some(&b'@') {
-        userinfo_end + 1
-    } else {
-        start
-    };
+    let host = if b.get(userinfo_end) == Some(&b'@') { userinfo_end + 1 } else { start };
     if b.get(host) != Some(&b'[') {
         return None;
     }
@@ -144,10 +132,7 @@ fn ip_literal_authority(b: &[u8], start: usize) -> Option<usize> {
     }
     let mut at = close + 1;
     if b.get(at) == Some(&b':') {
-        at += 1 + b[at + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        at += 1 + b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
     }
     matches!(b.get(at), None | Some(b'/' | b'?' | b'#')).then_some(at)
 }

@@ -4,21 +4,14 @@
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use crate::validate::check::{
-    Found, What, array, boolean, member, object, one_of, required, string,
-};
+use crate::validate::check::{Found, What, array, boolean, member, object, one_of, required, string};
 use crate::validate::loc::Loc;
 
 /// Values of an input's `format`.
 const FORMATS: [&str; 4] = ["string", "number", "boolean", "filepath"];
 
 /// `Input`: an object whose known members have the right types. Returns the object.
-fn input<'v>(
-    cx: &mut Ctx,
-    loc: &Loc<'_>,
-    value: &'v Value,
-    owner: &str,
-) -> Option<&'v Map<String, Value>> {
+fn input<'v>(cx: &mut Ctx, loc: &Loc<'_>, value: &'v Value, owner: &str) -> Option<&'v Map<String, Value>> {
     let obj = object(&mut cx.sink, loc, value, What("", owner))?;
     let keys = cx.rules.keys;
     for (key, value) in obj {
@@ -48,12 +41,7 @@ fn input<'v>(
 }
 
 /// `InputWithVariables`: an input whose `variables` map names to inputs. Returns the object.
-fn with_variables<'v>(
-    cx: &mut Ctx,
-    loc: &Loc<'_>,
-    value: &'v Value,
-    owner: &str,
-) -> Option<&'v Map<String, Value>> {
+fn with_variables<'v>(cx: &mut Ctx, loc: &Loc<'_>, value: &'v Value, owner: &str) -> Option<&'v Map<String, Value>> {
     let obj = input(cx, loc, value, owner)?;
     if let Some(vars) = member(obj, "variables") {
         variables(cx, &loc.key("variables"), vars, owner);
@@ -86,46 +74,24 @@ pub(super) fn argument(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
     };
     let keys = cx.rules.keys;
     if let Some(v) = member(obj, keys.is_repeated) {
-        boolean(
-            &mut cx.sink,
-            &loc.key(keys.is_repeated),
-            v,
-            What("argument", keys.is_repeated),
-        );
+        boolean(&mut cx.sink, &loc.key(keys.is_repeated), v, What("argument", keys.is_repeated));
     }
     match member(obj, "type") {
         Some(Value::String(t)) if t == "positional" => {
             let hint = member(obj, keys.value_hint);
             if let Some(v) = hint {
-                string(
-                    &mut cx.sink,
-                    &loc.key(keys.value_hint),
-                    v,
-                    What("argument", keys.value_hint),
-                );
+                string(&mut cx.sink, &loc.key(keys.value_hint), v, What("argument", keys.value_hint));
             }
             if hint.is_none() && member(obj, "value").is_none() {
-                cx.sink.push(
-                    loc,
-                    format!(
-                        "positional argument needs `{}` or `value`, found neither",
-                        keys.value_hint
-                    ),
-                );
+                cx.sink.push(loc, format!("positional argument needs `{}` or `value`, found neither", keys.value_hint));
             }
         }
         Some(Value::String(t)) if t == "named" => name(cx, loc, obj, "named argument"),
         Some(other) => cx.sink.push(
             &loc.key("type"),
-            format!(
-                "argument type must be \"positional\" or \"named\", found {}",
-                Found(other)
-            ),
+            format!("argument type must be \"positional\" or \"named\", found {}", Found(other)),
         ),
-        None => cx.sink.push(
-            loc,
-            "argument is missing required field `type` (\"positional\" or \"named\")".to_owned(),
-        ),
+        None => cx.sink.push(loc, "argument is missing required field `type` (\"positional\" or \"named\")".to_owned()),
     }
 }
 

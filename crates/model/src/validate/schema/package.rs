@@ -14,11 +14,7 @@ pub(super) fn check(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
     };
     let keys = cx.rules.keys;
     let needed = [keys.registry_type, "identifier", "transport", "version"];
-    let count = if cx.rules.package_version_required {
-        4
-    } else {
-        3
-    };
+    let count = if cx.rules.package_version_required { 4 } else { 3 };
     required(&mut cx.sink, loc, obj, &needed[..count], "package");
     let declared = keys.package_properties();
     for (key, value) in obj {
@@ -78,9 +74,6 @@ fn version(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
     };
     length(&mut cx.sink, loc, s, 1, None, what);
     if s == "latest" {
-        cx.sink.push(
-            loc,
-            format!("{what} must not be \"latest\"; give the exact version"),
-        );
+        cx.sink.push(loc, format!("{what} must not be \"latest\"; give the exact version"));
     }
 }

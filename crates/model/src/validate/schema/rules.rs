@@ -55,11 +55,7 @@ pub(crate) const SNAKE: Keys = Keys {
 impl Keys {
     /// The keys a document of `version` uses.
     pub(crate) fn of(version: SchemaVersion) -> &'static Keys {
-        if version.is_snake_case() {
-            &SNAKE
-        } else {
-            &CAMEL
-        }
+        if version.is_snake_case() { &SNAKE } else { &CAMEL }
     }
 
     /// Every package property the schema declares (the closed set of 2025-07-09 … 2025-09-29).

@@ -18,13 +18,7 @@ pub(super) fn check(cx: &mut Ctx, doc: &Value) {
     let Some(obj) = object(&mut cx.sink, &root, doc, What("", "a server.json document")) else {
         return;
     };
-    required(
-        &mut cx.sink,
-        &root,
-        obj,
-        &["name", "description", "version"],
-        "server",
-    );
+    required(&mut cx.sink, &root, obj, &["name", "description", "version"], "server");
     let keys = cx.rules.keys;
     for (key, value) in obj {
         let loc = root.key(key);
@@ -58,13 +52,7 @@ pub(super) fn check(cx: &mut Ctx, doc: &Value) {
                 string(sink, &loc, value, what);
             }
             "status" if cx.rules.status => {
-                one_of(
-                    sink,
-                    &loc,
-                    value,
-                    &["active", "deprecated", "deleted"],
-                    what,
-                );
+                one_of(sink, &loc, value, &["active", "deprecated", "deleted"], what);
             }
             "repository" => repository(cx, &loc, value),
             "icons" if cx.rules.display => icons(cx, &loc, value),
@@ -111,13 +99,7 @@ fn repository(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
         return;
     };
     required(sink, loc, obj, &["url", "source"], "repository");
-    strings(
-        sink,
-        loc,
-        obj,
-        &["url", "source", "id", "subfolder"],
-        "repository",
-    );
+    strings(sink, loc, obj, &["url", "source", "id", "subfolder"], "repository");
 }
 
 /// `icons`: an array of `{src, mimeType?, sizes?, theme?}`.
@@ -145,13 +127,7 @@ fn icons(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
                     sink,
                     &at,
                     value,
-                    &[
-                        "image/png",
-                        "image/jpeg",
-                        "image/jpg",
-                        "image/svg+xml",
-                        "image/webp",
-                    ],
+                    &["image/png", "image/jpeg", "image/jpg", "image/svg+xml", "image/webp"],
                     what,
                 ),
                 "theme" => one_of(sink, &at, value, &["light", "dark"], what),
@@ -199,13 +175,7 @@ fn meta(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
 }
 
 /// Type-checks the members of `obj` named in `keys` that are present: each must be a string.
-pub(super) fn strings(
-    sink: &mut check::Sink,
-    loc: &Loc<'_>,
-    obj: &Map<String, Value>,
-    keys: &[&str],
-    owner: &str,
-) {
+pub(super) fn strings(sink: &mut check::Sink, loc: &Loc<'_>, obj: &Map<String, Value>, keys: &[&str], owner: &str) {
     for key in keys {
         if let Some(v) = member(obj, key) {
             string(sink, &loc.key(key), v, What(owner, key));

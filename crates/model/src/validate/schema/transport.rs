@@ -4,9 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{Ctx, input};
-use crate::validate::check::{
-    Choices, Found, Quoted, What, array, member, object, required, string,
-};
+use crate::validate::check::{Choices, Found, Quoted, What, array, member, object, required, string};
 use crate::validate::loc::Loc;
 use crate::validate::pattern;
 
@@ -20,10 +18,7 @@ pub(super) fn local(cx: &mut Ctx, loc: &Loc<'_>, value: &Value) {
     let Some(obj) = object(&mut cx.sink, loc, value, What("package", "transport")) else {
         return;
     };
-    if matches!(
-        kind(cx, loc, obj, &LOCAL_TYPES, "transport"),
-        Some("streamable-http" | "sse")
-    ) {
+    if matches!(kind(cx, loc, obj, &LOCAL_TYPES, "transport"), Some("streamable-http" | "sse")) {
         http(cx, loc, obj, "transport");
     }
 }
@@ -52,26 +47,14 @@ fn kind<'v>(
     owner: &str,
 ) -> Option<&'v str> {
     let Some(value) = member(obj, "type") else {
-        cx.sink.push(
-            loc,
-            format!(
-                "{owner} is missing required field `type` ({})",
-                Choices(allowed)
-            ),
-        );
+        cx.sink.push(loc, format!("{owner} is missing required field `type` ({})", Choices(allowed)));
         return None;
     };
     match value.as_str() {
         Some(t) if allowed.contains(&t) => Some(t),
         _ => {
-            cx.sink.push(
-                &loc.key("type"),
-                format!(
-                    "{owner} type must be {}, found {}",
-                    Choices(allowed),
-                    Found(value)
-                ),
-            );
+            cx.sink
+                .push(&loc.key("type"), format!("{owner} type must be {}, found {}", Choices(allowed), Found(value)));
             None
         }
     }

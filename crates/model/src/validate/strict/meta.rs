@@ -17,10 +17,7 @@ pub(super) fn schema_url(sink: &mut Sink, obj: &Map<String, Value>) {
     let Some(value) = obj.get("$schema") else {
         sink.push(
             &root,
-            format!(
-                "`$schema` is required by the official registry, e.g. \"{}\"",
-                SchemaVersion::CURRENT.url()
-            ),
+            format!("`$schema` is required by the official registry, e.g. \"{}\"", SchemaVersion::CURRENT.url()),
         );
         return;
     };
@@ -58,9 +55,7 @@ pub(super) fn publisher_size(sink: &mut Sink, obj: &Map<String, Value>) {
         let meta = meta.key("_meta");
         sink.push(
             &meta.key(PUBLISHER),
-            format!(
-                "publisher-provided _meta must be at most {MAX_PUBLISHER_BYTES} bytes of JSON, found {size}"
-            ),
+            format!("publisher-provided _meta must be at most {MAX_PUBLISHER_BYTES} bytes of JSON, found {size}"),
         );
     }
 }
@@ -75,15 +70,9 @@ pub(crate) fn encoded_len(value: &Value) -> usize {
         Value::Bool(false) => 5,
         Value::Number(n) => n.to_string().len(),
         Value::String(s) => string_len(s),
-        Value::Array(items) => {
-            2 + items.len().saturating_sub(1) + items.iter().map(encoded_len).sum::<usize>()
-        }
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(encoded_len).sum::<usize>(),
         Value::Object(map) => {
-            2 + map.len().saturating_sub(1)
-                + map
-                    .iter()
-                    .map(|(k, v)| string_len(k) + 1 + encoded_len(v))
-                    .sum::<usize>()
+            2 + map.len().saturating_sub(1) + map.iter().map(|(k, v)| string_len(k) + 1 + encoded_len(v)).sum::<usize>()
         }
     }
 }
@@ -110,10 +99,7 @@ mod tests {
     fn counts_json_bytes_like_go() {
         let v = json!({"a": [1, true, null], "b": "x<y\n"});
         // {"a":[1,true,null],"b":"x\u003cy\n"}
-        assert_eq!(
-            encoded_len(&v),
-            r#"{"a":[1,true,null],"b":"x\u003cy\n"}"#.len()
-        );
+        assert_eq!(encoded_len(&v), r#"{"a":[1,true,null],"b":"x\u003cy\n"}"#.len());
         assert_eq!(encoded_len(&json!("é")), 4);
         assert_eq!(encoded_len(&json!({})), 2);
     }

@@ -47,8 +47,7 @@ fn is_part(s: &str, inner: &[u8]) -> bool {
         (Some(first), Some(last)) if b.len() >= 2 => {
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || inner.contains(c))
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || inner.contains(c))
         }
         _ => false,
     }

@@ -23,13 +23,7 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, pkg: &Map<String, Value>, ke
     if let Some(id) = pkg.get("identifier").and_then(Value::as_str)
         && id.contains(' ')
     {
-        sink.push(
-            &loc.key("identifier"),
-            format!(
-                "package identifier must not contain spaces, found {}",
-                Quoted(id)
-            ),
-        );
+        sink.push(&loc.key("identifier"), format!("package identifier must not contain spaces, found {}", Quoted(id)));
     }
     for list in [keys.runtime_arguments, keys.package_arguments] {
         if let Some(args) = pkg.get(list).and_then(Value::as_array) {
@@ -47,13 +41,7 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, pkg: &Map<String, Value>, ke
 }
 
 /// The rules that depend on `registryType`.
-fn registry_type(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    pkg: &Map<String, Value>,
-    keys: &Keys,
-    kind: &str,
-) {
+fn registry_type(sink: &mut Sink, loc: &Loc<'_>, pkg: &Map<String, Value>, keys: &Keys, kind: &str) {
     if !KNOWN_TYPES.contains(&kind) {
         sink.push(
             &loc.key(keys.registry_type),
@@ -73,8 +61,7 @@ fn registry_type(
     if kind == "oci" && version.is_some() {
         sink.push(
             &loc.key("version"),
-            "oci package must not have a `version`; the image tag belongs in `identifier`"
-                .to_owned(),
+            "oci package must not have a `version`; the image tag belongs in `identifier`".to_owned(),
         );
     }
     if matches!(kind, "oci" | "mcpb") && pkg.contains_key(keys.registry_base_url) {
@@ -84,19 +71,10 @@ fn registry_type(
         );
     }
     match (kind, pkg.contains_key(keys.file_sha256)) {
-        ("mcpb", false) => sink.push(
-            loc,
-            format!(
-                "mcpb package needs `{}` (the bundle's SHA-256)",
-                keys.file_sha256
-            ),
-        ),
+        ("mcpb", false) => sink.push(loc, format!("mcpb package needs `{}` (the bundle's SHA-256)", keys.file_sha256)),
         (other, true) if other != "mcpb" => sink.push(
             &loc.key(keys.file_sha256),
-            format!(
-                "only mcpb packages may have `{}`, found it on a {other} package",
-                keys.file_sha256
-            ),
+            format!("only mcpb packages may have `{}`, found it on a {other} package", keys.file_sha256),
         ),
         _ => {}
     }
@@ -112,19 +90,13 @@ fn named_argument(sink: &mut Sink, loc: &Loc<'_>, arg: &Map<String, Value>) {
         return;
     };
     if name.is_empty() {
-        sink.push(
-            &loc.key("name"),
-            "named argument name must not be empty".to_owned(),
-        );
+        sink.push(&loc.key("name"), "named argument name must not be empty".to_owned());
         return;
     }
     if name.contains(['<', '>', ' ', '$']) {
         sink.push(
             &loc.key("name"),
-            format!(
-                "named argument name must be the bare flag (no '<', '>', spaces or '$'), found {}",
-                Quoted(name)
-            ),
+            format!("named argument name must be the bare flag (no '<', '>', spaces or '$'), found {}", Quoted(name)),
         );
     }
     for key in ["value", "default"] {
@@ -134,11 +106,7 @@ fn named_argument(sink: &mut Sink, loc: &Loc<'_>, arg: &Map<String, Value>) {
         {
             sink.push(
                 &loc.key(key),
-                format!(
-                    "named argument {key} must not repeat the flag {}, found {}",
-                    Quoted(name),
-                    Quoted(v)
-                ),
+                format!("named argument {key} must not repeat the flag {}, found {}", Quoted(name), Quoted(v)),
             );
         }
     }
@@ -146,13 +114,7 @@ fn named_argument(sink: &mut Sink, loc: &Loc<'_>, arg: &Map<String, Value>) {
 
 /// stdio without `url`; streamable-http and sse with an http(s) `url` whose `{variables}` name the
 /// package's environment variables, argument names or value hints.
-fn transport(
-    sink: &mut Sink,
-    loc: &Loc<'_>,
-    transport: &Map<String, Value>,
-    pkg: &Map<String, Value>,
-    keys: &Keys,
-) {
+fn transport(sink: &mut Sink, loc: &Loc<'_>, transport: &Map<String, Value>, pkg: &Map<String, Value>, keys: &Keys) {
     let kind = transport.get("type").and_then(Value::as_str);
     let url_value = transport.get("url");
     let url_text = url_value.and_then(Value::as_str);
@@ -160,26 +122,19 @@ fn transport(
     match kind {
         Some("stdio") => {
             if let Some(v) = url_value.filter(|v| v.as_str() != Some("")) {
-                sink.push(
-                    &at,
-                    format!("stdio transport must not have a url, found {}", Found(v)),
-                );
+                sink.push(&at, format!("stdio transport must not have a url, found {}", Found(v)));
             }
         }
         Some(kind @ ("streamable-http" | "sse")) => match url_text {
             Some("") => sink.push(&at, format!("{kind} transport needs a url")),
             Some(u) => {
                 let filled = url::fill_template(u);
-                let http = url::parse(&filled).is_some_and(|p| {
-                    p.scheme.eq_ignore_ascii_case("http") || p.scheme.eq_ignore_ascii_case("https")
-                });
+                let http = url::parse(&filled)
+                    .is_some_and(|p| p.scheme.eq_ignore_ascii_case("http") || p.scheme.eq_ignore_ascii_case("https"));
                 if !http {
                     sink.push(
                         &at,
-                        format!(
-                            "{kind} transport url must be an http(s) URL with a host, found {}",
-                            Quoted(u)
-                        ),
+                        format!("{kind} transport url must be an http(s) URL with a host, found {}", Quoted(u)),
                     );
                 }
                 let known = available_variables(pkg, keys);
@@ -204,27 +159,14 @@ fn transport(
 /// hints.
 fn available_variables<'v>(pkg: &'v Map<String, Value>, keys: &Keys) -> Vec<&'v str> {
     let mut out = Vec::new();
-    let items = |key: &str| {
-        pkg.get(key)
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    };
+    let items = |key: &str| pkg.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     for env in items(keys.environment_variables) {
         out.extend(env.get("name").and_then(Value::as_str));
     }
     for list in [keys.runtime_arguments, keys.package_arguments] {
         for arg in items(list) {
-            out.extend(
-                arg.get("name")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty()),
-            );
-            out.extend(
-                arg.get(keys.value_hint)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty()),
-            );
+            out.extend(arg.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()));
+            out.extend(arg.get(keys.value_hint).and_then(Value::as_str).filter(|s| !s.is_empty()));
         }
     }
     out

@@ -22,37 +22,19 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, remote: &Map<String, Value>)
     }
     let filled = url::fill_template(u);
     match url::parse(&filled) {
-        None => sink.push(
-            &at,
-            format!(
-                "remote url must be an absolute https URL with a host, found {}",
-                Quoted(u)
-            ),
-        ),
+        None => sink.push(&at, format!("remote url must be an absolute https URL with a host, found {}", Quoted(u))),
         Some(p) if !p.scheme.eq_ignore_ascii_case("https") => {
-            sink.push(
-                &at,
-                format!("remote url must use https, found {}", Quoted(u)),
-            );
+            sink.push(&at, format!("remote url must use https, found {}", Quoted(u)));
         }
-        Some(p) if is_local(p.host) => sink.push(
-            &at,
-            format!(
-                "remote url must not point at the local machine, found {}",
-                Quoted(u)
-            ),
-        ),
+        Some(p) if is_local(p.host) => {
+            sink.push(&at, format!("remote url must not point at the local machine, found {}", Quoted(u)))
+        }
         Some(_) => {}
     }
     let vars = remote.get("variables").and_then(Value::as_object);
     for var in url::variables(u) {
         if !vars.is_some_and(|v: &Map<String, Value>| v.contains_key(var)) {
-            sink.push(
-                &at,
-                format!(
-                    "remote url uses {{{var}}}, which is not a key of the remote's `variables`"
-                ),
-            );
+            sink.push(&at, format!("remote url uses {{{var}}}, which is not a key of the remote's `variables`"));
         }
     }
 }

@@ -17,10 +17,7 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, repo: &Map<String, Value>) {
                 let found = repo.get("source").unwrap_or(&Value::Null);
                 sink.push(
                     &loc.key("source"),
-                    format!(
-                        "repository source must be \"github\" or \"gitlab\", found {}",
-                        Found(found)
-                    ),
+                    format!("repository source must be \"github\" or \"gitlab\", found {}", Found(found)),
                 );
                 true
             }
@@ -28,10 +25,7 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, repo: &Map<String, Value>) {
         if !matches {
             sink.push(
                 &loc.key("url"),
-                format!(
-                    "repository url must be a https://{source}.com/<owner>/<repo> URL, found {}",
-                    Quoted(url)
-                ),
+                format!("repository url must be a https://{source}.com/<owner>/<repo> URL, found {}", Quoted(url)),
             );
         }
     }
@@ -50,10 +44,7 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, repo: &Map<String, Value>) {
 /// `^https?://(www\.)?<host>[\w.-]+/[\w.-]+/?$`, or with `nested` (GitLab groups)
 /// `^https?://(www\.)?<host>[\w.-]+(/[\w.-]+)+/?$`.
 fn is_forge_url(url: &str, host: &str, nested: bool) -> bool {
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
         return false;
     };
     let rest = rest.strip_prefix("www.").unwrap_or(rest);
@@ -62,27 +53,17 @@ fn is_forge_url(url: &str, host: &str, nested: bool) -> bool {
     };
     let path = path.strip_suffix('/').unwrap_or(path);
     let segments: Vec<&str> = path.split('/').collect();
-    let word = |s: &&str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    };
-    let count_ok = if nested {
-        segments.len() >= 2
-    } else {
-        segments.len() == 2
-    };
+    let word =
+        |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    let count_ok = if nested { segments.len() >= 2 } else { segments.len() == 2 };
     count_ok && segments.iter().all(word)
 }
 
 /// A clean relative path: `^[a-zA-Z0-9\-_./]+$`, no leading or trailing `/`, no empty, `.` or
 /// `..` segment.
 fn is_clean_subfolder(path: &str) -> bool {
-    path.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
-        && path
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..")
+    path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 #[cfg(test)]
@@ -92,28 +73,12 @@ mod tests {
     #[test]
     fn forge_urls() {
         assert!(is_forge_url("https://github.com/a/b", "github.com/", false));
-        assert!(is_forge_url(
-            "http://www.github.com/a-1/b.c_d/",
-            "github.com/",
-            false
-        ));
+        assert!(is_forge_url("http://www.github.com/a-1/b.c_d/", "github.com/", false));
         assert!(!is_forge_url("https://github.com/a", "github.com/", false));
-        assert!(!is_forge_url(
-            "https://github.com/a/b/tree/main",
-            "github.com/",
-            false
-        ));
-        assert!(!is_forge_url(
-            "https://github.com/a/b.git?x",
-            "github.com/",
-            false
-        ));
+        assert!(!is_forge_url("https://github.com/a/b/tree/main", "github.com/", false));
+        assert!(!is_forge_url("https://github.com/a/b.git?x", "github.com/", false));
         assert!(!is_forge_url("git@github.com:a/b", "github.com/", false));
-        assert!(is_forge_url(
-            "https://gitlab.com/g/sub/repo",
-            "gitlab.com/",
-            true
-        ));
+        assert!(is_forge_url("https://gitlab.com/g/sub/repo", "gitlab.com/", true));
         assert!(!is_forge_url("https://gitlab.com/g", "gitlab.com/", true));
     }
 

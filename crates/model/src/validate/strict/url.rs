@@ -16,10 +16,7 @@ pub(super) struct Parsed<'a> {
 /// Splits `url` into scheme and host; `None` when it is not `scheme://host…` with a valid port and
 /// without white space, control characters, quotes or angle brackets.
 pub(super) fn parse(url: &str) -> Option<Parsed<'_>> {
-    if url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'))
-    {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>')) {
         return None;
     }
     let (scheme, rest) = url.split_once("://")?;
@@ -124,14 +121,8 @@ mod tests {
     fn template_variables() {
         assert_eq!(variables("https://{a}.x/{b}/{}{c"), vec!["a", "b"]);
         assert_eq!(variables("{a{b}"), vec!["a{b"]);
-        assert_eq!(
-            fill_template("http://localhost:{--port}/mcp"),
-            "http://localhost:8080/mcp"
-        );
-        assert_eq!(
-            fill_template("https://{tenant}.example.com:{port}"),
-            "https://placeholder.example.com:8080"
-        );
+        assert_eq!(fill_template("http://localhost:{--port}/mcp"), "http://localhost:8080/mcp");
+        assert_eq!(fill_template("https://{tenant}.example.com:{port}"), "https://placeholder.example.com:8080");
         assert_eq!(fill_template("https://x/{}"), "https://x/{}");
     }
 }

@@ -25,27 +25,16 @@ static RANGES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
 
 /// Dotted versions with wildcards (`1.x`, `1.2.*`).
 static DOTTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"^{S}*(?:v?[0-9]+|x|X|\*)(?:\.(?:[0-9]+|x|X|\*)){{1,2}}(?:-[0-9A-Za-z.-]+)?{S}*$"
-    ))
-    .expect("constant pattern compiles")
+    Regex::new(&format!(r"^{S}*(?:v?[0-9]+|x|X|\*)(?:\.(?:[0-9]+|x|X|\*)){{1,2}}(?:-[0-9A-Za-z.-]+)?{S}*$"))
+        .expect("constant pattern compiles")
 });
 
 /// Checks one version string; `what` names it in messages.
 pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, version: &str, what: &str) {
     if version == "latest" {
-        sink.push(
-            loc,
-            format!("{what} must not be \"latest\"; give the exact version"),
-        );
+        sink.push(loc, format!("{what} must not be \"latest\"; give the exact version"));
     } else if looks_like_range(version) {
-        sink.push(
-            loc,
-            format!(
-                "{what} must be one specific version, not a range, found {}",
-                Quoted(version)
-            ),
-        );
+        sink.push(loc, format!("{what} must be one specific version, not a range, found {}", Quoted(version)));
     }
 }
 
@@ -57,10 +46,7 @@ pub(super) fn check_package(sink: &mut Sink, loc: &Loc<'_>, version: &str) {
     }
     let n = version.chars().count();
     if n > 255 {
-        sink.push(
-            loc,
-            format!("package version must be at most 255 characters long, found {n}"),
-        );
+        sink.push(loc, format!("package version must be at most 255 characters long, found {n}"));
     }
 }
 

@@ -4,9 +4,7 @@
 use serde_json::Value;
 
 use super::{Strings, not_allowed, parts, permissions, text, uri};
-use crate::validate::check::{
-    Quoted, Sink, What, array, integer_in, length, object, one_of, required, string,
-};
+use crate::validate::check::{Quoted, Sink, What, array, integer_in, length, object, one_of, required, string};
 use crate::validate::loc::Loc;
 
 /// Which kind of entry.
@@ -28,14 +26,7 @@ impl Kind {
 
     fn required(self) -> &'static [&'static str] {
         match self {
-            Kind::Container => &[
-                "description",
-                "image",
-                "status",
-                "tier",
-                "tools",
-                "transport",
-            ],
+            Kind::Container => &["description", "image", "status", "tier", "tools", "transport"],
             Kind::Remote => &["url", "description", "status", "tier", "tools", "transport"],
         }
     }
@@ -70,20 +61,10 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, value: &Value, kind: Kind) {
             ("tier", _) => one_of(sink, &at, value, &["Official", "Community"], what),
             ("status", _) => one_of(sink, &at, value, &["Active", "Deprecated"], what),
             ("transport", _) => one_of(sink, &at, value, kind.transports(), what),
-            ("tools", _) => Strings {
-                valid: text::is_tool,
-                rule: text::TOOL,
-                non_empty: true,
-                unique: true,
-            }
-            .check(sink, &at, value, what, "tool"),
-            ("tags", _) => Strings {
-                valid: text::is_tag,
-                rule: text::TAG,
-                non_empty: true,
-                unique: true,
-            }
-            .check(sink, &at, value, what, "tag"),
+            ("tools", _) => Strings { valid: text::is_tool, rule: text::TOOL, non_empty: true, unique: true }
+                .check(sink, &at, value, what, "tool"),
+            ("tags", _) => Strings { valid: text::is_tag, rule: text::TAG, non_empty: true, unique: true }
+                .check(sink, &at, value, what, "tag"),
             ("tool_definitions", _) => {
                 if let Some(items) = array(sink, &at, value, what) {
                     for (i, item) in items.iter().enumerate() {
@@ -118,11 +99,9 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, value: &Value, kind: Kind) {
                 }
             }
             ("args", Kind::Container) => Strings::ANY.check(sink, &at, value, what, "arg"),
-            ("docker_tags", Kind::Container) => Strings {
-                unique: true,
-                ..Strings::ANY
+            ("docker_tags", Kind::Container) => {
+                Strings { unique: true, ..Strings::ANY }.check(sink, &at, value, what, "docker tag")
             }
-            .check(sink, &at, value, what, "docker tag"),
             ("target_port" | "proxy_port", Kind::Container) => {
                 integer_in(sink, &at, value, 1, Some(65535), what);
             }

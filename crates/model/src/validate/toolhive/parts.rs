@@ -3,9 +3,7 @@
 use serde_json::Value;
 
 use super::{Strings, date_time, not_allowed, text, uri};
-use crate::validate::check::{
-    Quoted, Sink, What, boolean, integer_in, length, object, required, string,
-};
+use crate::validate::check::{Quoted, Sink, What, boolean, integer_in, length, object, required, string};
 use crate::validate::format;
 use crate::validate::loc::Loc;
 
@@ -26,10 +24,7 @@ fn variable_member(
             if let Some(s) = string(sink, at, value, what)
                 && !name_ok(s)
             {
-                sink.push(
-                    at,
-                    format!("{what} must match {name_rule}, found {}", Quoted(s)),
-                );
+                sink.push(at, format!("{what} must match {name_rule}, found {}", Quoted(s)));
             }
         }
         "description" => {
@@ -55,15 +50,7 @@ pub(super) fn env_var(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
     required(sink, loc, obj, &["name", "description", "required"], owner);
     for (key, value) in obj {
         let at = loc.key(key);
-        if !variable_member(
-            sink,
-            &at,
-            key,
-            value,
-            owner,
-            text::is_env_name,
-            text::ENV_NAME,
-        ) {
+        if !variable_member(sink, &at, key, value, owner, text::is_env_name, text::ENV_NAME) {
             not_allowed(sink, &at, owner, key);
         }
     }
@@ -78,23 +65,11 @@ pub(super) fn header(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
     required(sink, loc, obj, &["name", "description", "required"], owner);
     for (key, value) in obj {
         let at = loc.key(key);
-        if variable_member(
-            sink,
-            &at,
-            key,
-            value,
-            owner,
-            text::is_header_name,
-            text::HEADER_NAME,
-        ) {
+        if variable_member(sink, &at, key, value, owner, text::is_header_name, text::HEADER_NAME) {
             continue;
         }
         if key == "choices" {
-            Strings {
-                unique: true,
-                ..Strings::ANY
-            }
-            .check(sink, &at, value, What(owner, key), "choice");
+            Strings { unique: true, ..Strings::ANY }.check(sink, &at, value, What(owner, key), "choice");
         } else {
             not_allowed(sink, &at, owner, key);
         }
@@ -136,10 +111,7 @@ pub(super) fn provenance(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
                 if let Some(s) = string(sink, &at, value, what)
                     && !format::is_hostname(s)
                 {
-                    sink.push(
-                        &at,
-                        format!("{what} must be a host name, found {}", Quoted(s)),
-                    );
+                    sink.push(&at, format!("{what} must be a host name, found {}", Quoted(s)));
                 }
             }
             "attestation" => attestation(sink, &at, value),

@@ -3,9 +3,7 @@
 use serde_json::Value;
 
 use super::{Strings, not_allowed, text};
-use crate::validate::check::{
-    Found, Sink, What, array, boolean, integer_in, object, string, unique,
-};
+use crate::validate::check::{Found, Sink, What, array, boolean, integer_in, object, string, unique};
 use crate::validate::format;
 use crate::validate::loc::Loc;
 
@@ -19,13 +17,8 @@ pub(super) fn check(sink: &mut Sink, loc: &Loc<'_>, value: &Value) {
         let at = loc.key(key);
         let what = What(owner, key);
         match key.as_str() {
-            "read" | "write" => Strings {
-                valid: text::is_path,
-                rule: text::PATH,
-                non_empty: false,
-                unique: true,
-            }
-            .check(sink, &at, value, what, "path"),
+            "read" | "write" => Strings { valid: text::is_path, rule: text::PATH, non_empty: false, unique: true }
+                .check(sink, &at, value, what, "path"),
             "privileged" => boolean(sink, &at, value, what),
             "network" => network(sink, &at, value),
             _ => not_allowed(sink, &at, owner, key),

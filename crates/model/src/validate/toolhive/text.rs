@@ -24,18 +24,13 @@ pub(super) const PATH: &str = r"^(/[^/\0]+)+/?$";
 /// Domain suffixes in `allow_host`.
 pub(super) const HOST_SUFFIX: &str = r"^\.[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$";
 /// Container image references.
-pub(super) const IMAGE: &str = "^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*(:([a-zA-Z0-9][a-zA-Z0-9._-]*))?$";
+pub(super) const IMAGE: &str =
+    "^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*(:([a-zA-Z0-9][a-zA-Z0-9._-]*))?$";
 
-static IMAGE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(IMAGE).expect("constant pattern compiles"));
+static IMAGE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(IMAGE).expect("constant pattern compiles"));
 
 /// `first`, then `middle`* (at least `min_middle`), then `last`, all ASCII.
-fn framed(
-    s: &str,
-    min_middle: usize,
-    edge: impl Fn(u8) -> bool,
-    middle: impl Fn(u8) -> bool,
-) -> bool {
+fn framed(s: &str, min_middle: usize, edge: impl Fn(u8) -> bool, middle: impl Fn(u8) -> bool) -> bool {
     let b = s.as_bytes();
     b.len() >= min_middle + 2
         && b.first().is_some_and(|&c| edge(c))
@@ -59,31 +54,25 @@ pub(super) fn is_group_name(s: &str) -> bool {
 
 /// [`TAG`].
 pub(super) fn is_tag(s: &str) -> bool {
-    framed(s, 0, lower_digit, |c| {
-        lower_digit(c) || c == b'_' || c == b'-'
-    })
+    framed(s, 0, lower_digit, |c| lower_digit(c) || c == b'_' || c == b'-')
 }
 
 /// [`TOOL`].
 pub(super) fn is_tool(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
 /// [`ENV_NAME`].
 pub(super) fn is_env_name(s: &str) -> bool {
     let b = s.as_bytes();
-    b.first()
-        .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+    b.first().is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
         && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// [`HEADER_NAME`].
 pub(super) fn is_header_name(s: &str) -> bool {
     let b = s.as_bytes();
-    b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+    b.first().is_some_and(u8::is_ascii_alphanumeric) && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
 }
 
 /// [`VERSION`].
@@ -111,8 +100,7 @@ pub(super) fn is_host_suffix(s: &str) -> bool {
         let b = rest.as_bytes();
         b.first().is_some_and(u8::is_ascii_alphanumeric)
             && b.last().is_some_and(u8::is_ascii_alphanumeric)
-            && b.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+            && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
     })
 }
 
