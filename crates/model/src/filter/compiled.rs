@@ -1,9 +1,8 @@
 //! A filter prepared for matching many servers: globs built and values case-folded once.
 
-use wildmatch::WildMatch;
-
-use super::facts::ServerFacts;
+use super::facts::{Needs, ServerFacts};
 use super::fold::{eq_folded, fold};
+use super::glob::Glob;
 use super::spec::{Criteria, CriterionKind, Filter};
 use crate::upstream::ServerJson;
 
@@ -12,6 +11,8 @@ use crate::upstream::ServerJson;
 pub struct CompiledFilter {
     include: CompiledCriteria,
     exclude: CompiledCriteria,
+    /// The facts worth reading for this filter.
+    needs: Needs,
 }
 
 /// What a filter decided about one server version.
@@ -52,7 +53,7 @@ struct CompiledCriteria {
 #[derive(Debug, Clone)]
 struct NameGlob {
     source: String,
-    glob: WildMatch,
+    glob: Glob,
     /// The pattern has no `/`, so it is also tried against the short name.
     short_too: bool,
 }
@@ -92,7 +93,7 @@ impl CompiledCriteria {
                 .iter()
                 .map(|p| NameGlob {
                     source: p.clone(),
-                    glob: WildMatch::new(p),
+                    glob: Glob::new(p),
                     short_too: !p.contains('/'),
                 })
                 .collect(),
@@ -145,9 +146,19 @@ impl CompiledCriteria {
 impl CompiledFilter {
     /// Compiles a filter; same as [`Filter::compile`].
     pub fn new(filter: &Filter) -> Self {
+        let include = CompiledCriteria::new(&filter.include);
+        let exclude = CompiledCriteria::new(&filter.exclude);
+        let uses = |kind| include.has(kind) || exclude.has(kind);
+        let needs = Needs {
+            extension: uses(CriterionKind::Tags)
+                || uses(CriterionKind::Tiers)
+                || uses(CriterionKind::Categories),
+            transports: uses(CriterionKind::Transports),
+        };
         Self {
-            include: CompiledCriteria::new(&filter.include),
-            exclude: CompiledCriteria::new(&filter.exclude),
+            include,
+            exclude,
+            needs,
         }
     }
 
@@ -166,10 +177,11 @@ impl CompiledFilter {
         if self.is_empty() {
             return Decision::Keep;
         }
-        self.decide_facts(&ServerFacts::of(server))
+        self.decide_facts(&ServerFacts::read(server, self.needs))
     }
 
-    /// Decides from facts already read (exclude first, then every non-empty include list).
+    /// Decides from facts already read with [`ServerFacts::of`] (exclude first, then every non-empty
+    /// include list).
     pub fn decide_facts(&self, facts: &ServerFacts<'_>) -> Decision<'_> {
         for kind in CriterionKind::ALL {
             if let Some(value) = self.exclude.first_match(kind, facts) {

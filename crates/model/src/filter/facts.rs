@@ -29,12 +29,33 @@ impl<'a> ServerFacts<'a> {
     /// picks, read leniently without copying it: a field of the wrong type counts as absent
     /// (where `find_extension` would reject the whole extension).
     pub fn of(server: &'a ServerJson) -> Self {
+        Self::read(
+            server,
+            Needs {
+                extension: true,
+                transports: true,
+            },
+        )
+    }
+
+    /// Reads the name and what `needs` asks for; the other facts stay empty.
+    pub(crate) fn read(server: &'a ServerJson, needs: Needs) -> Self {
         let name = server.name_str();
         let mut facts = Self {
             name,
             short_name: short_name(name),
             ..Self::default()
         };
+        if needs.transports {
+            facts.read_transports(server);
+        }
+        if needs.extension {
+            facts.read_extension(server);
+        }
+        facts
+    }
+
+    fn read_transports(&mut self, server: &'a ServerJson) {
         for kind in server
             .packages()
             .iter()
@@ -42,22 +63,33 @@ impl<'a> ServerFacts<'a> {
             .chain(server.remotes().iter().filter_map(|r| r.kind.as_ref()))
         {
             let kind = kind.as_str();
-            if !facts.transports.contains(&kind) {
-                facts.transports.push(kind);
+            if !self.transports.contains(&kind) {
+                self.transports.push(kind);
             }
         }
-        if let Some(ext) = extension(server) {
-            facts.tier = ext.get("tier").and_then(Value::as_str);
-            facts.tags = strings(ext.get("tags"));
-            if let Some(custom) = ext.get("custom_metadata").and_then(Value::as_object) {
-                facts
-                    .categories
-                    .extend(custom.get("category").and_then(Value::as_str));
-                facts.categories.extend(strings(custom.get("categories")));
-            }
-        }
-        facts
     }
+
+    fn read_extension(&mut self, server: &'a ServerJson) {
+        let Some(ext) = extension(server) else {
+            return;
+        };
+        self.tier = ext.get("tier").and_then(Value::as_str);
+        self.tags = strings(ext.get("tags"));
+        if let Some(custom) = ext.get("custom_metadata").and_then(Value::as_object) {
+            self.categories
+                .extend(custom.get("category").and_then(Value::as_str));
+            self.categories.extend(strings(custom.get("categories")));
+        }
+    }
+}
+
+/// Which optional facts a compiled filter looks at; the name is always read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Tier, tags and categories (ToolHive's extension).
+    pub(crate) extension: bool,
+    /// Transport types.
+    pub(crate) transports: bool,
 }
 
 /// The part of a full name after its single `/`; `None` with no `/` or several (ToolHive's rule).

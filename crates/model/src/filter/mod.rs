@@ -28,6 +28,7 @@ mod apply;
 mod compiled;
 mod facts;
 mod fold;
+mod glob;
 mod spec;
 
 pub use apply::{DropReason, Dropped, FilterOutcome};
