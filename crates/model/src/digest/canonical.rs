@@ -51,8 +51,21 @@ pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Can
     Encoder::new().encode(value).map(<[u8]>::to_vec)
 }
 
-/// (key start, key end, value start, value end) of one object member in a [`MapWriter`]'s buffers.
-type Member = [usize; 4];
+/// One object member: where its key and value are in a [`MapWriter`]'s buffers, and the first 8 key
+/// bytes as a big-endian number (zero-padded) to order most keys without comparing slices.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    prefix: u64,
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = key.len().min(8);
+    word[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(word)
+}
 
 /// Spare buffers for nested objects.
 #[derive(Debug, Default)]
@@ -373,7 +386,11 @@ impl<'a> MapWriter<'a> {
             pools: &mut *self.pools,
         })?;
         let (ks, ke) = self.pending;
-        self.members.push([ks, ke, start, self.vals.len()]);
+        self.members.push(Member {
+            prefix: key_prefix(&self.keys[ks..ke]),
+            key: (ks, ke),
+            value: (start, self.vals.len()),
+        });
         Ok(())
     }
 
@@ -396,15 +413,20 @@ impl<'a> MapWriter<'a> {
         } = self;
         // Stable: members with equal keys (possible only with a hand-built flattened `extra`) keep
         // their order.
-        members.sort_by(|a, b| keys[a[0]..a[1]].cmp(&keys[b[0]..b[1]]));
+        // Equal prefixes fall back to the whole key, so the order is plain byte order.
+        members.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| keys[a.key.0..a.key.1].cmp(&keys[b.key.0..b.key.1]))
+        });
         out.push(b'{');
         for (i, m) in members.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_string(out, &keys[m[0]..m[1]]);
+            write_string(out, &keys[m.key.0..m.key.1]);
             out.push(b':');
-            out.extend_from_slice(&vals[m[2]..m[3]]);
+            out.extend_from_slice(&vals[m.value.0..m.value.1]);
         }
         out.extend_from_slice(close);
         pools.give(keys, vals, members);
@@ -463,7 +485,7 @@ struct KeyWriter<'a> {
 }
 
 impl<'a> KeyWriter<'a> {
-    fn as_value(self) -> Canonical<'a> {
+    fn into_value(self) -> Canonical<'a> {
         Canonical {
             out: self.out,
             pools: self.pools,
@@ -483,43 +505,43 @@ impl<'a> ser::Serializer for KeyWriter<'a> {
     type SerializeStructVariant = MapWriter<'a>;
 
     fn serialize_bool(self, v: bool) -> Res {
-        self.as_value().serialize_bool(v)
+        self.into_value().serialize_bool(v)
     }
     fn serialize_i8(self, v: i8) -> Res {
-        self.as_value().serialize_i8(v)
+        self.into_value().serialize_i8(v)
     }
     fn serialize_i16(self, v: i16) -> Res {
-        self.as_value().serialize_i16(v)
+        self.into_value().serialize_i16(v)
     }
     fn serialize_i32(self, v: i32) -> Res {
-        self.as_value().serialize_i32(v)
+        self.into_value().serialize_i32(v)
     }
     fn serialize_i64(self, v: i64) -> Res {
-        self.as_value().serialize_i64(v)
+        self.into_value().serialize_i64(v)
     }
     fn serialize_i128(self, v: i128) -> Res {
-        self.as_value().serialize_i128(v)
+        self.into_value().serialize_i128(v)
     }
     fn serialize_u8(self, v: u8) -> Res {
-        self.as_value().serialize_u8(v)
+        self.into_value().serialize_u8(v)
     }
     fn serialize_u16(self, v: u16) -> Res {
-        self.as_value().serialize_u16(v)
+        self.into_value().serialize_u16(v)
     }
     fn serialize_u32(self, v: u32) -> Res {
-        self.as_value().serialize_u32(v)
+        self.into_value().serialize_u32(v)
     }
     fn serialize_u64(self, v: u64) -> Res {
-        self.as_value().serialize_u64(v)
+        self.into_value().serialize_u64(v)
     }
     fn serialize_u128(self, v: u128) -> Res {
-        self.as_value().serialize_u128(v)
+        self.into_value().serialize_u128(v)
     }
     fn serialize_f32(self, v: f32) -> Res {
-        self.as_value().serialize_f32(v)
+        self.into_value().serialize_f32(v)
     }
     fn serialize_f64(self, v: f64) -> Res {
-        self.as_value().serialize_f64(v)
+        self.into_value().serialize_f64(v)
     }
     fn serialize_char(self, v: char) -> Res {
         self.out
@@ -531,19 +553,19 @@ impl<'a> ser::Serializer for KeyWriter<'a> {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Res {
-        self.as_value().serialize_bytes(v)
+        self.into_value().serialize_bytes(v)
     }
     fn serialize_none(self) -> Res {
-        self.as_value().serialize_none()
+        self.into_value().serialize_none()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Res {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Res {
-        self.as_value().serialize_unit()
+        self.into_value().serialize_unit()
     }
     fn serialize_unit_struct(self, name: &'static str) -> Res {
-        self.as_value().serialize_unit_struct(name)
+        self.into_value().serialize_unit_struct(name)
     }
     fn serialize_unit_variant(
         self,
@@ -567,21 +589,21 @@ impl<'a> ser::Serializer for KeyWriter<'a> {
         variant: &'static str,
         value: &T,
     ) -> Res {
-        self.as_value()
+        self.into_value()
             .serialize_newtype_variant(name, index, variant, value)
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqWriter<'a>, CanonicalError> {
-        self.as_value().serialize_seq(len)
+        self.into_value().serialize_seq(len)
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqWriter<'a>, CanonicalError> {
-        self.as_value().serialize_tuple(len)
+        self.into_value().serialize_tuple(len)
     }
     fn serialize_tuple_struct(
         self,
         name: &'static str,
         len: usize,
     ) -> Result<SeqWriter<'a>, CanonicalError> {
-        self.as_value().serialize_tuple_struct(name, len)
+        self.into_value().serialize_tuple_struct(name, len)
     }
     fn serialize_tuple_variant(
         self,
@@ -590,18 +612,18 @@ impl<'a> ser::Serializer for KeyWriter<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<SeqWriter<'a>, CanonicalError> {
-        self.as_value()
+        self.into_value()
             .serialize_tuple_variant(name, index, variant, len)
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapWriter<'a>, CanonicalError> {
-        self.as_value().serialize_map(len)
+        self.into_value().serialize_map(len)
     }
     fn serialize_struct(
         self,
         name: &'static str,
         len: usize,
     ) -> Result<MapWriter<'a>, CanonicalError> {
-        self.as_value().serialize_struct(name, len)
+        self.into_value().serialize_struct(name, len)
     }
     fn serialize_struct_variant(
         self,
@@ -610,42 +632,84 @@ impl<'a> ser::Serializer for KeyWriter<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<MapWriter<'a>, CanonicalError> {
-        self.as_value()
+        self.into_value()
             .serialize_struct_variant(name, index, variant, len)
     }
 }
 
+/// What a byte turns into inside a JSON string: 0 = itself, `u` = `\u00xx`, else `\` and this byte.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
 /// Writes a JSON string, escaping only what JSON requires. `s` is UTF-8; multi-byte sequences
 /// (all bytes ≥ 0x80) are copied as they are.
 fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = 0;
+    while i < s.len() {
+        // Skip clean 8-byte words, then look at the next (at most) 8 bytes one by one.
+        i += clean_prefix(&s[i..]);
+        let stop = (i + 8).min(s.len());
+        while i < stop {
+            let escape = ESCAPE[usize::from(s[i])];
+            if escape != 0 {
                 out.extend_from_slice(&s[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+                if escape == b'u' {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(s[i] >> 4)]);
+                    out.push(HEX[usize::from(s[i] & 0xf)]);
+                } else {
+                    out.extend_from_slice(&[b'\\', escape]);
+                }
                 start = i + 1;
-                continue;
             }
-            _ => continue,
-        };
-        out.extend_from_slice(&s[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
+            i += 1;
+        }
     }
     out.extend_from_slice(&s[start..]);
     out.push(b'"');
+}
+
+/// Length of the run of whole 8-byte words at the start of `s` that need no escaping; the word that
+/// stops it (and any shorter tail) is left to the caller.
+fn clean_prefix(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut done = 0;
+    for chunk in s.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Bytes below 0x20, or equal to `"` or `\`, (with possible false positives, never misses).
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if control
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            != 0
+        {
+            break;
+        }
+        done += 8;
+    }
+    done
 }
 
 fn write_u64(out: &mut Vec<u8>, mut v: u64) {
