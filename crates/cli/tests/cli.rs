@@ -155,3 +155,20 @@ fn bad_input_never_panics() {
         assert!(matches!(o.status.code(), Some(0..=2)), "input {i}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn validate_counts_the_real_dump_by_declared_and_current_schema() {
+    let Some(path) = shared_file(thv_testdata::REAL_DUMP) else { return };
+    let path = path.to_string_lossy().into_owned();
+    for (against, invalid) in [("declared", 395), ("2025-12-11", 280)] {
+        let o = thv(&["registry", "validate", "--against", against, "-o", "json", &path], None);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+        assert_eq!(report["servers"], 2_794);
+        assert_eq!(report["invalid"], invalid, "--against {against}");
+        assert_eq!(report["valid"], 2_794 - invalid);
+        let first = &report["findings"][0];
+        assert!(first["pointer"].as_str().is_some_and(|p| p.starts_with('/')), "{first}");
+        assert!(first["server"].is_string() && first["version"].is_string(), "{first}");
+    }
+}
