@@ -1,1 +1,10 @@
-//! The sync pipeline and its scheduler (being built).
+//! The sync engine: a registry is a named source plus a sync policy and a filter; syncing it turns the
+//! source's bytes into a validated, filtered catalog committed atomically, never replacing a good catalog
+//! with a broken one.
+
+pub mod diff;
+pub mod pipeline;
+pub mod spec;
+
+pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
+pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};
