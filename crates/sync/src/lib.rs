@@ -4,7 +4,9 @@
 
 pub mod diff;
 pub mod pipeline;
+pub mod scheduler;
 pub mod spec;
 
 pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
+pub use scheduler::{Scheduler, sync_spec};
 pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};

@@ -1,0 +1,182 @@
+//! Periodic and manual syncs of many registries.
+//!
+//! Each registry runs in its own task, so a slow or failing registry never delays the others. A task
+//! sleeps until its registry is due (`interval` after the last attempt), syncs, and on a retryable failure
+//! retries with exponential backoff and jitter up to `retry.maxRetries` times. A manual trigger runs a sync
+//! at once, whatever the schedule. Every report is also broadcast (the API server reloads its snapshot on
+//! them).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use thv_sources::{FetchOutcome, Source, SourceContext, SourceError, Validators};
+use thv_store::{Store, SyncOutcome};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::pipeline::{SyncReport, sync_registry};
+use crate::spec::RegistrySpec;
+
+/// Syncs one registry now: builds its source (a spec that cannot be built is a failed sync) and runs the
+/// pipeline.
+pub async fn sync_spec(spec: &RegistrySpec, store: &dyn Store, cache_dir: &std::path::Path) -> SyncReport {
+    let ctx = SourceContext { cache_dir: cache_dir.to_path_buf(), registry: spec.name.clone() };
+    match spec.check().map_err(SourceError::InvalidSpec).and_then(|()| thv_sources::build(&spec.source, &ctx)) {
+        Ok(source) => sync_registry(spec, source.as_ref(), store).await,
+        Err(e) => sync_registry(spec, &Unbuildable(e.to_string()), store).await,
+    }
+}
+
+/// A source whose spec could not be built: every fetch fails with the build error.
+struct Unbuildable(String);
+
+#[async_trait]
+impl Source for Unbuildable {
+    fn describe(&self) -> String {
+        "unusable source".to_owned()
+    }
+
+    async fn fetch(&self, _previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
+        Err(SourceError::InvalidSpec(self.0.clone()))
+    }
+}
+
+type Trigger = oneshot::Sender<SyncReport>;
+
+/// A running scheduler.
+pub struct Scheduler {
+    triggers: HashMap<String, mpsc::Sender<Trigger>>,
+    reports: broadcast::Sender<SyncReport>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Scheduler {
+    /// Starts one task per registry.
+    pub fn start(registries: Vec<RegistrySpec>, store: Arc<dyn Store>, cache_dir: PathBuf) -> Self {
+        let (reports, _) = broadcast::channel(256);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut triggers = HashMap::new();
+        let mut tasks = Vec::new();
+        for spec in registries {
+            let (tx, rx) = mpsc::channel(16);
+            triggers.insert(spec.name.clone(), tx);
+            let worker = Worker {
+                spec,
+                store: Arc::clone(&store),
+                cache_dir: cache_dir.clone(),
+                reports: reports.clone(),
+                shutdown: shutdown_rx.clone(),
+            };
+            tasks.push(tokio::spawn(worker.run(rx)));
+        }
+        Self { triggers, reports, shutdown, tasks }
+    }
+
+    /// Reports of every sync from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncReport> {
+        self.reports.subscribe()
+    }
+
+    /// Requests a sync of `registry` now; the receiver gets its report. `None` for an unknown registry.
+    pub async fn trigger(&self, registry: &str) -> Option<oneshot::Receiver<SyncReport>> {
+        let tx = self.triggers.get(registry)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(reply).await.ok()?;
+        Some(rx)
+    }
+
+    /// Names of the scheduled registries.
+    pub fn registries(&self) -> impl Iterator<Item = &str> {
+        self.triggers.keys().map(String::as_str)
+    }
+
+    /// Stops every task after its current sync step and waits for them.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+struct Worker {
+    spec: RegistrySpec,
+    store: Arc<dyn Store>,
+    cache_dir: PathBuf,
+    reports: broadcast::Sender<SyncReport>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Worker {
+    async fn run(mut self, mut triggers: mpsc::Receiver<Trigger>) {
+        let mut wait = self.initial_wait().await;
+        loop {
+            let mut reply = None;
+            tokio::select! {
+                _ = self.shutdown.changed() => return,
+                t = triggers.recv() => match t {
+                    Some(t) => reply = Some(t),
+                    None => return,
+                },
+                () = sleep_or_forever(wait) => {}
+            }
+            if !self.sync_with_retries(&mut triggers, reply).await {
+                return;
+            }
+            wait = self.spec.sync_policy.enabled.then_some(self.spec.sync_policy.interval);
+        }
+    }
+
+    /// Due now when never synced or overdue; else the rest of the interval. `None` when automatic syncs
+    /// are off.
+    async fn initial_wait(&self) -> Option<Duration> {
+        if !self.spec.sync_policy.enabled {
+            return None;
+        }
+        let last = self.store.registry_state(&self.spec.name).await.ok().flatten().and_then(|s| s.last_attempt_at);
+        let elapsed = last
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| jiff::Timestamp::now().duration_since(t))
+            .and_then(|d| Duration::try_from(d).ok());
+        Some(match elapsed {
+            Some(e) if e < self.spec.sync_policy.interval => self.spec.sync_policy.interval - e,
+            _ => Duration::ZERO,
+        })
+    }
+
+    /// Runs a sync and its retries. Returns `false` when shut down.
+    async fn sync_with_retries(&mut self, triggers: &mut mpsc::Receiver<Trigger>, mut reply: Option<Trigger>) -> bool {
+        let mut attempt = 0;
+        loop {
+            let report = sync_spec(&self.spec, self.store.as_ref(), &self.cache_dir).await;
+            let _ = self.reports.send(report.clone());
+            let retry = report.outcome == SyncOutcome::Failed
+                && report.retryable
+                && attempt < self.spec.sync_policy.retry.max_retries;
+            if let Some(r) = reply.take() {
+                let _ = r.send(report);
+            }
+            if !retry {
+                return true;
+            }
+            attempt += 1;
+            let delay = self.spec.sync_policy.retry.delay(attempt, rand::random::<f64>());
+            tokio::select! {
+                _ = self.shutdown.changed() => return false,
+                t = triggers.recv() => reply = t,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
