@@ -4,11 +4,17 @@
 //! that changes anything is committed with [`Store::commit_sync`] in **one transaction**, so a process
 //! killed mid-sync leaves the last good catalog intact. The store never parses source formats: documents
 //! are stored as the JSON values the pipeline hands it.
+//!
+//! Backends: [`SqliteStore`] (embedded, the default). Each backend keeps its SQL and row mapping in its own
+//! module (`sqlite`, later `postgres`) behind this trait, so callers never change when one is added.
 
+mod encode;
+pub mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 
+pub use sqlite::SqliteStore;
 pub use types::{
     Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
 };

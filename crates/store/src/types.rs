@@ -60,6 +60,16 @@ impl SyncOutcome {
             Self::Failed => "failed",
         }
     }
+
+    /// The outcome spelled by [`SyncOutcome::as_str`], if `text` is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "success" => Some(Self::Success),
+            "unchanged" => Some(Self::Unchanged),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
 }
 
 /// Record counts of a run.
@@ -139,6 +149,27 @@ pub enum ChangeKind {
     Removed,
     /// A version whose document or metadata changed.
     Updated,
+}
+
+impl ChangeKind {
+    /// `added`, `removed` or `updated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Updated => "updated",
+        }
+    }
+
+    /// The kind spelled by [`ChangeKind::as_str`], if `text` is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "added" => Some(Self::Added),
+            "removed" => Some(Self::Removed),
+            "updated" => Some(Self::Updated),
+            _ => None,
+        }
+    }
 }
 
 /// One entry of a change set.

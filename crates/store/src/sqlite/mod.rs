@@ -1,0 +1,151 @@
+//! The embedded SQLite backend: [`SqliteStore`].
+//!
+//! One database file (WAL journal, `synchronous=NORMAL`, foreign keys on, a busy timeout) holds every
+//! registry. The schema is in `crates/store/migrations/` and is applied at open. Writes are serialized by a
+//! lock in the process and by `BEGIN IMMEDIATE` between processes; readers use their own connections and, in
+//! WAL mode, never wait for the writer and never see a half-applied commit.
+//!
+//! The module is split by job: `connect` opens the pool and runs migrations, `read` maps rows to records,
+//! `write` batches the statements of a commit. Everything SQL-dialect specific stays in this module.
+//!
+//! # What a PostgreSQL backend (a sibling `postgres` module) does differently
+//!
+//! The [`Store`] trait, the records and the conversions in `crate::encode` are shared; only the SQL and the
+//! pool differ:
+//!
+//! - **Types**: `JSONB` (or `TEXT`, to keep documents byte-for-byte) for `document`, `extra_meta` and
+//!   `validators`; `BOOLEAN` for `is_latest` instead of an `INTEGER` checked to 0/1; `BIGINT GENERATED ALWAYS
+//!   AS IDENTITY` instead of `INTEGER PRIMARY KEY AUTOINCREMENT`; `TIMESTAMPTZ` could replace RFC 3339 text.
+//! - **Ordering**: `COLLATE "C"` instead of `COLLATE BINARY` for byte-wise (name, version) order.
+//! - **Upserts**: the same `INSERT … ON CONFLICT (…) DO UPDATE SET col = EXCLUDED.col` shape; batches bind
+//!   whole columns as arrays (`INSERT … SELECT * FROM UNNEST($1::text[], …)`) instead of multi-row `VALUES`
+//!   chunks, and removals use `(name, version) IN (SELECT * FROM UNNEST($2, $3))`.
+//! - **Placeholders**: `$1, $2, …` instead of `?`; at most 65 535 binds per statement (SQLite: 32 766).
+//! - **Transactions**: `BEGIN ISOLATION LEVEL SERIALIZABLE` or a per-registry `pg_advisory_xact_lock` instead
+//!   of `BEGIN IMMEDIATE`; no PRAGMAs; a larger pool, since many writers and readers can work at once.
+//! - **Replicas**: a `NOTIFY` after commit lets API replicas reload their snapshot without polling.
+
+mod connect;
+mod read;
+mod write;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use tokio::sync::Mutex;
+
+use crate::{Change, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun};
+
+/// A [`Store`] in an SQLite database: a file (the default for a laptop or a single VM) or memory (tests).
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Serializes this process's writers so they queue here instead of polling SQLite's busy handler.
+    write_lock: Mutex<()>,
+    /// Where the database is, for messages.
+    location: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directory when missing) the database file at `path`, and brings
+    /// its schema up to date.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref();
+        let pool = connect::open_file(path).await?;
+        Ok(Self::with_pool(pool, path.display().to_string()))
+    }
+
+    /// Opens the database named by an `sqlite:` URL (`sqlite:///var/lib/thv/registry.db`,
+    /// `sqlite://data.db?mode=rwc`, `sqlite::memory:`), creating a missing file and its parent directory, and
+    /// brings its schema up to date.
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let pool = connect::open_url(url).await?;
+        Ok(Self::with_pool(pool, url.to_owned()))
+    }
+
+    /// Opens a new, empty database in memory; it lives as long as this store. For tests and dry runs.
+    pub async fn in_memory() -> StoreResult<Self> {
+        let pool = connect::open_memory().await?;
+        Ok(Self::with_pool(pool, ":memory:".to_owned()))
+    }
+
+    fn with_pool(pool: SqlitePool, location: String) -> Self {
+        Self { pool, write_lock: Mutex::new(()), location }
+    }
+
+    /// Where the database is: the path or URL it was opened with.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` and `PRAGMA foreign_key_check`; an error lists what they found.
+    pub async fn check_integrity(&self) -> StoreResult<()> {
+        read::check_integrity(&self.pool, &self.location).await
+    }
+
+    /// Closes every connection, checkpointing the write-ahead log into the database file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn registry_state(&self, registry: &str) -> StoreResult<Option<RegistryState>> {
+        read::registry_state(&self.pool, registry).await
+    }
+
+    async fn registry_states(&self) -> StoreResult<Vec<RegistryState>> {
+        read::registry_states(&self.pool).await
+    }
+
+    async fn catalog(&self, registry: &str) -> StoreResult<Vec<ServerVersion>> {
+        read::catalog(&self.pool, registry).await
+    }
+
+    async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
+        same_registry(&commit.run, Some(&commit.state), "commit_sync")?;
+        let batch = write::EncodedCommit::new(commit).await?;
+        let _writer = self.write_lock.lock().await;
+        write::commit_sync(&self.pool, batch).await
+    }
+
+    async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
+        same_registry(run, state, "record_run")?;
+        let _writer = self.write_lock.lock().await;
+        write::record_run(&self.pool, run, state).await
+    }
+
+    async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
+        read::runs(&self.pool, registry, limit).await
+    }
+
+    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
+        read::changes(&self.pool, run_id).await
+    }
+
+    async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
+        let _writer = self.write_lock.lock().await;
+        write::remove_registry(&self.pool, registry).await
+    }
+}
+
+/// Refuses a run and a state that name different registries: the rows would land in two places.
+fn same_registry(run: &SyncRun, state: Option<&RegistryState>, operation: &'static str) -> StoreResult<()> {
+    match state {
+        Some(state) if state.registry != run.registry => Err(StoreError::Query {
+            operation,
+            message: format!(
+                "the run is for registry {:?} but the state is for registry {:?}; nothing was written",
+                run.registry, state.registry
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Maps a driver error to [`StoreError::Query`].
+fn query_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| StoreError::Query { operation, message: e.to_string() }
+}
