@@ -1,25 +1,37 @@
 //! `thv`: the thv-registry command-line tool.
 
+mod config;
 mod input;
+mod lookup;
+mod output;
 mod registry;
+mod search;
+mod server;
+mod store;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// thv-registry: a registry of MCP servers — convert, validate and (soon) sync and serve catalogs.
+/// thv-registry: a curated, always-fresh registry of MCP servers.
 #[derive(Debug, Parser)]
-#[command(name = "thv", version, about, long_about = None, propagate_version = true)]
+#[command(name = "thv", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    locations: config::Locations,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Work with MCP server catalogs (registries).
+    /// Manage, sync, convert and validate registries (catalogs of MCP servers).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Find servers across the configured registries.
+    Search(search::SearchArgs),
+    /// Show one server's details.
+    Show(server::ShowServerArgs),
 }
 
 /// Exit status for a failure the command could not get past (unreadable or unparsable input, I/O).
@@ -27,9 +39,20 @@ pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Registry(cmd) => registry::run(cmd),
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
     };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
+            Command::Search(args) => search::run(&args, &cli.locations).await,
+            Command::Show(args) => server::run(&args, &cli.locations).await,
+        }
+    });
     match result {
         Ok(code) => code,
         Err(err) => {

@@ -1,15 +1,32 @@
 //! `thv registry …` commands.
 
+mod add;
 mod convert;
+mod list;
+mod remove;
+mod show;
+mod sync;
 mod validate;
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::config::Locations;
+
 /// The `thv registry` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
+    /// Add a registry: a named source with a sync policy and a filter.
+    Add(add::AddArgs),
+    /// List the configured registries and their sync state.
+    List(list::ListArgs),
+    /// Show a registry's configuration, recent syncs and latest changes.
+    Show(show::ShowArgs),
+    /// Remove a registry and its stored catalog.
+    Remove(remove::RemoveArgs),
+    /// Sync registries now.
+    Sync(sync::SyncArgs),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
@@ -17,8 +34,13 @@ pub enum RegistryCommand {
 }
 
 /// Runs a `thv registry` subcommand.
-pub fn run(cmd: RegistryCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<ExitCode> {
     match cmd {
+        RegistryCommand::Add(args) => add::run(&args, locations),
+        RegistryCommand::List(args) => list::run(&args, locations).await,
+        RegistryCommand::Show(args) => show::run(&args, locations).await,
+        RegistryCommand::Remove(args) => remove::run(&args, locations).await,
+        RegistryCommand::Sync(args) => sync::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
         RegistryCommand::Validate(args) => validate::run(&args),
     }

@@ -89,7 +89,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     match args.output {
-        ValidateOutput::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        ValidateOutput::Json => crate::output::outln!("{}", serde_json::to_string_pretty(&summary)?),
         ValidateOutput::Table => print_table(&summary),
     }
     Ok(ExitCode::from(if !summary.errors.is_empty() {
@@ -184,12 +184,12 @@ fn print_table(summary: &Summary) {
                 r.message.as_str(),
             ]);
         }
-        println!("{table}");
+        crate::output::outln!("{table}");
     }
     for e in &summary.errors {
         eprintln!("error: {}: {}", e.file, e.message);
     }
-    println!(
+    crate::output::outln!(
         "{} documents, {} servers: {} valid, {} invalid ({} findings{})",
         summary.documents,
         summary.servers,

@@ -1,0 +1,113 @@
+//! The local configuration: registries in a YAML file, state in a database, caches on disk.
+//!
+//! Paths follow the XDG base directories: `$XDG_CONFIG_HOME/thv/registries.yaml`,
+//! `$XDG_DATA_HOME/thv/registry.db`, `$XDG_CACHE_HOME/thv/sources/`; `--config`/`THV_CONFIG` and
+//! `--database`/`THV_DATABASE` override the first two.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use thv_sync::RegistrySpec;
+
+/// Where the configuration and the database are.
+#[derive(Debug, Clone, Args)]
+pub struct Locations {
+    /// Registry configuration file [default: $XDG_CONFIG_HOME/thv/registries.yaml].
+    #[arg(long, global = true, env = "THV_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database file (SQLite) [default: $XDG_DATA_HOME/thv/registry.db].
+    #[arg(long, global = true, env = "THV_DATABASE", value_name = "PATH")]
+    pub database: Option<PathBuf>,
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(fallback)))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl Locations {
+    /// The configuration file.
+    pub fn config_path(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(|| xdg("XDG_CONFIG_HOME", ".config").join("thv/registries.yaml"))
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.database.clone().unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share").join("thv/registry.db"))
+    }
+
+    /// Where sources cache data (Git clones).
+    pub fn cache_dir(&self) -> PathBuf {
+        xdg("XDG_CACHE_HOME", ".cache").join("thv/sources")
+    }
+}
+
+/// The configuration file's content.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// Registries, in priority order: the first registry that has a server name wins it.
+    #[serde(default)]
+    pub registries: Vec<RegistrySpec>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let config: Self = if text.trim().is_empty() {
+            Self::default()
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        };
+        config.check().with_context(|| path.display().to_string())?;
+        Ok(config)
+    }
+
+    /// Checks names are valid and unique and filters are well-formed.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let mut seen = HashSet::new();
+        for r in &self.registries {
+            r.check().map_err(anyhow::Error::msg)?;
+            if !seen.insert(r.name.as_str()) {
+                bail!("registry {:?} is defined twice", r.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the configuration atomically, creating its directory.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let text = serde_saphyr::to_string(self).context("cannot serialise the configuration")?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    /// The registry called `name`.
+    pub fn registry(&self, name: &str) -> anyhow::Result<&RegistrySpec> {
+        self.registries.iter().find(|r| r.name == name).with_context(|| {
+            let known: Vec<&str> = self.registries.iter().map(|r| r.name.as_str()).collect();
+            if known.is_empty() {
+                format!("no registry named {name:?}: none are configured (thv registry add)")
+            } else {
+                format!("no registry named {name:?}; configured: {}", known.join(", "))
+            }
+        })
+    }
+}

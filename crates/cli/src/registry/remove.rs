@@ -1,0 +1,27 @@
+//! `thv registry remove`: forget a registry and its stored catalog.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::{Config, Locations};
+
+/// Arguments of `thv registry remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Registry name.
+    pub name: String,
+}
+
+/// Runs the command.
+pub async fn run(args: &RemoveArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    let path = locations.config_path();
+    let mut config = Config::load(&path)?;
+    config.registry(&args.name)?;
+    config.registries.retain(|r| r.name != args.name);
+    let store = crate::store::open(locations).await?;
+    store.remove_registry(&args.name).await?;
+    config.save(&path)?;
+    eprintln!("removed registry {} and its stored catalog", args.name);
+    Ok(ExitCode::SUCCESS)
+}

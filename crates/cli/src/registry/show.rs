@@ -1,0 +1,116 @@
+//! `thv registry show`: a registry's configuration, recent syncs and latest change set.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+use thv_store::{Change, SyncOutcome, SyncRun};
+use thv_sync::RegistrySpec;
+
+use crate::config::{Config, Locations};
+use crate::output::{OutputFormat, clip, print_data, table};
+
+/// Arguments of `thv registry show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Registry name.
+    pub name: String,
+    /// How many recent syncs to show.
+    #[arg(long, default_value_t = 10)]
+    pub runs: u32,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// The JSON/YAML shape of `thv registry show`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown<'a> {
+    spec: &'a RegistrySpec,
+    state: Option<thv_store::RegistryState>,
+    runs: Vec<SyncRun>,
+    latest_changes: Option<LatestChanges>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LatestChanges {
+    run_id: i64,
+    finished_at: String,
+    changes: Vec<Change>,
+}
+
+/// Runs the command.
+pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&locations.config_path())?;
+    let spec = config.registry(&args.name)?;
+    let store = crate::store::open(locations).await?;
+    let state = store.registry_state(&spec.name).await?;
+    let runs = store.runs(&spec.name, args.runs).await?;
+    let mut latest_changes = None;
+    for run in runs.iter().filter(|r| r.outcome == SyncOutcome::Success) {
+        let changes = store.changes(run.id).await?;
+        if !changes.is_empty() {
+            latest_changes = Some(LatestChanges { run_id: run.id, finished_at: run.finished_at.clone(), changes });
+            break;
+        }
+    }
+    let shown = Shown { spec, state, runs, latest_changes };
+    if !args.output.is_table() {
+        print_data(args.output, &shown)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::output::outln!("Registry {}", spec.name);
+    crate::output::outln!("{}", indent(&serde_saphyr::to_string(spec)?));
+    if let Some(s) = &shown.state {
+        crate::output::outln!("State:");
+        crate::output::outln!("  servers: {}", s.server_count);
+        crate::output::outln!("  revision: {}", s.revision.as_deref().unwrap_or("-"));
+        crate::output::outln!("  digest: {}", s.content_digest.as_deref().unwrap_or("-"));
+        crate::output::outln!("  last success: {}", s.last_success_at.as_deref().unwrap_or("never"));
+        if s.failed_attempts > 0 {
+            crate::output::outln!(
+                "  failing: {} attempts; last error: {}",
+                s.failed_attempts,
+                s.last_error.as_deref().unwrap_or("")
+            );
+        }
+    } else {
+        crate::output::outln!("State: never synced (thv registry sync {})", spec.name);
+    }
+    if !shown.runs.is_empty() {
+        crate::output::outln!("Recent syncs:");
+        let mut t = table(&["ID", "FINISHED", "OUTCOME", "SERVERS", "+", "-", "~", "SKIPPED", "ERROR"]);
+        for r in &shown.runs {
+            t.add_row([
+                r.id.to_string(),
+                r.finished_at.clone(),
+                r.outcome.as_str().to_owned(),
+                r.counts.total.to_string(),
+                r.counts.added.to_string(),
+                r.counts.removed.to_string(),
+                r.counts.updated.to_string(),
+                r.counts.skipped.to_string(),
+                clip(r.error.as_deref().unwrap_or(""), 60),
+            ]);
+        }
+        crate::output::outln!("{t}");
+    }
+    if let Some(c) = &shown.latest_changes {
+        crate::output::outln!("Latest change set (sync {} at {}):", c.run_id, c.finished_at);
+        let mut t = table(&["CHANGE", "SERVER", "VERSION"]);
+        for ch in c.changes.iter().take(50) {
+            t.add_row([format!("{:?}", ch.kind).to_lowercase(), ch.name.clone(), ch.version.clone()]);
+        }
+        crate::output::outln!("{t}");
+        if c.changes.len() > 50 {
+            crate::output::outln!("… and {} more (-o json lists all)", c.changes.len() - 50);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
