@@ -277,7 +277,10 @@ impl Source for ApiSource {
     async fn fetch(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
         let limit = self.spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
         tokio::time::timeout(limit, self.fetch_once(previous)).await.unwrap_or_else(|_| {
-            Err(SourceError::Timeout { what: format!("walking registry API {}", self.shown), seconds: limit.as_secs() })
+            Err(SourceError::Timeout {
+                what: format!("walking registry API {}", self.shown),
+                seconds: http::whole_seconds(limit),
+            })
         })
     }
 }

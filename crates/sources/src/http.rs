@@ -238,7 +238,13 @@ fn redact(raw: &str) -> String {
 }
 
 fn forbidden(refused: Refused) -> SourceError {
-    SourceError::ForbiddenAddress { host: refused.host, reason: refused.reason }
+    let reason = format!("{} (set allowLinkLocal if this is intended)", refused.reason);
+    SourceError::ForbiddenAddress { host: refused.host, reason }
+}
+
+/// A time limit in whole seconds, rounded up so sub-second limits do not read as 0 s.
+pub(crate) fn whole_seconds(limit: std::time::Duration) -> u64 {
+    limit.as_secs() + u64::from(limit.subsec_nanos() > 0)
 }
 
 /// Maps a `reqwest` failure: refused addresses, redirect loops, and the rest of the network.

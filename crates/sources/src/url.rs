@@ -102,7 +102,7 @@ impl Source for UrlSource {
     async fn fetch(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
         let limit = self.spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
         tokio::time::timeout(limit, self.fetch_once(previous)).await.unwrap_or_else(|_| {
-            Err(SourceError::Timeout { what: format!("fetching {}", self.shown), seconds: limit.as_secs() })
+            Err(SourceError::Timeout { what: format!("fetching {}", self.shown), seconds: http::whole_seconds(limit) })
         })
     }
 }
