@@ -260,7 +260,11 @@ pub(crate) fn request_error(url: &str, err: reqwest::Error) -> SourceError {
         }
         cause = e.source();
     }
-    SourceError::Network { url: url.to_owned(), message: error_text(err) }
+    let mut message = error_text(err);
+    if message.contains("invalid peer certificate") {
+        message.push_str(" (for a server with a private CA, set caBundle to its PEM file)");
+    }
+    SourceError::Network { url: url.to_owned(), message }
 }
 
 /// The error and its causes, `: `-separated, without the request URL (which may hold userinfo).
