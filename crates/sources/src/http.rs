@@ -20,6 +20,9 @@ use crate::address::{self, GuardedResolver, Refused};
 /// The `User-Agent` sent with every request.
 const USER_AGENT: &str = concat!("thv-registry/", env!("CARGO_PKG_VERSION"));
 
+/// Most bytes reserved up front from a `Content-Length`.
+const RESERVE_LIMIT: u64 = 8 * 1024 * 1024;
+
 /// How to build an [`HttpClient`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientOptions<'a> {
@@ -125,21 +128,22 @@ impl HttpClient {
     pub async fn get(&self, get: Get<'_>) -> Result<Response, SourceError> {
         let shown = display_url(get.url);
         address::check_url(get.url, self.allow_link_local).map_err(forbidden)?;
-        let mut request = self.client.get(get.url.clone()).headers(self.headers.clone());
-        if let Some(accept) = get.accept {
-            request = request.header(header::ACCEPT, accept);
+        let mut headers = self.headers.clone();
+        if let Some(accept) = get.accept.filter(|_| !headers.contains_key(header::ACCEPT)) {
+            headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         }
         if let Some(auth) = get.authorization {
-            request = request.header(header::AUTHORIZATION, auth.clone());
+            headers.insert(header::AUTHORIZATION, auth.clone());
         }
         for (name, value) in
             [(header::IF_NONE_MATCH, get.if_none_match), (header::IF_MODIFIED_SINCE, get.if_modified_since)]
         {
             // Validators come from a previous response; one that is no longer a valid header is just not sent.
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
-                request = request.header(name, value);
+                headers.insert(name, value);
             }
         }
+        let request = self.client.get(get.url.clone()).headers(headers);
         let mut response = request.send().await.map_err(|e| request_error(&shown, e))?;
         let status = response.status();
         let text = |name: HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -151,7 +155,8 @@ impl HttpClient {
                 if length > get.max_bytes {
                     return Err(SourceError::TooLarge { what: get.what.to_owned(), limit: get.max_bytes });
                 }
-                body.reserve(usize::try_from(length).unwrap_or(0));
+                // The length is the server's claim: reserve for it, but not more than a few MiB up front.
+                body.reserve(usize::try_from(length.min(RESERVE_LIMIT)).unwrap_or(0));
             }
             while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&shown, e))? {
                 if (body.len() + chunk.len()) as u64 > get.max_bytes {
@@ -164,7 +169,8 @@ impl HttpClient {
     }
 }
 
-/// The spec's extra headers. Values are not repeated in errors (they may be API keys).
+/// The spec's extra headers. Values are not repeated in errors (they may be API keys); credentials from the
+/// spec's `auth` replace an `Authorization` header given here.
 fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, SourceError> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
@@ -173,10 +179,9 @@ fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, SourceErr
         let mut value = HeaderValue::from_str(value).map_err(|_| {
             SourceError::InvalidSpec(format!("the value of header {name} contains characters not allowed in HTTP"))
         })?;
-        if header == header::AUTHORIZATION || header == header::PROXY_AUTHORIZATION || header == header::COOKIE {
-            value.set_sensitive(true);
-        }
-        map.insert(header, value);
+        // Custom headers often carry API keys: keep them out of `Debug` output.
+        value.set_sensitive(true);
+        map.append(header, value);
     }
     Ok(map)
 }

@@ -289,6 +289,12 @@ async fn bearer_and_basic_credentials_are_sent_and_checked() {
     ok.auth = Some(AuthSpec::Bearer { token: secret_file(&dir, "token", TOKEN) });
     assert!(matches!(fetch(ok, None).await.expect("bearer"), FetchOutcome::Fetched(_)));
 
+    // Credentials from `auth` replace an Authorization header among the custom headers.
+    let mut both = server.spec("/bearer");
+    both.headers.insert("Authorization".into(), "Bearer from-headers".into());
+    both.auth = Some(AuthSpec::Bearer { token: secret_file(&dir, "token", TOKEN) });
+    assert!(matches!(fetch(both, None).await.expect("auth wins"), FetchOutcome::Fetched(_)));
+
     let mut wrong = server.spec("/bearer");
     wrong.auth = Some(AuthSpec::Bearer { token: secret_file(&dir, "wrong-token", "nope") });
     let err = fetch(wrong, None).await.expect_err("wrong token");
