@@ -4,13 +4,20 @@
 //! "not modified" or the document's bytes with a revision and new validators. Sources know nothing about
 //! storage, parsing or Kubernetes; they bound size and time and never put secrets in errors or logs.
 
+mod address;
+mod api;
 mod error;
 mod file;
+mod http;
+mod secret;
 mod spec;
+mod url;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use self::url::UrlSource;
+pub use api::ApiSource;
 pub use error::SourceError;
 pub use file::FileSource;
 pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
@@ -116,8 +123,8 @@ pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, 
     let _ = ctx;
     match spec {
         SourceSpec::File(s) => Ok(Box::new(FileSource::new(s.clone()))),
-        SourceSpec::Url(_) | SourceSpec::Git(_) | SourceSpec::RegistryApi(_) => {
-            Err(SourceError::Unsupported(spec.kind().to_owned()))
-        }
+        SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?)),
+        SourceSpec::RegistryApi(s) => Ok(Box::new(ApiSource::new(s.clone())?)),
+        SourceSpec::Git(_) => Err(SourceError::Unsupported(spec.kind().to_owned())),
     }
 }
