@@ -6,6 +6,7 @@
 
 mod error;
 mod file;
+mod git;
 mod spec;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::SourceError;
 pub use file::FileSource;
+pub use git::GitSource;
 pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.
@@ -113,11 +115,9 @@ pub fn sha256_revision(bytes: &[u8]) -> String {
 
 /// Builds the source a spec describes.
 pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, SourceError> {
-    let _ = ctx;
     match spec {
         SourceSpec::File(s) => Ok(Box::new(FileSource::new(s.clone()))),
-        SourceSpec::Url(_) | SourceSpec::Git(_) | SourceSpec::RegistryApi(_) => {
-            Err(SourceError::Unsupported(spec.kind().to_owned()))
-        }
+        SourceSpec::Git(s) => Ok(Box::new(GitSource::new(s.clone(), ctx)?)),
+        SourceSpec::Url(_) | SourceSpec::RegistryApi(_) => Err(SourceError::Unsupported(spec.kind().to_owned())),
     }
 }
