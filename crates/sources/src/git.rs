@@ -41,6 +41,8 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Reads a catalog file from a Git repository over `https://`, `http://` or `file://`.
 ///
 /// `file://` repositories are served by gix through the `git-upload-pack` program, which must then be installed.
+/// Credentials go to `http://` remotes too, as with `git` itself, and so travel unencrypted there: use `https://`
+/// wherever a password or token is involved.
 #[derive(Debug, Clone)]
 pub struct GitSource {
     spec: GitSpec,

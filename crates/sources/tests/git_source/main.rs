@@ -298,3 +298,14 @@ async fn unsupported_urls_and_paths_are_spec_errors() {
         .expect("git sources are built");
     assert_eq!(built.describe(), "git https://example.com/r.git:registry.json");
 }
+
+#[tokio::test]
+async fn catalog_files_above_64_mib_are_refused() {
+    let ws = Workspace::new();
+    let repo = ws.repo("catalog", "main");
+    let big = vec![b' '; 64 * 1024 * 1024 + 1];
+    repo.commit(&[("registry.json", &big)], "huge but compressible");
+    let err = source(&ws, "huge", spec(repo.file_url(), None)).fetch(None).await.expect_err("too large");
+    assert!(matches!(err, SourceError::TooLarge { limit: 67_108_864, .. }), "{err:?}");
+    assert!(err.to_string().contains("registry.json"), "{err}");
+}
