@@ -19,6 +19,8 @@ pub(super) enum Failure {
     FileTooLarge(u64),
     /// The received pack grew beyond the limit (bytes).
     PackTooLarge(u64),
+    /// A single object in the pack is larger than the limit (bytes) once decompressed.
+    ObjectTooLarge(u64),
     /// The time was up.
     Timeout,
     /// The remote refused the credentials (or asked for some and there were none): HTTP 401 or 403.
@@ -47,26 +49,31 @@ impl Failure {
         Self::Git { message, local: false }
     }
 
-    /// Reads a gix error raised while talking to the remote (connecting, listing refs, receiving the pack), in the
-    /// light of why the fetch may have been interrupted.
-    pub(super) fn from_gix(err: &gix::Error, guard: &Guard) -> Self {
+    /// Reads a gix error raised while talking to the remote, in the light of why the fetch may have been
+    /// interrupted. Errors while connecting and listing refs (`receiving == false`) never involve the cache; errors
+    /// while receiving may, unless the transport itself failed.
+    pub(super) fn from_gix(err: &gix::Error, guard: &Guard, receiving: bool) -> Self {
         if guard.timed_out() {
             return Self::Timeout;
         }
         if guard.too_large() {
             return Self::PackTooLarge(guard.max_pack_bytes());
         }
+        if err.is_resource_exhausted() {
+            return Self::ObjectTooLarge(guard.max_pack_bytes());
+        }
         let message = describe(err);
         if err.is_unauthenticated() {
             return Self::Unauthorized(401);
         }
-        if err.is_permission_denied() && has_io_kind(err, std::io::ErrorKind::PermissionDenied).is_none() {
+        if err.is_permission_denied() && !has_io_kind(err, std::io::ErrorKind::PermissionDenied) {
             return Self::Unauthorized(403);
         }
-        if err.is_retryable() || has_io_kind(err, std::io::ErrorKind::ConnectionRefused).is_some() {
+        if err.is_retryable() || has_io_kind(err, std::io::ErrorKind::ConnectionRefused) {
             return Self::Network(message);
         }
-        Self::Git { message, local: true }
+        let transport_failed = err.downcast_any_ref::<gix::protocol::transport::client::Error>().is_some();
+        Self::Git { message, local: receiving && !transport_failed }
     }
 
     /// Whether starting from an empty cache may cure this failure.
@@ -92,6 +99,9 @@ impl Failure {
                 SourceError::TooLarge { what: format!("git {repository}: '{path}' at {reference}"), limit }
             }
             Self::PackTooLarge(limit) => SourceError::TooLarge { what: format!("git fetch from {repository}"), limit },
+            Self::ObjectTooLarge(limit) => {
+                SourceError::TooLarge { what: format!("an object in the git repository {repository}"), limit }
+            }
             Self::Timeout => {
                 SourceError::Timeout { what: format!("git fetch from {repository}"), seconds: timeout_seconds }
             }
@@ -127,6 +137,6 @@ fn describe(err: &gix::Error) -> String {
     parts.join(": ")
 }
 
-fn has_io_kind(err: &gix::Error, kind: std::io::ErrorKind) -> Option<()> {
-    err.iter_errors().filter_map(|e| e.downcast_ref::<std::io::Error>()).any(|e| e.kind() == kind).then_some(())
+fn has_io_kind(err: &gix::Error, kind: std::io::ErrorKind) -> bool {
+    err.iter_errors().filter_map(|e| e.downcast_ref::<std::io::Error>()).any(|e| e.kind() == kind)
 }

@@ -159,7 +159,12 @@ fn by_commit(repo: &gix::Repository, job: &Job, written: &str) -> Result<Resolve
         }
         if !repo.has_object(id) {
             match fetch_commit(repo, job, id) {
-                Err(failure @ (Failure::Timeout | Failure::PackTooLarge(_) | Failure::Unauthorized(_))) => {
+                Err(
+                    failure @ (Failure::Timeout
+                    | Failure::PackTooLarge(_)
+                    | Failure::ObjectTooLarge(_)
+                    | Failure::Unauthorized(_)),
+                ) => {
                     return Err(failure);
                 }
                 _ if repo.has_object(id) => {}
@@ -253,7 +258,7 @@ fn prepare_fetch<'remote, 'repo>(
     remote: &'remote gix::Remote<'repo>,
     job: &Job,
 ) -> Result<gix::remote::fetch::Prepare<'remote, 'repo, Transport>, Failure> {
-    let failed = |err: gix::Error| Failure::from_gix(&err, &job.guard);
+    let failed = |err: gix::Error| Failure::from_gix(&err, &job.guard, false);
     let mut connection = remote
         .connect(Direction::Fetch)
         .map_err(failed)?
@@ -273,7 +278,7 @@ fn receive(
         .with_shallow(shallow)
         .receive(Watch::new(job.guard.clone()), job.guard.flag())
         .map(drop)
-        .map_err(|err| Failure::from_gix(&err, &job.guard))
+        .map_err(|err| Failure::from_gix(&err, &job.guard, true))
 }
 
 /// HTTP options: a request timeout that ends with the job's deadline (so a stalled server cannot keep the blocking

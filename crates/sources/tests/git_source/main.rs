@@ -148,6 +148,12 @@ async fn http_fetches_are_incremental_and_reuse_the_cache() {
     let new_pack = second_packs.iter().find(|p| !first_packs.contains(p)).expect("new pack");
     let new_size = std::fs::metadata(new_pack).expect("pack").len();
     assert!(new_size < 2_000, "the incremental pack holds only the change ({new_size} bytes)");
+
+    // The repository vanishes from the server: a clear error, and the cache is kept for when it returns.
+    std::fs::rename(&repo.bare, ws.repos().join("moved.git")).expect("move the repository away");
+    let err = source.fetch(Some(&second.validators)).await.expect_err("gone");
+    assert!(err.to_string().contains("404"), "{err}");
+    assert_eq!(pack_files(&cache), second_packs, "a remote failure does not wipe the cache");
 }
 
 #[tokio::test]
@@ -257,10 +263,17 @@ async fn packs_above_the_limit_are_refused() {
         })
         .collect();
     repo.commit(&[("registry.json", b"[]"), ("noise.bin", &noise)], "big");
-    let mut spec = spec(repo.file_url(), None);
-    spec.max_bytes = Some(16 * 1024);
-    let err = source(&ws, "big", spec).fetch(None).await.expect_err("too large");
+    let mut limited = spec(repo.file_url(), None);
+    limited.max_bytes = Some(16 * 1024);
+    let err = source(&ws, "big", limited.clone()).fetch(None).await.expect_err("too large");
     assert!(matches!(err, SourceError::TooLarge { limit: 16_384, .. }), "{err:?}");
+
+    // A small pack that inflates to an object above the limit is refused as well.
+    repo.git(&["rm", "-q", "noise.bin"]);
+    repo.commit(&[("zeros.bin", &[0u8; 256 * 1024])], "compressible");
+    let err = source(&ws, "zeros", limited).fetch(None).await.expect_err("object too large");
+    assert!(matches!(err, SourceError::TooLarge { limit: 16_384, .. }), "{err:?}");
+    assert!(err.to_string().contains("an object"), "{err}");
 }
 
 #[tokio::test]
