@@ -8,6 +8,7 @@ mod address;
 mod api;
 mod error;
 mod file;
+mod git;
 mod http;
 mod secret;
 mod spec;
@@ -20,6 +21,7 @@ pub use self::url::UrlSource;
 pub use api::ApiSource;
 pub use error::SourceError;
 pub use file::FileSource;
+pub use git::GitSource;
 pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.
@@ -120,11 +122,10 @@ pub fn sha256_revision(bytes: &[u8]) -> String {
 
 /// Builds the source a spec describes.
 pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, SourceError> {
-    let _ = ctx;
     match spec {
         SourceSpec::File(s) => Ok(Box::new(FileSource::new(s.clone()))),
         SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?)),
         SourceSpec::RegistryApi(s) => Ok(Box::new(ApiSource::new(s.clone())?)),
-        SourceSpec::Git(_) => Err(SourceError::Unsupported(spec.kind().to_owned())),
+        SourceSpec::Git(s) => Ok(Box::new(GitSource::new(s.clone(), ctx)?)),
     }
 }

@@ -18,7 +18,7 @@ use crate::config::Locations;
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Add a registry: a named source with a sync policy and a filter.
-    Add(add::AddArgs),
+    Add(Box<add::AddArgs>),
     /// List the configured registries and their sync state.
     List(list::ListArgs),
     /// Show a registry's configuration, recent syncs and latest changes.
