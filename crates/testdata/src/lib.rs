@@ -74,3 +74,6 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
+
+#[cfg(feature = "servers")]
+pub mod servers;
