@@ -54,73 +54,71 @@ fn state_from_row(row: &SqliteRow) -> StoreResult<RegistryState> {
     })
 }
 
-/// A catalog row with its JSON still text, so the parsing can leave the async runtime.
-struct RawVersion {
-    name: String,
-    version: String,
-    document: String,
-    extra_meta: String,
-    digest: String,
-    status: String,
-    status_changed_at: Option<String>,
-    status_message: Option<String>,
-    published_at: String,
-    updated_at: String,
-    is_latest: i64,
-}
+/// Catalogs at least this large are decoded on several threads.
+const PARALLEL_DECODE_ROWS: usize = 2_000;
+/// At most this many decoding threads per catalog.
+const MAX_DECODE_THREADS: usize = 4;
 
 /// The registry's versions ordered by (name, version) byte-wise.
 pub(super) async fn catalog(pool: &SqlitePool, registry: &str) -> StoreResult<Vec<ServerVersion>> {
     const SQL: &str = "SELECT name, version, document, extra_meta, digest, status, status_changed_at, \
          status_message, published_at, updated_at, is_latest FROM server_versions WHERE registry = ?1 \
          ORDER BY name COLLATE BINARY, version COLLATE BINARY";
-    let rows = sqlx::query(SQL).bind(registry).fetch_all(pool).await.map_err(query_error("read catalog"))?;
-    let raw = rows.iter().enumerate().map(|(i, row)| raw_version(row, registry, i)).collect::<StoreResult<Vec<_>>>()?;
-    drop(rows);
-    // Parsing megabytes of JSON is CPU work: keep it off the runtime's worker threads.
-    let registry = registry.to_owned();
-    tokio::task::spawn_blocking(move || raw.into_iter().map(|r| decode_version(r, &registry)).collect())
-        .await
-        .map_err(|e| StoreError::Query { operation: "decode catalog", message: e.to_string() })?
+    let mut rows = sqlx::query(SQL).bind(registry).fetch_all(pool).await.map_err(query_error("read catalog"))?;
+
+    // Parsing megabytes of JSON is CPU work: keep it off the runtime's worker threads, and split a large
+    // catalog over a few blocking threads.
+    let threads = if rows.len() < PARALLEL_DECODE_ROWS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DECODE_THREADS))
+    };
+    let part_len = rows.len().div_ceil(threads).max(1);
+    let mut parts = Vec::with_capacity(threads);
+    while !rows.is_empty() {
+        let rest = rows.split_off(part_len.min(rows.len()));
+        parts.push(std::mem::replace(&mut rows, rest));
+    }
+    let mut tasks = Vec::with_capacity(parts.len());
+    for (i, part) in parts.into_iter().enumerate() {
+        let registry = registry.to_owned();
+        let first = i * part_len;
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.iter()
+                .enumerate()
+                .map(|(j, row)| version_from_row(row, &registry, first + j))
+                .collect::<StoreResult<Vec<_>>>()
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        let part = task.await.map_err(|e| StoreError::Query { operation: "decode catalog", message: e.to_string() })?;
+        versions.extend(part?);
+    }
+    Ok(versions)
 }
 
-fn raw_version(row: &SqliteRow, registry: &str, index: usize) -> StoreResult<RawVersion> {
+fn version_from_row(row: &SqliteRow, registry: &str, index: usize) -> StoreResult<ServerVersion> {
     let position = || format!("server_versions row #{index} of registry {registry:?}");
     let name: String = get(row, "name", &position)?;
     let version: String = get(row, "version", &position)?;
     let what = || format!("server_versions row ({registry:?}, {name:?}, {version:?})");
-    Ok(RawVersion {
-        document: get(row, "document", &what)?,
-        extra_meta: get(row, "extra_meta", &what)?,
+    let column = |column: &str| format!("{}.{column}", what());
+    let document = parse_json(get(row, "document", &what)?, || column("document"))?;
+    let extra_meta = parse_json(get(row, "extra_meta", &what)?, || column("extra_meta"))?;
+    let is_latest = read_bool(get(row, "is_latest", &what)?, || column("is_latest"))?;
+    Ok(ServerVersion {
+        document,
+        extra_meta,
         digest: get(row, "digest", &what)?,
         status: get(row, "status", &what)?,
         status_changed_at: get(row, "status_changed_at", &what)?,
         status_message: get(row, "status_message", &what)?,
         published_at: get(row, "published_at", &what)?,
         updated_at: get(row, "updated_at", &what)?,
-        is_latest: get(row, "is_latest", &what)?,
+        is_latest,
         name,
         version,
-    })
-}
-
-fn decode_version(raw: RawVersion, registry: &str) -> StoreResult<ServerVersion> {
-    let what = |column: &str| format!("server_versions row ({registry:?}, {:?}, {:?}).{column}", raw.name, raw.version);
-    let document = parse_json(&raw.document, || what("document"))?;
-    let extra_meta = parse_json(&raw.extra_meta, || what("extra_meta"))?;
-    let is_latest = read_bool(raw.is_latest, || what("is_latest"))?;
-    Ok(ServerVersion {
-        name: raw.name,
-        version: raw.version,
-        document,
-        extra_meta,
-        digest: raw.digest,
-        status: raw.status,
-        status_changed_at: raw.status_changed_at,
-        status_message: raw.status_message,
-        published_at: raw.published_at,
-        updated_at: raw.updated_at,
-        is_latest,
     })
 }
 

@@ -13,11 +13,11 @@ use super::query_error;
 use crate::encode::{counter, counts, json_text};
 use crate::{Change, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
 
-/// Versions per `INSERT`: 11 binds each, far below SQLite's 32 766 binds per statement.
+/// Versions per `INSERT`: 12 binds each, far below SQLite's 32 766 binds per statement.
 const VERSION_BATCH: usize = 128;
 /// Removed identities per `DELETE`: 2 binds each.
 const REMOVAL_BATCH: usize = 256;
-/// Change rows per `INSERT`: 4 binds each.
+/// Change rows per `INSERT`: 5 binds each.
 const CHANGE_BATCH: usize = 256;
 /// Documents encoded between two yields to the runtime.
 const ENCODE_SLICE: usize = 256;
@@ -174,11 +174,11 @@ async fn upsert_versions(
     let mut rows = versions.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(VERSION_BATCH).collect();
-        let mut query =
-            batch_query(&FULL, chunk.len() == VERSION_BATCH, || upsert_versions_sql(chunk.len())).bind(registry);
+        let mut query = batch_query(&FULL, chunk.len() == VERSION_BATCH, || upsert_versions_sql(chunk.len()));
         for row in chunk {
             let v = row.version;
             query = query
+                .bind(registry)
                 .bind(v.name.as_str())
                 .bind(v.version.as_str())
                 .bind(row.document)
@@ -201,7 +201,7 @@ fn upsert_versions_sql(rows: usize) -> String {
         "INSERT INTO server_versions (registry, name, version, document, extra_meta, digest, status, \
          status_changed_at, status_message, published_at, updated_at, is_latest) VALUES ",
     );
-    push_rows(&mut sql, rows, 11, true);
+    push_rows(&mut sql, rows, 12);
     sql.push_str(
         " ON CONFLICT (registry, name, version) DO UPDATE SET document = excluded.document, \
          extra_meta = excluded.extra_meta, digest = excluded.digest, status = excluded.status, \
@@ -225,8 +225,8 @@ async fn delete_versions(conn: &mut SqliteConnection, registry: &str, removals: 
 }
 
 fn delete_versions_sql(rows: usize) -> String {
-    let mut sql = String::from("DELETE FROM server_versions WHERE registry = ?1 AND (name, version) IN (VALUES ");
-    push_rows(&mut sql, rows, 2, false);
+    let mut sql = String::from("DELETE FROM server_versions WHERE registry = ? AND (name, version) IN (VALUES ");
+    push_rows(&mut sql, rows, 2);
     sql.push(')');
     sql
 }
@@ -235,10 +235,14 @@ async fn insert_changes(conn: &mut SqliteConnection, run_id: i64, changes: &[Cha
     static FULL: LazyLock<Arc<str>> = LazyLock::new(|| insert_changes_sql(CHANGE_BATCH).into());
     let mut seq: i64 = 0;
     for chunk in changes.chunks(CHANGE_BATCH) {
-        let mut query =
-            batch_query(&FULL, chunk.len() == CHANGE_BATCH, || insert_changes_sql(chunk.len())).bind(run_id);
+        let mut query = batch_query(&FULL, chunk.len() == CHANGE_BATCH, || insert_changes_sql(chunk.len()));
         for change in chunk {
-            query = query.bind(seq).bind(change.kind.as_str()).bind(change.name.as_str()).bind(change.version.as_str());
+            query = query
+                .bind(run_id)
+                .bind(seq)
+                .bind(change.kind.as_str())
+                .bind(change.name.as_str())
+                .bind(change.version.as_str());
             seq += 1;
         }
         query.execute(&mut *conn).await.map_err(query_error("write change set"))?;
@@ -248,24 +252,19 @@ async fn insert_changes(conn: &mut SqliteConnection, run_id: i64, changes: &[Cha
 
 fn insert_changes_sql(rows: usize) -> String {
     let mut sql = String::from("INSERT INTO sync_changes (run_id, seq, kind, name, version) VALUES ");
-    push_rows(&mut sql, rows, 4, true);
+    push_rows(&mut sql, rows, 5);
     sql
 }
 
-/// Appends `rows` groups of `columns` placeholders numbered from `?2` on (`?1` is the value the whole batch
-/// shares: the registry or the run id); with `lead_shared`, every group starts with `?1`.
-fn push_rows(sql: &mut String, rows: usize, columns: usize, lead_shared: bool) {
-    use std::fmt::Write as _;
-    let mut next = 2;
+/// Appends `rows` groups of `columns` anonymous placeholders: `(?, ?), (?, ?)`.
+///
+/// Anonymous, not numbered: the driver looks up the name of every numbered parameter, and SQLite finds a
+/// name by a linear scan, which makes numbered placeholders quadratic in the size of a batch.
+fn push_rows(sql: &mut String, rows: usize, columns: usize) {
     for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        if lead_shared {
-            sql.push_str("?1, ");
-        }
-        for column in 0..columns {
-            // Writing to a String cannot fail.
-            let _ = write!(sql, "{}?{next}", if column == 0 { "" } else { ", " });
-            next += 1;
+        sql.push_str(if row == 0 { "(?" } else { ", (?" });
+        for _ in 1..columns {
+            sql.push_str(", ?");
         }
         sql.push(')');
     }
@@ -289,10 +288,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_share_the_first_and_number_the_rest() {
+    fn placeholders_are_anonymous() {
         let mut sql = String::new();
-        push_rows(&mut sql, 2, 2, true);
-        assert_eq!(sql, "(?1, ?2, ?3), (?1, ?4, ?5)");
-        assert!(delete_versions_sql(2).ends_with("registry = ?1 AND (name, version) IN (VALUES (?2, ?3), (?4, ?5))"));
+        push_rows(&mut sql, 2, 3);
+        assert_eq!(sql, "(?, ?, ?), (?, ?, ?)");
+        assert!(delete_versions_sql(2).ends_with("registry = ? AND (name, version) IN (VALUES (?, ?), (?, ?))"));
     }
 }
