@@ -3,16 +3,11 @@
 //! `nextCursor` only on full pages, `updated_since` strictly after `updatedAt` (and implying deleted records),
 //! `version=latest` by `isLatest`.
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::Uri;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use thv_sources::{
@@ -30,136 +25,23 @@ static DUMP: LazyLock<Option<Vec<Value>>> = LazyLock::new(|| {
     Some(records)
 });
 
-fn key(record: &Value) -> (String, String) {
-    let text = |field: &str| record["server"][field].as_str().unwrap_or_default().to_owned();
-    (text("name"), text("version"))
-}
+use thv_testdata::servers::{ApiOptions as Options, TestRegistryApi, record_key as key};
 
-fn official(record: &Value) -> &Value {
-    &record["_meta"][OFFICIAL]
-}
-
-/// How the test server behaves.
-#[derive(Default, Clone, Copy)]
-struct Options {
-    /// Answer 404 under `/v0.1` (an older server with `/v0` only).
-    v01_missing: bool,
-    /// Require `Authorization: Bearer TOKEN`.
-    require_token: bool,
-    /// Serve this body instead of pages.
-    garbage: Option<&'static str>,
-}
-
-struct ServerState {
-    records: Mutex<Vec<Value>>,
-    options: Options,
-    /// Every request: path and query.
-    requests: Mutex<Vec<Uri>>,
-}
-
-type Shared = Arc<ServerState>;
-
-fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = json!({"title": status.canonical_reason(), "status": status.as_u16(), "detail": detail});
-    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
-}
-
-/// `GET /servers` with the official rules.
-fn list(records: &[Value], query: &HashMap<String, String>) -> Response {
-    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
-        None => 30,
-        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
-        Some(_) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "limit must be 1..100"),
-    };
-    let since = match query.get("updated_since").map(|s| s.parse::<Timestamp>()) {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(_)) => return problem(StatusCode::BAD_REQUEST, "Invalid updated_since format"),
-    };
-    let include_deleted = since.is_some() || query.get("include_deleted").is_some_and(|v| v == "true");
-    let cursor = query.get("cursor").map(|c| match c.split_once(':') {
-        Some((name, version)) => (name.to_owned(), Some(version.to_owned())),
-        None => (c.clone(), None),
-    });
-    let page: Vec<&Value> = records
-        .iter()
-        .filter(|r| {
-            let (name, version) = key(r);
-            let meta = official(r);
-            let after_cursor = match &cursor {
-                None => true,
-                Some((cn, Some(cv))) => (name.as_str(), version.as_str()) > (cn.as_str(), cv.as_str()),
-                Some((cn, None)) => name.as_str() > cn.as_str(),
-            };
-            let version_ok = match query.get("version").map(String::as_str) {
-                None => true,
-                Some("latest") => meta["isLatest"] == Value::Bool(true),
-                Some(v) => version == v,
-            };
-            let updated_ok = since.is_none_or(|since| {
-                meta["updatedAt"].as_str().and_then(|t| t.parse::<Timestamp>().ok()).is_some_and(|t| t > since)
-            });
-            let status_ok = include_deleted || meta["status"] != "deleted";
-            after_cursor && version_ok && updated_ok && status_ok
-        })
-        .take(limit)
-        .collect();
-    let mut metadata = json!({"count": page.len()});
-    if page.len() == limit
-        && let Some(last) = page.last()
-    {
-        let (name, version) = key(last);
-        metadata["nextCursor"] = json!(format!("{name}:{version}"));
-    }
-    let body = json!({"servers": page, "metadata": metadata});
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
-}
-
-async fn servers(
-    State(state): State<Shared>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    state.requests.lock().expect("lock").push(uri.clone());
-    if state.options.v01_missing && uri.path().starts_with("/v0.1/") {
-        return problem(StatusCode::NOT_FOUND, "Endpoint not found. See /docs for the API documentation.");
-    }
-    if state.options.require_token
-        && headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}"))
-    {
-        return problem(StatusCode::UNAUTHORIZED, "Invalid or missing token");
-    }
-    if let Some(garbage) = state.options.garbage {
-        return garbage.into_response();
-    }
-    list(&state.records.lock().expect("lock"), &query)
-}
-
+/// The shared test registry API serving the dump.
 struct Server {
-    addr: SocketAddr,
-    state: Shared,
+    api: TestRegistryApi,
 }
 
 impl Server {
     /// Serves the dump, or returns `None` (the test skips) when the shared data is absent.
     async fn start(options: Options) -> Option<Self> {
         let records = DUMP.as_ref()?.clone();
-        let state = Arc::new(ServerState { records: Mutex::new(records), options, requests: Mutex::default() });
-        let app = Router::new()
-            .route("/v0.1/servers", get(servers))
-            .route("/v0/servers", get(servers))
-            .route("/prefix/registry/v0.1/servers", get(servers))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Some(Self { addr, state })
+        Some(Self { api: TestRegistryApi::start(records, options).await })
     }
 
     fn spec(&self) -> ApiSpec {
         ApiSpec {
-            url: format!("http://{}", self.addr),
+            url: self.api.url(),
             headers: Default::default(),
             auth: None,
             ca_bundle: None,
@@ -173,11 +55,11 @@ impl Server {
     }
 
     fn requests(&self) -> Vec<Uri> {
-        self.state.requests.lock().expect("lock").clone()
+        self.api.requests()
     }
 
     fn clear_requests(&self) {
-        self.state.requests.lock().expect("lock").clear();
+        self.api.clear_requests();
     }
 }
 
@@ -227,7 +109,7 @@ async fn latest_only_returns_one_record_per_name() {
     spec.latest_only = true;
     let walked = records(fetched(fetch(spec, None).await.expect("walk")).payload.bytes());
     assert_eq!(walked.len(), 1108);
-    assert!(walked.iter().all(|r| official(r)["isLatest"] == Value::Bool(true)));
+    assert!(walked.iter().all(|r| r["_meta"][OFFICIAL]["isLatest"] == Value::Bool(true)));
     assert!(server.requests().iter().all(|u| u.query().is_some_and(|q| q.contains("version=latest"))));
 }
 
@@ -240,8 +122,7 @@ async fn incremental_walks_return_only_changed_records() {
     // them is deleted.
     let touched_at = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).expect("now");
     let mut expected = BTreeSet::new();
-    {
-        let mut records = server.state.records.lock().expect("lock");
+    server.api.update(|records| {
         for i in [7, 1007, 2007] {
             let meta = &mut records[i]["_meta"][OFFICIAL];
             meta["updatedAt"] = json!(touched_at.to_string());
@@ -250,7 +131,7 @@ async fn incremental_walks_return_only_changed_records() {
             }
             expected.insert(key(&records[i]));
         }
-    }
+    });
     assert_eq!(expected.len(), 3);
     server.clear_requests();
 
@@ -258,7 +139,11 @@ async fn incremental_walks_return_only_changed_records() {
     let Payload::Delta(bytes) = &delta.payload else { panic!("expected a delta") };
     let changed = records(bytes);
     assert_eq!(changed.iter().map(key).collect::<BTreeSet<_>>(), expected);
-    assert_eq!(changed.iter().filter(|r| official(r)["status"] == "deleted").count(), 1, "deleted records included");
+    assert_eq!(
+        changed.iter().filter(|r| r["_meta"][OFFICIAL]["status"] == "deleted").count(),
+        1,
+        "deleted records included"
+    );
     assert_eq!(delta.revision, thv_sources::sha256_revision(bytes));
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
@@ -316,7 +201,7 @@ async fn servers_without_v0_1_are_walked_under_v0() {
 async fn a_base_path_prefix_is_kept() {
     let Some(server) = Server::start(Options::default()).await else { return };
     let mut spec = server.spec();
-    spec.url = format!("http://{}/prefix/registry/", server.addr);
+    spec.url = format!("http://{}/prefix/registry/", server.api.addr());
     spec.latest_only = true;
     let walked = records(fetched(fetch(spec, None).await.expect("walk")).payload.bytes());
     assert_eq!(walked.len(), 1108);
@@ -348,19 +233,21 @@ async fn the_page_size_limit_is_enforced() {
 #[tokio::test]
 async fn pages_that_are_not_server_lists_are_bad_content() {
     for garbage in ["<html>oops</html>", r#"{"data": {"servers": []}}"#, r#"[{"server": {}}]"#] {
-        let Some(server) = Server::start(Options { garbage: Some(garbage), ..Options::default() }).await else {
+        let Some(server) = Server::start(Options { garbage: Some(garbage.into()), ..Options::default() }).await else {
             return;
         };
         let err = fetch(server.spec(), None).await.expect_err(garbage);
         assert!(matches!(err, SourceError::BadContent { .. }), "{garbage}: {err}");
-        assert!(err.to_string().contains(&format!("http://{}/v0.1/servers?limit=100", server.addr)), "{err}");
+        assert!(err.to_string().contains(&format!("http://{}/v0.1/servers?limit=100", server.api.addr())), "{err}");
         assert!(!err.is_retryable());
     }
 }
 
 #[tokio::test]
 async fn credentials_are_sent_on_every_page() {
-    let Some(server) = Server::start(Options { require_token: true, ..Options::default() }).await else { return };
+    let Some(server) = Server::start(Options { require_token: Some(TOKEN.into()), ..Options::default() }).await else {
+        return;
+    };
     let err = fetch(server.spec(), None).await.expect_err("no token");
     assert!(matches!(err, SourceError::Unauthorized { status: 401, .. }), "{err}");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,238 @@
+//! The sync pipeline end to end: real sources on loopback (or files), a real SQLite store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use thv_model::filter::Criteria;
+use thv_sources::{ApiSpec, FileSpec, SourceSpec, UrlSpec};
+use thv_store::{SqliteStore, Store, SyncOutcome};
+use thv_sync::{RegistrySpec, RetryPolicy, Scheduler, SyncPolicy, ValidationMode, sync_spec};
+use thv_testdata::servers::{ApiOptions, TestDocumentServer, TestRegistryApi};
+use thv_testdata::{REAL_DUMP, TOOLHIVE_REGISTRY, read_json, shared_file};
+
+fn spec(name: &str, source: SourceSpec) -> RegistrySpec {
+    serde_json::from_value(json!({"name": name, "source": source})).expect("spec")
+}
+
+fn url_spec(url: String) -> SourceSpec {
+    SourceSpec::Url(UrlSpec {
+        url,
+        headers: Default::default(),
+        auth: None,
+        ca_bundle: None,
+        max_bytes: None,
+        timeout: Some(Duration::from_secs(10)),
+        max_redirects: None,
+        allow_link_local: false,
+    })
+}
+
+fn api_spec(url: String) -> SourceSpec {
+    SourceSpec::RegistryApi(ApiSpec {
+        url,
+        headers: Default::default(),
+        auth: None,
+        ca_bundle: None,
+        latest_only: false,
+        full_resync_interval: None,
+        timeout: None,
+        max_page_bytes: None,
+        max_pages: None,
+        allow_link_local: false,
+    })
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    cache: std::path::PathBuf,
+    store: SqliteStore,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("registry.db")).await.expect("store");
+    Env { cache: dir.path().join("cache"), _dir: dir, store }
+}
+
+fn dump_bytes() -> Option<Vec<u8>> {
+    shared_file(REAL_DUMP).map(|p| std::fs::read(p).expect("read the dump"))
+}
+
+/// Checks the stored catalog holds the whole dump: every (name, version) once, one latest per name.
+async fn assert_whole_dump(store: &dyn Store, registry: &str) {
+    let catalog = store.catalog(registry).await.expect("catalog");
+    assert_eq!(catalog.len(), 2_794);
+    let names: BTreeSet<&str> = catalog.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names.len(), 1_108);
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    for v in catalog.iter().filter(|v| v.is_latest) {
+        *latest.entry(v.name.as_str()).or_default() += 1;
+    }
+    assert_eq!(latest.len(), 1_108, "every name has a latest version");
+    assert!(latest.values().all(|&n| n == 1), "exactly one latest per name");
+}
+
+#[tokio::test]
+async fn url_source_stores_the_whole_dump_and_an_unchanged_resync_writes_nothing() {
+    let Some(bytes) = dump_bytes() else { return };
+    let env = env().await;
+    let server = TestDocumentServer::start(bytes).await;
+    let spec = spec("dump", url_spec(server.url()));
+
+    let first = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(first.outcome, SyncOutcome::Success, "{:?}", first.error);
+    assert_eq!(first.counts.added, 2_794);
+    assert_eq!(first.invalid_kept, 395, "schema-invalid records are kept and counted by default");
+    assert_whole_dump(&env.store, "dump").await;
+    let runs_before = env.store.runs("dump", 100).await.expect("runs").len();
+
+    let again = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(again.outcome, SyncOutcome::Unchanged);
+    assert_eq!(again.run_id, None, "an unchanged re-sync records nothing");
+    assert_eq!(server.counts(), (2, 1), "the second request was answered 304");
+    assert_eq!(env.store.runs("dump", 100).await.expect("runs").len(), runs_before);
+}
+
+#[tokio::test]
+async fn api_source_stores_the_whole_dump_and_merges_increments() {
+    let Some(path) = shared_file(REAL_DUMP) else { return };
+    let Value::Array(records) = read_json(&path) else { panic!("the dump is an array") };
+    let env = env().await;
+    let api = TestRegistryApi::start(records, ApiOptions::default()).await;
+    let spec = spec("official", api_spec(api.url()));
+
+    let first = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(first.outcome, SyncOutcome::Success, "{:?}", first.error);
+    assert_whole_dump(&env.store, "official").await;
+
+    let later = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).expect("time").to_string();
+    let mut changed = Vec::new();
+    api.update(|records| {
+        for i in [10, 20] {
+            let record = &mut records[i];
+            record["server"]["description"] = json!("changed upstream");
+            record["_meta"]["io.modelcontextprotocol.registry/official"]["updatedAt"] = json!(later);
+            changed.push(thv_testdata::servers::record_key(record));
+        }
+    });
+    api.clear_requests();
+    let second = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(second.outcome, SyncOutcome::Success, "{:?}", second.error);
+    assert_eq!(second.counts.updated, 2);
+    assert_eq!((second.counts.added, second.counts.removed), (0, 0));
+    assert!(api.requests().iter().all(|u| u.query().is_some_and(|q| q.contains("updated_since"))), "incremental");
+    let catalog = env.store.catalog("official").await.expect("catalog");
+    assert_eq!(catalog.len(), 2_794);
+    for (name, version) in &changed {
+        let v = catalog.iter().find(|v| &v.name == name && &v.version == version).expect("still there");
+        assert_eq!(v.document["description"], "changed upstream");
+        assert_eq!(v.updated_at, later, "the source's updatedAt is kept");
+    }
+
+    let third = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(third.outcome, SyncOutcome::Unchanged);
+}
+
+#[tokio::test]
+async fn a_failing_source_keeps_the_last_good_catalog() {
+    let Some(path) = shared_file(TOOLHIVE_REGISTRY) else { return };
+    let good = std::fs::read(path).expect("read");
+    let env = env().await;
+    let server = TestDocumentServer::start(good.clone()).await;
+    let spec = spec("toolhive", url_spec(server.url()));
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Success);
+    let catalog = env.store.catalog("toolhive").await.expect("catalog");
+    assert_eq!(catalog.len(), 102);
+
+    server.fail_with(Some(503));
+    let failed = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(failed.outcome, SyncOutcome::Failed);
+    assert!(failed.retryable, "a 503 is worth retrying");
+    assert!(failed.error.as_deref().is_some_and(|e| e.contains("503") && e.contains(&server.url())), "{failed:?}");
+
+    server.fail_with(None);
+    server.set_body(good[..good.len() / 2].to_vec());
+    let broken = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(broken.outcome, SyncOutcome::Failed);
+    assert!(!broken.retryable, "a broken document is not retried");
+    assert!(broken.error.as_deref().is_some_and(|e| e.contains("not valid JSON")), "{broken:?}");
+
+    assert_eq!(env.store.catalog("toolhive").await.expect("catalog"), catalog, "the good catalog is untouched");
+    let state = env.store.registry_state("toolhive").await.expect("state").expect("present");
+    assert_eq!(state.failed_attempts, 2);
+    assert!(state.last_error.is_some());
+
+    server.set_body(good);
+    let recovered = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(recovered.outcome, SyncOutcome::Unchanged, "same content as the last good catalog");
+    let state = env.store.registry_state("toolhive").await.expect("state").expect("present");
+    assert_eq!((state.failed_attempts, state.last_error), (0, None));
+}
+
+#[tokio::test]
+async fn a_changed_filter_rebuilds_from_an_unchanged_source() {
+    let Some(path) = shared_file(TOOLHIVE_REGISTRY) else { return };
+    let env = env().await;
+    let mut spec = spec("toolhive", SourceSpec::File(FileSpec { path }));
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.counts.total, 102);
+
+    spec.filter.include = Criteria { tiers: vec!["official".into()], ..Criteria::default() };
+    // A pattern without `/` is also tried against the short name.
+    spec.filter.exclude = Criteria { names: vec!["github".into(), "*-mcp-server".into()], ..Criteria::default() };
+    let rebuilt = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(rebuilt.outcome, SyncOutcome::Success);
+    let catalog = env.store.catalog("toolhive").await.expect("catalog");
+    assert!(!catalog.is_empty() && catalog.len() < 102, "{} kept: {rebuilt:?}", catalog.len());
+    assert!(
+        catalog.iter().all(|v| v.name != "io.github.stacklok/github" && !v.name.ends_with("-mcp-server")),
+        "excluded names are gone"
+    );
+    assert_eq!(rebuilt.counts.removed as usize, 102 - catalog.len());
+    assert_eq!(rebuilt.filtered_out as usize, 102 - catalog.len());
+}
+
+#[tokio::test]
+async fn skip_mode_leaves_invalid_records_out_and_says_why() {
+    let Some(path) = shared_file(REAL_DUMP) else { return };
+    let env = env().await;
+    let mut spec = spec("strict", SourceSpec::File(FileSpec { path }));
+    spec.validation.mode = ValidationMode::Skip;
+    let report = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(report.outcome, SyncOutcome::Success);
+    assert_eq!(report.counts.total, 2_794 - 395);
+    assert_eq!(report.skipped.len(), 395);
+    assert!(report.skipped.iter().all(|s| s.server.is_some() && s.reason.starts_with("invalid:")));
+}
+
+#[tokio::test]
+async fn the_scheduler_retries_a_failing_registry_without_delaying_the_others() {
+    let Some(path) = shared_file(TOOLHIVE_REGISTRY) else { return };
+    let env = env().await;
+    let retry = RetryPolicy { max_retries: 2, backoff_interval: Duration::from_millis(20) };
+    let policy = SyncPolicy { enabled: true, interval: Duration::from_secs(3600), retry };
+    // A missing file is an I/O error, which is retryable.
+    let mut bad = spec("bad", SourceSpec::File(FileSpec { path: "/nonexistent/registry.json".into() }));
+    bad.sync_policy = policy.clone();
+    let mut good = spec("good", SourceSpec::File(FileSpec { path }));
+    good.sync_policy = policy;
+    let Env { _dir, cache, store } = env;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let scheduler = Scheduler::start(vec![bad, good], store.clone(), cache);
+    let mut reports = scheduler.subscribe();
+    let mut seen: HashMap<String, Vec<SyncOutcome>> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while seen.get("bad").map_or(0, Vec::len) < 3 || !seen.contains_key("good") {
+        let report = tokio::time::timeout_at(deadline, reports.recv()).await.expect("reports in time").expect("open");
+        seen.entry(report.registry.clone()).or_default().push(report.outcome);
+    }
+    assert_eq!(seen["good"], vec![SyncOutcome::Success]);
+    assert_eq!(seen["bad"], vec![SyncOutcome::Failed; 3], "one attempt and two retries");
+    let manual = scheduler.trigger("good").await.expect("known registry").await.expect("a report");
+    assert_eq!(manual.outcome, SyncOutcome::Unchanged);
+    assert!(scheduler.trigger("nope").await.is_none());
+    scheduler.stop().await;
+    let state = store.registry_state("bad").await.expect("state").expect("present");
+    assert_eq!(state.failed_attempts, 3);
+}
