@@ -78,7 +78,7 @@ pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<Exi
     let query = args.query.to_lowercase();
     let mut hits = Vec::new();
     for f in found.into_iter().filter(|f| f.version.is_latest) {
-        let Ok(server) = serde_json::from_value::<ServerJson>(f.version.document) else { continue };
+        let Ok(server) = f.version.document.decode::<ServerJson>() else { continue };
         let text_match = query.is_empty()
             || [server.name.as_deref(), server.title.as_deref(), server.description.as_deref()]
                 .into_iter()

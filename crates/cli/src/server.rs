@@ -67,11 +67,11 @@ pub async fn run(args: &ShowServerArgs, locations: &Locations) -> anyhow::Result
     }
     meta.insert("io.modelcontextprotocol.registry/official".into(), official);
     if !args.output.is_table() {
-        let shown = Shown { registry: found.registry.clone(), server: v.document.clone(), meta: meta.into() };
+        let shown = Shown { registry: found.registry.clone(), server: v.document.to_value(), meta: meta.into() };
         print_data(args.output, &shown)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let server: ServerJson = serde_json::from_value(v.document.clone()).unwrap_or_default();
+    let server: ServerJson = v.document.decode().unwrap_or_default();
     let facts = ServerFacts::of(&server);
     crate::output::outln!("{} {}", v.name, v.version);
     if let Some(t) = &server.title {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, CatalogInfo, GroupInfo};
 use crate::convert::{ToolHiveEntry, names::full_name, toolhive_to_upstream};
-use crate::detect::{DetectError, DocumentFormat, FormatHint, detect_with_hint, parse_json, upstream_records};
+use crate::detect::{DetectError, DocumentFormat, FormatHint, detect_with_hint, parse_json};
 use crate::pointer;
 use crate::toolhive::ServerEntry;
 use crate::upstream::{ResponseMeta, ServerJson, ServerResponse};
@@ -41,64 +41,110 @@ pub struct Loaded {
 }
 
 /// Parses and loads JSON bytes (a leading BOM is ignored).
+///
+/// A top-level array (a registry dump) is read record by record, so only one record is ever held as a
+/// JSON tree; other shapes are parsed whole.
 pub fn load_bytes(bytes: &[u8], hint: FormatHint) -> Result<Loaded, DetectError> {
-    load_value(&parse_json(bytes)?, hint)
-}
-
-/// Loads a parsed document.
-pub fn load_value(doc: &Value, hint: FormatHint) -> Result<Loaded, DetectError> {
-    let format = detect_with_hint(doc, hint)?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+        return load_owned(parse_json(bytes)?, hint);
+    }
+    let items: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(body) {
+        Ok(items) => items,
+        // Not an array of JSON values after all: report the error as a whole-document parse does.
+        Err(_) => return load_owned(parse_json(bytes)?, hint),
+    };
+    let Some(first) = items.first() else { return load_owned(Value::Array(Vec::new()), hint) };
+    let first: Value = serde_json::from_str(first.get()).unwrap_or(Value::Null);
+    let format = detect_with_hint(&Value::Array(vec![first]), hint)?;
     let mut loaded = Loaded { format, catalog: Catalog::default(), skipped: Vec::new() };
-    if format == DocumentFormat::ToolHive {
-        load_toolhive(doc, &mut loaded);
-    } else {
-        load_upstream(doc, &mut loaded);
+    loaded.catalog.entries.reserve(items.len());
+    for (i, raw) in items.into_iter().enumerate() {
+        let item: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        load_record(item, format!("/{i}"), &mut loaded);
     }
     Ok(loaded)
 }
 
-fn string_at(doc: &Value, path: &str) -> Option<String> {
-    doc.pointer(path).and_then(Value::as_str).map(str::to_owned)
+/// Loads a parsed document.
+pub fn load_value(doc: &Value, hint: FormatHint) -> Result<Loaded, DetectError> {
+    load_owned(doc.clone(), hint)
 }
 
-fn load_upstream(doc: &Value, loaded: &mut Loaded) {
-    loaded.catalog.info = CatalogInfo {
-        schema: (loaded.format == DocumentFormat::UpstreamFile).then(|| string_at(doc, "/$schema")).flatten(),
-        version: (loaded.format == DocumentFormat::UpstreamFile).then(|| string_at(doc, "/version")).flatten(),
+/// Loads a parsed document, consuming it record by record so that a large catalog is not held twice.
+pub fn load_owned(mut doc: Value, hint: FormatHint) -> Result<Loaded, DetectError> {
+    let format = detect_with_hint(&doc, hint)?;
+    let mut loaded = Loaded { format, catalog: Catalog::default(), skipped: Vec::new() };
+    if format == DocumentFormat::ToolHive {
+        load_toolhive(&doc, &mut loaded);
+        return Ok(loaded);
+    }
+    loaded.catalog.info = upstream_info(&doc, format);
+    let (prefix, items) = match format {
+        DocumentFormat::Server => ("", vec![doc]),
+        DocumentFormat::ApiPage => ("/servers", take_array(doc.get_mut("servers"))),
+        DocumentFormat::UpstreamFile => ("/data/servers", take_array(doc.pointer_mut("/data/servers"))),
+        _ => ("", take_array(Some(&mut doc))),
+    };
+    loaded.catalog.entries.reserve(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let pointer = if format == DocumentFormat::Server { String::new() } else { format!("{prefix}/{i}") };
+        load_record(item, pointer, &mut loaded);
+    }
+    Ok(loaded)
+}
+
+fn take_array(value: Option<&mut Value>) -> Vec<Value> {
+    match value.map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+fn upstream_info(doc: &Value, format: DocumentFormat) -> CatalogInfo {
+    let wrapper = format == DocumentFormat::UpstreamFile;
+    CatalogInfo {
+        schema: wrapper.then(|| string_at(doc, "/$schema")).flatten(),
+        version: wrapper.then(|| string_at(doc, "/version")).flatten(),
         last_updated: string_at(doc, "/meta/last_updated"),
         groups: doc.pointer("/data/groups").and_then(Value::as_array).map(|g| wrapper_groups(g)).unwrap_or_default(),
-    };
-    for record in upstream_records(doc, loaded.format) {
-        let server_pointer = &record.server_pointer;
-        let name = record.server.get("name").and_then(Value::as_str).map(str::to_owned);
-        let version = record.server.get("version").and_then(Value::as_str).map(str::to_owned);
-        let issue = |pointer: String, message: String| EntryIssue {
-            pointer,
-            server: name.clone(),
-            version: version.clone(),
-            message,
-        };
-        let server: ServerJson = match parse_at(record.server, server_pointer) {
-            Ok(s) => s,
-            Err((pointer, message)) => {
-                loaded.skipped.push(issue(pointer, message));
-                continue;
-            }
-        };
-        if let Some(missing) = missing_identity(&server) {
-            loaded.skipped.push(issue(pointer::join(server_pointer, missing), format!("missing required `{missing}`")));
-            continue;
-        }
-        let meta_pointer = format!("{}/_meta", record.pointer);
-        let meta = match record.meta.map(|m| parse_at::<ResponseMeta>(m, &meta_pointer)).transpose() {
-            Ok(meta) => meta,
-            Err((pointer, message)) => {
-                loaded.skipped.push(issue(pointer, message));
-                continue;
-            }
-        };
-        loaded.catalog.entries.push(ServerResponse { server, meta, ..ServerResponse::default() });
     }
+}
+
+/// Loads one record (an envelope or a bare document) found at `pointer`.
+fn load_record(mut item: Value, pointer: String, loaded: &mut Loaded) {
+    let wrapped = item.get("server").is_some_and(Value::is_object);
+    let (server, meta, server_pointer) = if wrapped {
+        let meta = item.get_mut("_meta").map(Value::take);
+        (item.get_mut("server").map(Value::take).unwrap_or_default(), meta, format!("{pointer}/server"))
+    } else {
+        (item, None, pointer.clone())
+    };
+    let text = |key: &str| server.get(key).and_then(Value::as_str).map(str::to_owned);
+    let (name, version) = (text("name"), text("version"));
+    let issue = |pointer: String, message: String| EntryIssue {
+        pointer,
+        server: name.clone(),
+        version: version.clone(),
+        message,
+    };
+    let server: ServerJson = match parse_at(server, &server_pointer) {
+        Ok(s) => s,
+        Err((pointer, message)) => return loaded.skipped.push(issue(pointer, message)),
+    };
+    if let Some(missing) = missing_identity(&server) {
+        let at = pointer::join(&server_pointer, missing);
+        return loaded.skipped.push(issue(at, format!("missing required `{missing}`")));
+    }
+    let meta = match meta.map(|m| parse_at::<_, ResponseMeta>(m, &format!("{pointer}/_meta"))).transpose() {
+        Ok(meta) => meta,
+        Err((pointer, message)) => return loaded.skipped.push(issue(pointer, message)),
+    };
+    loaded.catalog.entries.push(ServerResponse { server, meta, ..ServerResponse::default() });
+}
+
+fn string_at(doc: &Value, path: &str) -> Option<String> {
+    doc.pointer(path).and_then(Value::as_str).map(str::to_owned)
 }
 
 fn missing_identity(server: &ServerJson) -> Option<&'static str> {
@@ -141,9 +187,9 @@ fn load_toolhive(doc: &Value, loaded: &mut Loaded) {
         for (key, value) in map {
             let at = pointer::join(&format!("/{map_key}"), key);
             let entry = if is_image {
-                parse_at::<ServerEntry>(value, &at).map(ToolHiveEntry::Image)
+                parse_at::<_, ServerEntry>(value, &at).map(ToolHiveEntry::Image)
             } else {
-                parse_at::<ServerEntry>(value, &at).map(ToolHiveEntry::Remote)
+                parse_at::<_, ServerEntry>(value, &at).map(ToolHiveEntry::Remote)
             };
             match entry {
                 Ok(entry) => {
@@ -175,7 +221,11 @@ fn toolhive_groups(doc: &Value) -> Vec<GroupInfo> {
 }
 
 /// Deserialises `value`, reporting a failure as (JSON pointer under `at`, message).
-fn parse_at<T: serde::de::DeserializeOwned>(value: &Value, at: &str) -> Result<T, (String, String)> {
+fn parse_at<'de, D, T>(value: D, at: &str) -> Result<T, (String, String)>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let mut pointer = at.to_owned();
         for segment in e.path().iter() {

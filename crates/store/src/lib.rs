@@ -9,11 +9,13 @@
 //! module (`sqlite`, later `postgres`) behind this trait, so callers never change when one is added.
 
 mod encode;
+mod json_text;
 pub mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 
+pub use json_text::JsonText;
 pub use sqlite::SqliteStore;
 pub use types::{
     Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,

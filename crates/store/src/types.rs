@@ -20,7 +20,7 @@ pub struct ServerVersion {
     /// Version string.
     pub version: String,
     /// The `server.json` document as synced (after conversion), verbatim.
-    pub document: serde_json::Value,
+    pub document: crate::JsonText,
     /// Other keys of the record's response `_meta` beside the official block, verbatim (`null` when none).
     pub extra_meta: serde_json::Value,
     /// `sha256:<hex>` of the document's canonical JSON.

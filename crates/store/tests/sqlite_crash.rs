@@ -201,7 +201,8 @@ fn a_killed_writer_leaves_a_whole_catalog() {
             if finished { "after it finished" } else { "mid-commit" }
         );
         if finished {
-            assert_eq!(held, started, "a finished commit survives the kill");
+            // The child may have finished later generations too before the kill landed.
+            assert!(held >= started, "a finished commit survives the kill: holds {held}, {started} was done");
         } else {
             assert!(held + 1 == started || held == started, "the file holds the last or the interrupted generation");
         }

@@ -19,9 +19,11 @@ fn nv(name: &str, version: &str) -> NameVersion {
 async fn every_field_of_a_version_round_trips() {
     let store = memory().await;
     let mut full = version("io.github.acme/weather", "2.1.0", 7);
-    full.document["description"] = json!("Ünïcødé ✓ and \"quotes\" and a \\ backslash");
-    full.document["zeta"] = json!(1);
-    full.document["alpha"] = json!({ "nested": [1, 2.5, null, true, "x"] });
+    let mut document = full.document.to_value();
+    document["description"] = json!("Ünïcødé ✓ and \"quotes\" and a \\ backslash");
+    document["zeta"] = json!(1);
+    document["alpha"] = json!({ "nested": [1, 2.5, null, true, "x"] });
+    full.document = document.into();
     full.extra_meta = json!({ "io.example/extra": { "stars": 42 } });
     full.status = "deprecated".to_owned();
     full.status_changed_at = Some("2025-05-05T05:05:05Z".to_owned());

@@ -41,6 +41,7 @@ pub fn candidate_with_document(entry: ServerResponse, document: Value, now: &str
     let name = entry.server.name_str().to_owned();
     let version = entry.server.version_str().to_owned();
     let digest = thv_model::digest::value_digest(&serde_json::json!({"document": document, "extraMeta": extra_meta}));
+    let document = thv_store::JsonText::from_value(&document);
     let OfficialMeta { status, status_changed_at, status_message, published_at, updated_at, .. } = official;
     Candidate {
         source_published: published_at.is_some(),
@@ -66,8 +67,9 @@ pub fn candidate_with_document(entry: ServerResponse, document: Value, now: &str
 pub struct Diff {
     /// The new catalog, ordered by (name, version).
     pub catalog: Vec<ServerVersion>,
-    /// Versions to write (new or changed rows, including a flipped `isLatest`).
-    pub upserts: Vec<ServerVersion>,
+    /// For each version of `catalog`: whether it must be written (new or changed row, including a flipped
+    /// `isLatest`).
+    pub write: Vec<bool>,
     /// Versions to delete.
     pub removals: Vec<NameVersion>,
     /// The change set: added, removed, updated (content or status).
@@ -77,7 +79,19 @@ pub struct Diff {
 impl Diff {
     /// Whether anything must be written.
     pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.removals.is_empty()
+        self.upsert_count() == 0 && self.removals.is_empty()
+    }
+
+    /// Number of versions to write.
+    pub fn upsert_count(&self) -> usize {
+        self.write.iter().filter(|w| **w).count()
+    }
+
+    /// Moves the versions to write out of the catalog (no copies: a large first sync holds one catalog).
+    pub fn take_upserts(&mut self) -> Vec<ServerVersion> {
+        let catalog = std::mem::take(&mut self.catalog);
+        let write = std::mem::take(&mut self.write);
+        catalog.into_iter().zip(write).filter_map(|(v, w)| w.then_some(v)).collect()
     }
 
     /// Number of changes of a kind.
@@ -129,13 +143,16 @@ pub fn diff(previous: &[ServerVersion], next: Vec<Candidate>, now: &str) -> Diff
             removals.push(NameVersion { name: old.name.clone(), version: old.version.clone() });
         }
     }
-    let upserts = catalog
-        .iter()
-        .filter(|v| before.get(&(v.name.as_str(), v.version.as_str())).is_none_or(|old| *old != *v))
-        .cloned()
+    let mut rows: Vec<(ServerVersion, bool)> = catalog
+        .into_iter()
+        .map(|v| {
+            let write = before.get(&(v.name.as_str(), v.version.as_str())).is_none_or(|old| **old != v);
+            (v, write)
+        })
         .collect();
-    catalog.sort_by(|a, b| (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str())));
-    Diff { catalog, upserts, removals, changes }
+    rows.sort_by(|(a, _), (b, _)| (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str())));
+    let (catalog, write) = rows.into_iter().unzip();
+    Diff { catalog, write, removals, changes }
 }
 
 fn change(kind: ChangeKind, v: &ServerVersion) -> Change {
@@ -216,7 +233,7 @@ mod tests {
         ];
         let d = diff(&[], next, T0);
         assert_eq!(d.count(ChangeKind::Added), 3);
-        assert_eq!(d.upserts.len(), 3);
+        assert_eq!(d.upsert_count(), 3);
         let latest: Vec<(&str, &str)> =
             d.catalog.iter().filter(|v| v.is_latest).map(|v| (v.name.as_str(), v.version.as_str())).collect();
         assert_eq!(latest, vec![("a/x", "1.1.0"), ("b/y", "nightly")]);

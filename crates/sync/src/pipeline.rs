@@ -190,6 +190,7 @@ async fn run(
     let now = now_rfc3339();
     let mut skipped = Vec::new();
     let (entries, delta) = read_payload(spec, source, &payload, &mut skipped)?;
+    drop(payload);
     let validation = ValidateOptions {
         against: spec.validation.against().map_err(SyncError::Spec)?,
         strict: spec.validation.strict,
@@ -236,7 +237,8 @@ async fn run(
     } else {
         candidates.into_iter().filter_map(|(c, keep)| keep.then_some(c)).collect()
     };
-    let result = diff(&stored, next, &now);
+    let mut result = diff(&stored, next, &now);
+    drop(stored);
     let digest = catalog_digest(&result.catalog);
     let counts = Counts {
         total: result.catalog.len() as u64,
@@ -293,7 +295,8 @@ async fn run(
         digest: Some(digest),
         counts,
     };
-    let commit = SyncCommit { run, state, upserts: result.upserts, removals: result.removals, changes: result.changes };
+    let upserts = result.take_upserts();
+    let commit = SyncCommit { run, state, upserts, removals: result.removals, changes: result.changes };
     report.run_id = Some(store.commit_sync(&commit).await?);
     report.changes = commit.changes;
     Ok(report)

@@ -127,7 +127,7 @@ async fn api_source_stores_the_whole_dump_and_merges_increments() {
     assert_eq!(catalog.len(), 2_794);
     for (name, version) in &changed {
         let v = catalog.iter().find(|v| &v.name == name && &v.version == version).expect("still there");
-        assert_eq!(v.document["description"], "changed upstream");
+        assert_eq!(v.document.to_value()["description"], "changed upstream");
         assert_eq!(v.updated_at, later, "the source's updatedAt is kept");
     }
 

@@ -72,26 +72,29 @@ fn list(records: &[Value], query: &HashMap<String, String>) -> Response {
         Some((name, version)) => (name.to_owned(), Some(version.to_owned())),
         None => (c.clone(), None),
     });
-    let page: Vec<&Value> = records
+    // Records are sorted by (name, version): the page starts right after the cursor.
+    let start = match &cursor {
+        None => 0,
+        Some((cn, Some(cv))) => records.partition_point(|r| {
+            let (name, version) = record_key(r);
+            (name.as_str(), version.as_str()) <= (cn.as_str(), cv.as_str())
+        }),
+        Some((cn, None)) => records.partition_point(|r| record_key(r).0.as_str() <= cn.as_str()),
+    };
+    let page: Vec<&Value> = records[start..]
         .iter()
         .filter(|r| {
-            let (name, version) = record_key(r);
             let meta = official(r);
-            let after_cursor = match &cursor {
-                None => true,
-                Some((cn, Some(cv))) => (name.as_str(), version.as_str()) > (cn.as_str(), cv.as_str()),
-                Some((cn, None)) => name.as_str() > cn.as_str(),
-            };
             let version_ok = match query.get("version").map(String::as_str) {
                 None => true,
                 Some("latest") => meta["isLatest"] == Value::Bool(true),
-                Some(v) => version == v,
+                Some(v) => r["server"]["version"].as_str() == Some(v),
             };
             let updated_ok = since.is_none_or(|since| {
                 meta["updatedAt"].as_str().and_then(|t| t.parse::<Timestamp>().ok()).is_some_and(|t| t > since)
             });
             let status_ok = include_deleted || meta["status"] != "deleted";
-            after_cursor && version_ok && updated_ok && status_ok
+            version_ok && updated_ok && status_ok
         })
         .take(limit)
         .collect();

@@ -104,7 +104,8 @@ fn version_from_row(row: &SqliteRow, registry: &str, index: usize) -> StoreResul
     let version: String = get(row, "version", &position)?;
     let what = || format!("server_versions row ({registry:?}, {name:?}, {version:?})");
     let column = |column: &str| format!("{}.{column}", what());
-    let document = parse_json(get(row, "document", &what)?, || column("document"))?;
+    let document = crate::JsonText::parse(get::<String>(row, "document", &what)?)
+        .map_err(|e| StoreError::Corrupt { what: column("document"), message: format!("not JSON: {e}") })?;
     let extra_meta = parse_json(get(row, "extra_meta", &what)?, || column("extra_meta"))?;
     let is_latest = read_bool(get(row, "is_latest", &what)?, || column("is_latest"))?;
     Ok(ServerVersion {

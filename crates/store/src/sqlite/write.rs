@@ -52,7 +52,7 @@ impl<'a> EncodedCommit<'a> {
             for version in slice {
                 versions.push(EncodedVersion {
                     version,
-                    document: json_text(&version.document, "encode a document")?,
+                    document: version.document.as_str().to_owned(),
                     extra_meta: json_text(&version.extra_meta, "encode extra _meta")?,
                 });
             }

@@ -41,7 +41,7 @@ pub fn version(name: &str, version: &str, generation: u64) -> ServerVersion {
     ServerVersion {
         name: name.to_owned(),
         version: version.to_owned(),
-        document: document(name, version, generation),
+        document: document(name, version, generation).into(),
         extra_meta: Value::Null,
         digest: format!("sha256:{generation:064x}"),
         status: "active".to_owned(),
@@ -55,7 +55,7 @@ pub fn version(name: &str, version: &str, generation: u64) -> ServerVersion {
 
 /// The generation a stored document carries.
 pub fn generation_of(version: &ServerVersion) -> Option<u64> {
-    version.document.get("generation").and_then(Value::as_u64)
+    version.document.to_value().get("generation").and_then(Value::as_u64)
 }
 
 /// A run of `registry` with `outcome`.
