@@ -12,6 +12,7 @@ use crate::output::{OutputFormat, clip, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  thv registry show official\n  thv registry show official --runs 3 -o json")]
 pub struct ShowArgs {
     /// Registry name.
     pub name: String,
