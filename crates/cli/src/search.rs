@@ -14,7 +14,9 @@ use crate::output::{OutputFormat, clip, print_data, table};
 /// Arguments of `thv search`.
 #[derive(Debug, Args)]
 #[command(after_help = "QUERY matches, case-insensitively, part of a server's name, title or description.\n\
-                        Only the latest version of each server is listed; the first registry in the config wins a name.")]
+                        Only the latest version of each server is listed; the first registry in the config wins a name.\n\n\
+                        Examples:\n  thv search github\n  thv search --tier Official --transport stdio\n  \
+                        thv search database --registry internal -o json")]
 pub struct SearchArgs {
     /// Text to look for (empty lists everything).
     #[arg(default_value = "")]

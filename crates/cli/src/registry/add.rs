@@ -118,10 +118,42 @@ pub enum FormatArg {
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
-    if k.trim().is_empty() {
+    let k = k.trim();
+    if k.is_empty() {
         return Err(format!("{s:?} has an empty header name"));
     }
-    Ok((k.trim().to_owned(), v.to_owned()))
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+/// Headers whose values are credentials: refused by `--header` (the value would be written in the
+/// configuration file, where credentials are only ever referenced).
+const CREDENTIAL_HEADERS: [&str; 3] = ["Authorization", "Proxy-Authorization", "Cookie"];
+
+/// Refuses a credential header. Checked after parsing, not in [`parse_header`], so that the error message
+/// does not repeat the value.
+fn check_no_credential_headers(headers: &[(String, String)]) -> anyhow::Result<()> {
+    if let Some((name, _)) = headers.iter().find(|(k, _)| CREDENTIAL_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h)))
+    {
+        bail!(
+            "--header {name}: credentials are never taken on the command line; use --token-file or --token-env, \
+             or --username with --password-file or --password-env"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a URL with credentials in it (`https://user:secret@host/…`): they would be written in the
+/// configuration file and shown by `thv registry list`.
+fn check_no_userinfo(option: &str, url: &str) -> anyhow::Result<()> {
+    let Some((_, rest)) = url.split_once("://") else { return Ok(()) };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        bail!(
+            "{option}: the URL has credentials in it, which are never written in the configuration; \
+             use --token-file or --token-env, or --username with --password-file or --password-env"
+        );
+    }
+    Ok(())
 }
 
 impl AddArgs {
@@ -137,6 +169,28 @@ impl AddArgs {
     }
 
     fn source(&self) -> anyhow::Result<SourceSpec> {
+        for (option, url) in [("--url", &self.url), ("--git", &self.git), ("--registry-api", &self.registry_api)] {
+            if let Some(url) = url {
+                check_no_userinfo(option, url)?;
+            }
+        }
+        check_no_credential_headers(&self.headers)?;
+        // Also declared with `requires`, which clap does not enforce when the required option is in a
+        // satisfied group (clap-rs/clap#4707): without this, `--url U --branch B` dropped the branch silently.
+        if self.git.is_none() {
+            let git_only = [
+                ("--branch", self.branch.is_some()),
+                ("--tag", self.tag.is_some()),
+                ("--commit", self.commit.is_some()),
+                ("--path", self.path.is_some()),
+            ];
+            if let Some((option, _)) = git_only.into_iter().find(|(_, given)| *given) {
+                bail!("{option} applies only to --git sources");
+            }
+        }
+        if self.latest_only && self.registry_api.is_none() {
+            bail!("--latest-only applies only to --registry-api sources");
+        }
         let headers = self.headers.iter().cloned().collect();
         if let Some(path) = &self.file {
             if self.auth().is_some() || !self.headers.is_empty() {

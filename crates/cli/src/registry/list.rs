@@ -10,6 +10,7 @@ use crate::output::{OutputFormat, ago, clip, print_data, table};
 
 /// Arguments of `thv registry list`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  thv registry list\n  thv registry list -o wide\n  thv registry list -o json")]
 pub struct ListArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]

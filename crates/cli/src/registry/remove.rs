@@ -8,6 +8,8 @@ use crate::config::{Config, Locations};
 
 /// Arguments of `thv registry remove`.
 #[derive(Debug, Args)]
+#[command(after_help = "The registry's stored catalog and sync history are deleted; its source is not touched.\n\n\
+                        Examples:\n  thv registry remove partner")]
 pub struct RemoveArgs {
     /// Registry name.
     pub name: String,

@@ -12,6 +12,7 @@ use crate::output::{OutputFormat, clip, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  thv registry show official\n  thv registry show official --runs 3 -o json")]
 pub struct ShowArgs {
     /// Registry name.
     pub name: String,
@@ -48,13 +49,13 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
     let store = crate::store::open(locations).await?;
     let state = store.registry_state(&spec.name).await?;
     let runs = store.runs(&spec.name, args.runs).await?;
-    let mut latest_changes = None;
-    for run in runs.iter().filter(|r| r.outcome == SyncOutcome::Success) {
-        let changes = store.changes(run.id).await?;
-        if !changes.is_empty() {
-            latest_changes = Some(LatestChanges { run_id: run.id, finished_at: run.finished_at.clone(), changes });
-            break;
-        }
+    let mut latest_changes = first_change_set(store.as_ref(), &runs).await?;
+    // The latest change set may be older than the runs shown (after failures or unchanged syncs).
+    if latest_changes.is_none() && runs.len() >= args.runs as usize {
+        let oldest_shown = runs.last().map_or(i64::MAX, |r| r.id);
+        let older: Vec<SyncRun> =
+            store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
+        latest_changes = first_change_set(store.as_ref(), &older).await?;
     }
     let shown = Shown { spec, state, runs, latest_changes };
     if !args.output.is_table() {
@@ -109,6 +110,17 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The change set of the newest successful run among `runs` (newest first) that changed something.
+async fn first_change_set(store: &dyn thv_store::Store, runs: &[SyncRun]) -> anyhow::Result<Option<LatestChanges>> {
+    for run in runs.iter().filter(|r| r.outcome == SyncOutcome::Success) {
+        let changes = store.changes(run.id).await?;
+        if !changes.is_empty() {
+            return Ok(Some(LatestChanges { run_id: run.id, finished_at: run.finished_at.clone(), changes }));
+        }
+    }
+    Ok(None)
 }
 
 fn indent(text: &str) -> String {

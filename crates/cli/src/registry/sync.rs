@@ -15,7 +15,9 @@ use crate::output::{OutputFormat, clip, print_data, table};
 /// Arguments of `thv registry sync`.
 #[derive(Debug, Args)]
 #[command(after_help = "Registries sync concurrently; a slow or failing one does not hold up the others.\n\
-                        Exit status: 0 when every sync succeeded or found nothing new, 1 when any failed.")]
+                        Exit status: 0 when every sync succeeded or found nothing new, 1 when any failed.\n\n\
+                        Examples:\n  thv registry sync official\n  thv registry sync --all -o json\n  \
+                        thv registry sync internal partner -v")]
 pub struct SyncArgs {
     /// Registries to sync.
     #[arg(value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]

@@ -1,0 +1,1299 @@
+//! End-to-end tests of the `thv` binary's local registry commands: `thv registry add|list|show|remove|sync`,
+//! `thv search` and `thv show`, against a real SQLite store in a temporary directory.
+//!
+//! Every test has its own directory and points `THV_CONFIG`, `THV_DATABASE`, `XDG_*` and `HOME` into it, so
+//! nothing reads or writes the developer's files.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use thv_testdata::{REAL_DUMP, TOOLHIVE_REGISTRY, shared_file};
+
+// ---------------------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------------------
+
+/// A private world for `thv`: configuration, database, caches and home in one temporary directory.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of `thv` did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The exit status must be `code`.
+    #[track_caller]
+    fn expect_code(self, code: i32, what: &str) -> Self {
+        assert_eq!(self.code, Some(code), "{what}: exit status\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Standard output parsed as JSON.
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.path("config/registries.yaml")
+    }
+
+    fn database_path(&self) -> PathBuf {
+        self.path("data/registry.db")
+    }
+
+    /// `thv ARGS` with the private environment, run from the temporary directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_thv"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("THV_CONFIG", self.config_path())
+            .env("THV_DATABASE", self.database_path())
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
+            .env("XDG_DATA_HOME", self.path("xdg-data"))
+            .env("HOME", self.path("home"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `thv ARGS` to the end; a panic is a test failure whatever the exit status.
+    #[track_caller]
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("thv starts");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "thv {args:?} panicked: {}", run.stderr);
+        assert!(run.code.is_some(), "thv {args:?} was killed by a signal: {}", run.stderr);
+        run
+    }
+
+    /// Runs `thv ARGS`, which must succeed.
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> Run {
+        self.run(args).expect_code(0, &format!("thv {}", args.join(" ")))
+    }
+
+    /// Runs `thv ARGS -o json`, which must succeed, and parses its output.
+    #[track_caller]
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        self.ok(&all).json()
+    }
+
+    /// The configuration file as text (empty when absent).
+    fn config_text(&self) -> String {
+        std::fs::read_to_string(self.config_path()).unwrap_or_default()
+    }
+
+    /// The configuration file, parsed.
+    #[track_caller]
+    fn config(&self) -> Value {
+        let text = self.config_text();
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("the configuration is not YAML ({e}):\n{text}"))
+    }
+
+    /// The configured registry called `name`.
+    #[track_caller]
+    fn configured(&self, name: &str) -> Value {
+        let config = self.config();
+        let found = config["registries"].as_array().and_then(|rs| rs.iter().find(|r| r["name"] == name)).cloned();
+        found.unwrap_or_else(|| panic!("no registry {name} in the configuration:\n{}", self.config_text()))
+    }
+
+    /// Names of the configured registries, in order.
+    fn configured_names(&self) -> Vec<String> {
+        let config = self.config();
+        config["registries"]
+            .as_array()
+            .map(|rs| rs.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Writes a JSON document in the temporary directory and returns its path.
+    fn write_json(&self, relative: &str, value: &Value) -> String {
+        let path = self.path(relative);
+        write_atomically(&path, serde_json::to_string_pretty(value).expect("JSON").as_bytes());
+        path.to_string_lossy().into_owned()
+    }
+
+    /// The row of registry `name` in `thv registry list -o json`.
+    #[track_caller]
+    fn list_row(&self, name: &str) -> Value {
+        let rows = self.json(&["registry", "list"]);
+        rows.as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("registry {name} not listed: {rows}"))
+    }
+
+    /// `thv search ARGS -o json` as the list of hits.
+    #[track_caller]
+    fn search(&self, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["search"];
+        all.extend(args);
+        match self.json(&all) {
+            Value::Array(hits) => hits,
+            other => panic!("search output is not an array: {other}"),
+        }
+    }
+
+    /// Names found by `thv search ARGS`, sorted.
+    #[track_caller]
+    fn search_names(&self, args: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.search(args).iter().map(|h| h["name"].as_str().expect("name").to_owned()).collect();
+        names.sort();
+        names
+    }
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a document.
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("write a temporary file");
+    std::fs::rename(&tmp, path).expect("rename into place");
+}
+
+/// Command-line arguments written as one line (none has a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The shared file, or `None` to skip (see `thv_testdata::shared_file`).
+fn shared(relative: &str) -> Option<String> {
+    shared_file(relative).map(|p| p.to_string_lossy().into_owned())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Generated catalogs
+// ---------------------------------------------------------------------------------------------------------
+
+const SCHEMA: &str = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json";
+
+/// What a generated record looks like.
+struct Rec<'a> {
+    name: &'a str,
+    version: &'a str,
+    published: &'a str,
+    title: Option<&'a str>,
+    description: &'a str,
+    tier: &'a str,
+    tags: &'a [&'a str],
+    transport: &'a str,
+}
+
+impl Rec<'_> {
+    /// The `{server, _meta}` record: a stdio npm package or a remote, with ToolHive's tier and tags.
+    fn to_json(&self) -> Value {
+        let short = self.name.rsplit('/').next().unwrap_or(self.name);
+        let (key, mut server) = if self.transport == "stdio" {
+            let identifier = format!("@gen/{short}");
+            let package = json!({"registryType": "npm", "identifier": identifier, "version": self.version,
+                "transport": {"type": "stdio"}});
+            (identifier, json!({"packages": [package]}))
+        } else {
+            let url = format!("https://{short}.example.com/mcp");
+            (url.clone(), json!({"remotes": [{"type": self.transport, "url": url}]}))
+        };
+        server["$schema"] = SCHEMA.into();
+        server["name"] = self.name.into();
+        server["description"] = self.description.into();
+        server["version"] = self.version.into();
+        if let Some(title) = self.title {
+            server["title"] = title.into();
+        }
+        server["_meta"] = json!({"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {
+            key: {"status": "Active", "tier": self.tier, "tags": self.tags, "tools": ["t"]}}}});
+        json!({"server": server, "_meta": {"io.modelcontextprotocol.registry/official": {
+            "status": "active", "publishedAt": self.published, "updatedAt": self.published, "isLatest": false}}})
+    }
+}
+
+fn rec<'a>(name: &'a str, version: &'a str, description: &'a str) -> Rec<'a> {
+    Rec {
+        name,
+        version,
+        published: "2025-06-01T00:00:00Z",
+        title: None,
+        description,
+        tier: "Community",
+        tags: &[],
+        transport: "stdio",
+    }
+}
+
+/// The first registry of the search tests: two versions of `notes`, an ambiguous short name `tool`, and a
+/// server (`shared`) that the second registry also has.
+fn alpha_catalog() -> Value {
+    let records = [
+        Rec {
+            published: "2025-01-01T00:00:00Z",
+            title: Some("Acme Notes"),
+            tier: "Official",
+            tags: &["notes", "productivity"],
+            ..rec("io.github.acme/notes", "1.0.0", "Keep NOTES in Markdown (old release)")
+        },
+        Rec {
+            published: "2025-02-01T00:00:00Z",
+            title: Some("Acme Notes"),
+            tier: "Official",
+            tags: &["notes", "productivity"],
+            ..rec("io.github.acme/notes", "1.1.0", "Keep NOTES in Markdown")
+        },
+        Rec { tags: &["weather"], transport: "streamable-http", ..rec("io.github.acme/weather", "2.0.0", "Forecasts") },
+        Rec { tags: &["util"], transport: "sse", ..rec("com.example/tool", "1.0.0", "An example tool") },
+        Rec { tags: &["util", "legacy"], ..rec("org.other/tool", "0.1.0", "Another tool") },
+        Rec { tier: "Official", ..rec("io.github.acme/shared", "1.0.0", "shared server, from alpha") },
+    ];
+    Value::Array(records.iter().map(Rec::to_json).collect())
+}
+
+/// The second registry: a higher version of `shared` (which alpha still wins) and a server of its own.
+fn beta_catalog() -> Value {
+    let records = [
+        rec("io.github.acme/shared", "9.0.0", "shared server, from beta"),
+        Rec { title: Some("Zebra Crossing"), tags: &["maps"], ..rec("io.github.beta/only", "1.0.0", "Beta's own") },
+    ];
+    Value::Array(records.iter().map(Rec::to_json).collect())
+}
+
+/// `n` simple records named `io.example.gen/s-<i>`.
+fn numbered_catalog(n: usize, description: &str) -> Value {
+    let names: Vec<String> = (0..n).map(|i| format!("io.example.gen/s-{i:05}")).collect();
+    let records: Vec<Value> = names.iter().map(|name| rec(name, "1.0.0", description).to_json()).collect();
+    Value::Array(records)
+}
+
+/// Adds `name` over a file and syncs it; returns the sync report.
+#[track_caller]
+fn add_and_sync(env: &Env, name: &str, file: &str) -> Value {
+    env.ok(&["registry", "add", name, "--file", file]);
+    let reports = env.json(&["registry", "sync", name]);
+    assert_eq!(reports[0]["outcome"], "success", "{reports}");
+    reports[0].clone()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// thv registry add
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn add_writes_each_source_kind_to_the_config() {
+    let env = Env::new();
+    std::fs::write(env.path("catalog.json"), "[]").expect("write");
+    // A relative --file path is stored absolute: syncs run from anywhere.
+    env.ok(&["registry", "add", "local", "--file", "catalog.json", "--interval", "30m", "--format", "upstream"]);
+    env.ok(&words(
+        "registry add partner --url https://partner.example.com/registry.json --header X-Tenant=acme \
+         --token-env PARTNER_TOKEN --include-name io.github.acme/* --exclude-name *-experimental \
+         --include-tag database --exclude-tag deprecated --tier Official --transport stdio \
+         --transport sse --category Data",
+    ));
+    env.ok(&words(
+        "registry add internal --git https://git.example.com/platform/mcp-catalog.git --branch main \
+         --path catalog/registry.json --username bot --password-file /run/secrets/git-token",
+    ));
+    env.ok(&words(
+        "registry add official --registry-api https://registry.modelcontextprotocol.io --latest-only \
+         --manual --token-file /run/secrets/api-token",
+    ));
+    env.ok(&["registry", "add", "pinned", "--git", "file:///srv/catalog.git", "--tag", "v1"]);
+
+    assert_eq!(env.configured_names(), ["local", "partner", "internal", "official", "pinned"], "kept in order");
+
+    let local = env.configured("local");
+    let expected_path = env.path("catalog.json").to_string_lossy().into_owned();
+    assert_eq!(local["source"], json!({"file": {"path": expected_path}}));
+    assert_eq!(local["format"], "upstream");
+    assert_eq!(local["syncPolicy"]["enabled"], true);
+    assert_eq!(local["syncPolicy"]["interval"], "30m");
+    assert!(local.get("filter").is_none(), "no filter written when none given: {local}");
+
+    let partner = env.configured("partner");
+    assert_eq!(
+        partner["source"],
+        json!({"url": {"url": "https://partner.example.com/registry.json", "headers": {"X-Tenant": "acme"},
+            "auth": {"bearer": {"token": {"env": "PARTNER_TOKEN"}}}}})
+    );
+    assert_eq!(partner["syncPolicy"]["interval"], "1h", "the default interval");
+    assert!(partner.get("format").is_none(), "auto is the default and not written: {partner}");
+    assert_eq!(
+        partner["filter"],
+        json!({
+            "include": {"names": ["io.github.acme/*"], "tags": ["database"], "tiers": ["Official"],
+                "transports": ["stdio", "sse"], "categories": ["Data"]},
+            "exclude": {"names": ["*-experimental"], "tags": ["deprecated"]},
+        })
+    );
+
+    let internal = env.configured("internal");
+    assert_eq!(
+        internal["source"],
+        json!({"git": {"repository": "https://git.example.com/platform/mcp-catalog.git", "branch": "main",
+            "path": "catalog/registry.json",
+            "auth": {"basic": {"username": "bot", "password": {"file": "/run/secrets/git-token"}}}}})
+    );
+
+    let official = env.configured("official");
+    assert_eq!(
+        official["source"],
+        json!({"registryApi": {"url": "https://registry.modelcontextprotocol.io",
+            "auth": {"bearer": {"token": {"file": "/run/secrets/api-token"}}}, "latestOnly": true}})
+    );
+    assert_eq!(official["syncPolicy"]["enabled"], false, "--manual");
+
+    assert_eq!(env.configured("pinned")["source"]["git"]["tag"], "v1");
+
+    // The listing agrees with the file, before any sync.
+    let rows = env.json(&["registry", "list"]);
+    let kinds: Vec<(&str, &str, &str, &str)> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("?");
+            (s("name"), s("sourceKind"), s("interval"), s("status"))
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("local", "file", "30m", "never-synced"),
+            ("partner", "url", "1h", "never-synced"),
+            ("internal", "git", "1h", "never-synced"),
+            ("official", "registryApi", "manual", "never-synced"),
+            ("pinned", "git", "1h", "never-synced"),
+        ]
+    );
+    assert_eq!(rows[2]["source"], "https://git.example.com/platform/mcp-catalog.git@main:catalog/registry.json");
+}
+
+#[test]
+fn add_refuses_duplicates_bad_names_and_misplaced_options() {
+    let env = Env::new();
+    env.ok(&["registry", "add", "local", "--file", "a.json"]);
+    let before = env.config_text();
+
+    let dup = env.run(&["registry", "add", "local", "--url", "https://example.com/r.json"]).expect_code(2, "dup");
+    assert!(dup.stderr.contains("\"local\" already exists"), "{}", dup.stderr);
+    assert!(dup.stderr.contains("thv registry remove"), "says how to get past it: {}", dup.stderr);
+
+    for bad in ["Local", "my_registry", "-x", "x-", "has space", "dotted.name", &"a".repeat(64)] {
+        let run = env.run(&["registry", "add", "--file", "a.json", "--", bad]).expect_code(2, bad);
+        assert!(run.stderr.contains("lowercase letters, digits or '-'"), "{bad}: {}", run.stderr);
+    }
+    // The longest allowed name is fine.
+    env.ok(&["registry", "add", &"a".repeat(63), "--file", "a.json"]);
+    env.ok(&["registry", "remove", &"a".repeat(63)]);
+
+    let misplaced: [&[&str]; 11] = [
+        &["--file", "a.json", "--header", "X-A=b"],
+        &["--file", "a.json", "--token-env", "TOKEN"],
+        &["--file", "a.json", "--username", "u", "--password-file", "p"],
+        &["--git", "https://g.example/r.git", "--header", "X-A=b"],
+        &["--url", "https://e.example/r.json", "--branch", "main"],
+        &["--file", "a.json", "--tag", "v1"],
+        &["--registry-api", "https://e.example", "--commit", "abc123"],
+        &["--url", "https://e.example/r.json", "--path", "r.json"],
+        &["--url", "https://e.example/r.json", "--latest-only"],
+        &["--file", "a.json", "--url", "https://e.example/r.json"],
+        &["--interval", "1h"],
+    ];
+    for args in misplaced {
+        let mut all = vec!["registry", "add", "other"];
+        all.extend(args);
+        let run = env.run(&all).expect_code(2, &format!("{args:?}"));
+        assert!(run.stderr.contains("error"), "{args:?}: {}", run.stderr);
+    }
+    let header = env.run(&["registry", "add", "other", "--file", "a.json", "--header", "X-A=b"]);
+    assert!(header.stderr.contains("--header and credentials do not apply to --file"), "{}", header.stderr);
+    let branch = env.run(&["registry", "add", "other", "--url", "https://e.example/r.json", "--branch", "main"]);
+    assert!(branch.stderr.contains("--branch applies only to --git"), "{}", branch.stderr);
+    let latest = env.run(&["registry", "add", "other", "--url", "https://e.example/r.json", "--latest-only"]);
+    assert!(latest.stderr.contains("--latest-only applies only to --registry-api"), "{}", latest.stderr);
+    let bad_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "soon"]);
+    assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
+
+    assert_eq!(env.config_text(), before, "refused adds leave the configuration alone");
+}
+
+#[test]
+fn add_keeps_credentials_out_of_the_config() {
+    let env = Env::new();
+    let token_file = env.path("token");
+    std::fs::write(&token_file, "file-secret-7f3a\n").expect("write token");
+    let token_file = token_file.to_string_lossy().into_owned();
+    let secret_env = "env-secret-91bc";
+
+    let add = |args: &[&str]| {
+        let mut all = vec!["registry", "add"];
+        all.extend(args);
+        let mut cmd = env.command(&all);
+        cmd.env("PARTNER_TOKEN", secret_env).env("GIT_PASSWORD", secret_env);
+        let out = cmd.output().expect("thv starts");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    add(&["a", "--url", "https://a.example/r.json", "--token-file", &token_file]);
+    add(&["b", "--url", "https://b.example/r.json", "--token-env", "PARTNER_TOKEN"]);
+    add(&["c", "--git", "https://c.example/r.git", "--username", "bot", "--password-env", "GIT_PASSWORD"]);
+    add(&["d", "--registry-api", "https://d.example", "--username", "bot", "--password-file", &token_file]);
+
+    let text = env.config_text();
+    for secret in ["file-secret-7f3a", secret_env] {
+        assert!(!text.contains(secret), "a secret value is in the configuration:\n{text}");
+    }
+    assert_eq!(env.configured("a")["source"]["url"]["auth"], json!({"bearer": {"token": {"file": token_file}}}));
+    assert_eq!(env.configured("b")["source"]["url"]["auth"], json!({"bearer": {"token": {"env": "PARTNER_TOKEN"}}}));
+    assert_eq!(
+        env.configured("c")["source"]["git"]["auth"],
+        json!({"basic": {"username": "bot", "password": {"env": "GIT_PASSWORD"}}})
+    );
+    assert_eq!(
+        env.configured("d")["source"]["registryApi"]["auth"],
+        json!({"basic": {"username": "bot", "password": {"file": token_file}}})
+    );
+
+    // Secrets cannot be given as values at all: no such options, no credential headers, no URL userinfo.
+    let refused: [&[&str]; 7] = [
+        &["e", "--url", "https://e.example/r.json", "--token", "cli-secret-1"],
+        &["e", "--git", "https://e.example/r.git", "--username", "bot", "--password", "cli-secret-1"],
+        &["e", "--url", "https://e.example/r.json", "--header", "Authorization=Bearer cli-secret-1"],
+        &["e", "--registry-api", "https://e.example", "--header", "proxy-authorization=Basic cli-secret-1"],
+        &["e", "--url", "https://e.example/r.json", "--header", "Cookie=session=cli-secret-1"],
+        &["e", "--url", "https://bot:cli-secret-1@e.example/r.json"],
+        &["e", "--git", "https://cli-secret-1@e.example/r.git"],
+    ];
+    for args in refused {
+        let mut all = vec!["registry", "add"];
+        all.extend(args);
+        let run = env.run(&all).expect_code(2, &format!("{args:?}"));
+        assert!(!run.stderr.contains("cli-secret-1"), "the error repeats the secret: {}", run.stderr);
+    }
+    let header = env.run(&["registry", "add", "e", "--url", "https://e.example/r.json", "--header", "Authorization=x"]);
+    assert!(header.stderr.contains("--token-file"), "points to the right option: {}", header.stderr);
+    assert!(!env.config_text().contains("cli-secret-1"), "{}", env.config_text());
+    assert!(env.configured_names().iter().all(|n| n != "e"));
+
+    // Nor do they show in the listing or the registry details.
+    for args in [&["registry", "list", "-o", "wide"][..], &["registry", "show", "a"], &["registry", "show", "d"]] {
+        let out = env.ok(args).stdout;
+        assert!(!out.contains("file-secret-7f3a") && !out.contains(secret_env), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn help_of_each_command_shows_examples() {
+    let env = Env::new();
+    let commands: [&[&str]; 7] = [
+        &["registry", "add"],
+        &["registry", "list"],
+        &["registry", "show"],
+        &["registry", "remove"],
+        &["registry", "sync"],
+        &["search"],
+        &["show"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = env.ok(&args).stdout;
+        let invocation = format!("  thv {}", command.join(" "));
+        assert!(help.contains("Examples:"), "{command:?} --help has no examples:\n{help}");
+        assert!(
+            help.lines().any(|l| l.starts_with(&invocation)),
+            "{command:?} --help has no example of itself ({invocation:?}):\n{help}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// thv registry sync
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn sync_of_the_toolhive_catalog_then_unchanged() {
+    let Some(path) = shared(TOOLHIVE_REGISTRY) else { return };
+    let env = Env::new();
+    env.ok(&["registry", "add", "toolhive", "--file", &path]);
+
+    let reports = env.json(&["registry", "sync", "toolhive"]);
+    assert_eq!(reports.as_array().map(Vec::len), Some(1), "{reports}");
+    let r = &reports[0];
+    assert_eq!(r["registry"], "toolhive");
+    assert_eq!(r["outcome"], "success");
+    assert_eq!(r["error"], Value::Null);
+    assert!(r["runId"].is_i64(), "{r}");
+    assert!(r["revision"].as_str().is_some_and(|s| s.starts_with("sha256:")), "{r}");
+    assert!(r["digest"].as_str().is_some_and(|s| s.starts_with("sha256:")), "{r}");
+    assert_eq!(r["counts"], json!({"total": 102, "added": 102, "removed": 0, "updated": 0, "skipped": 0}));
+    assert_eq!((r["invalidKept"].as_u64(), r["filteredOut"].as_u64()), (Some(0), Some(0)), "{r}");
+    assert_eq!(r["changes"].as_array().map(Vec::len), Some(102));
+    assert!(r["changes"].as_array().expect("changes").iter().all(|c| c["kind"] == "added"));
+    assert!(r["duration"].is_string(), "{r}");
+
+    let again = env.json(&["registry", "sync", "toolhive"]);
+    assert_eq!(again[0]["outcome"], "unchanged", "{again}");
+    assert_eq!(again[0]["counts"]["total"], 102);
+    assert_eq!(again[0]["counts"]["added"], 0);
+    assert_eq!(again[0]["changes"], json!([]));
+    assert_eq!(again[0]["digest"], r["digest"]);
+
+    let row = env.list_row("toolhive");
+    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ok")), "{row}");
+    assert_eq!(row["revision"], r["revision"]);
+    assert_eq!(env.search(&["--registry", "toolhive"]).len(), 102, "one version per server in this catalog");
+
+    // The table summary names the outcome and the counts.
+    let table = env.ok(&["registry", "sync", "toolhive"]).stdout;
+    let line = table.lines().find(|l| l.trim_start().starts_with("toolhive")).expect("a row");
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&cells[..3], ["toolhive", "unchanged", "102"], "{table}");
+}
+
+#[test]
+fn sync_of_the_real_dump_then_unchanged() {
+    let Some(path) = shared(REAL_DUMP) else { return };
+    let env = Env::new();
+    env.ok(&["registry", "add", "real", "--file", &path]);
+
+    let r = env.json(&["registry", "sync", "real"])[0].clone();
+    assert_eq!(r["outcome"], "success", "{r}");
+    assert_eq!(r["counts"]["total"], 2_794);
+    assert_eq!(r["counts"]["added"], 2_794);
+    assert_eq!(r["counts"]["skipped"], 0);
+    assert_eq!(r["invalidKept"], 395, "records with findings against their declared schema are kept and counted");
+
+    let again = env.json(&["registry", "sync", "real"])[0].clone();
+    assert_eq!(again["outcome"], "unchanged", "{again}");
+    assert_eq!(again["counts"]["total"], 2_794);
+    assert_eq!(again["counts"]["added"], 0);
+
+    assert_eq!(env.list_row("real")["servers"], 2_794);
+    // 1,108 names: search lists one (the latest) version of each.
+    let hits = env.search(&["--registry", "real"]);
+    let names: BTreeSet<&str> = hits.iter().filter_map(|h| h["name"].as_str()).collect();
+    assert_eq!(names.len(), hits.len(), "one hit per name");
+    assert_eq!(hits.len(), 1_108);
+}
+
+#[test]
+fn sync_all_and_unknown_names() {
+    let env = Env::new();
+    let none = env.run(&["registry", "sync", "--all"]).expect_code(2, "nothing configured");
+    assert!(none.stderr.contains("thv registry add"), "{}", none.stderr);
+    let none = env.run(&["registry", "sync", "x"]).expect_code(2, "nothing configured");
+    assert!(none.stderr.contains("none are configured"), "{}", none.stderr);
+
+    let a = env.write_json("a.json", &alpha_catalog());
+    let b = env.write_json("b.json", &beta_catalog());
+    env.ok(&["registry", "add", "alpha", "--file", &a]);
+    env.ok(&["registry", "add", "beta", "--file", &b]);
+
+    let unknown = env.run(&["registry", "sync", "alpha", "gamma"]).expect_code(2, "unknown name");
+    assert!(unknown.stderr.contains("\"gamma\""), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("configured: alpha, beta"), "lists the names: {}", unknown.stderr);
+    assert_eq!(env.list_row("alpha")["status"], "never-synced", "nothing synced when a name is unknown");
+
+    let both = env.run(&["registry", "sync", "--all", "alpha"]);
+    assert_eq!(both.code, Some(2), "--all with names: {}", both.stderr);
+
+    let reports = env.json(&["registry", "sync", "--all"]);
+    let summary: Vec<(&str, &str, u64)> = reports
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["registry"].as_str().unwrap_or("?"),
+                r["outcome"].as_str().unwrap_or("?"),
+                r["counts"]["total"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("alpha", "success", 6), ("beta", "success", 2)]);
+
+    let again = env.json(&["registry", "sync", "beta", "alpha"]);
+    let outcomes: Vec<(&str, &str)> = again
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| (r["registry"].as_str().unwrap_or("?"), r["outcome"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(outcomes, [("beta", "unchanged"), ("alpha", "unchanged")], "one report per name, in the order given");
+}
+
+#[test]
+fn a_failed_sync_keeps_the_previous_catalog() {
+    let env = Env::new();
+    let path = env.write_json("a.json", &alpha_catalog());
+    let first = add_and_sync(&env, "alpha", &path);
+    let before = env.search(&["--registry", "alpha"]);
+    assert_eq!(before.len(), 5);
+
+    std::fs::rename(&path, env.path("moved.json")).expect("move the catalog away");
+    let failed = env.run(&["registry", "sync", "alpha", "-o", "json"]).expect_code(1, "failed sync");
+    let r = failed.json()[0].clone();
+    assert_eq!(r["outcome"], "failed", "{r}");
+    assert!(r["error"].as_str().is_some_and(|e| e.contains(&path)), "the error names the file: {r}");
+    assert_eq!(r["counts"]["total"], 6, "the previous catalog's size: {r}");
+    assert_eq!(r["digest"], first["digest"]);
+
+    let table = env.run(&["registry", "sync", "alpha"]).expect_code(1, "failed sync, table");
+    assert!(table.stdout.contains("the previous catalog is still served"), "{}", table.stdout);
+
+    let row = env.list_row("alpha");
+    assert_eq!(row["status"], "failing", "{row}");
+    assert!(row["lastError"].as_str().is_some_and(|e| e.contains(&path)), "{row}");
+    assert_eq!(row["servers"], 6, "{row}");
+    assert!(row["lastSync"].is_string() && row["lastAttempt"] != row["lastSync"], "{row}");
+    assert_eq!(env.search(&["--registry", "alpha"]), before, "the catalog is untouched");
+    assert_eq!(env.json(&["show", "notes"])["server"]["version"], "1.1.0");
+
+    let wide = env.ok(&["registry", "list", "-o", "wide"]).stdout;
+    assert!(wide.contains("failing") && wide.contains("cannot read"), "{wide}");
+
+    let shown = env.json(&["registry", "show", "alpha"]);
+    assert_eq!(shown["state"]["failedAttempts"], 2, "{}", shown["state"]);
+    assert_eq!(shown["state"]["serverCount"], 6);
+    let outcomes: Vec<&str> =
+        shown["runs"].as_array().expect("runs").iter().filter_map(|r| r["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["failed", "failed", "success"], "newest first");
+
+    // The file comes back as it was: the next sync finds nothing new and the registry is healthy again.
+    std::fs::rename(env.path("moved.json"), &path).expect("move the catalog back");
+    let back = env.json(&["registry", "sync", "alpha"]);
+    assert_eq!(back[0]["outcome"], "unchanged", "{back}");
+    let row = env.list_row("alpha");
+    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ok"), true), "{row}");
+}
+
+#[test]
+fn an_unreadable_catalog_fails_the_sync() {
+    let env = Env::new();
+    let path = env.path("broken.json");
+    std::fs::write(&path, "{\"servers\": ").expect("write");
+    env.ok(&["registry", "add", "broken", "--file", &path.to_string_lossy()]);
+    let run = env.run(&["registry", "sync", "broken", "-o", "json"]).expect_code(1, "broken document");
+    assert_eq!(run.json()[0]["outcome"], "failed");
+    let row = env.list_row("broken");
+    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("failing"), Some(0)), "{row}");
+    assert_eq!(row["lastSync"], Value::Null);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// thv registry list / show / remove
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn list_in_each_format() {
+    let env = Env::new();
+    let empty = env.ok(&["registry", "list"]);
+    assert!(empty.stdout.is_empty() && empty.stderr.contains("thv registry add"), "{}", empty.stderr);
+    assert_eq!(env.json(&["registry", "list"]), json!([]));
+
+    let a = env.write_json("a.json", &alpha_catalog());
+    let first = add_and_sync(&env, "alpha", &a);
+    env.ok(&["registry", "add", "later", "--url", "https://later.example/r.json", "--manual"]);
+
+    let rows = env.json(&["registry", "list"]);
+    let keys: Vec<&str> = rows[0].as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "name",
+            "sourceKind",
+            "source",
+            "servers",
+            "lastSync",
+            "lastAttempt",
+            "status",
+            "lastError",
+            "revision",
+            "interval"
+        ],
+        "the documented fields, in order"
+    );
+    let alpha = &rows[0];
+    assert_eq!(alpha["name"], "alpha");
+    assert_eq!(alpha["sourceKind"], "file");
+    assert_eq!(alpha["source"], a.as_str());
+    assert_eq!(alpha["servers"], 6);
+    assert_eq!(alpha["status"], "ok");
+    assert_eq!(alpha["lastError"], Value::Null);
+    assert_eq!(alpha["revision"], first["revision"]);
+    assert_eq!(alpha["interval"], "1h");
+    let synced_at = alpha["lastSync"].as_str().expect("lastSync").parse::<jiff::Timestamp>();
+    assert!(synced_at.is_ok(), "lastSync is RFC 3339: {alpha}");
+    assert_eq!(alpha["lastAttempt"], alpha["lastSync"]);
+    let later = &rows[1];
+    assert_eq!(
+        (later["servers"].as_u64(), later["status"].as_str(), later["interval"].as_str()),
+        (Some(0), Some("never-synced"), Some("manual"))
+    );
+    assert!(later["lastSync"].is_null() && later["revision"].is_null(), "{later}");
+
+    let yaml = env.ok(&["registry", "list", "-o", "yaml"]).stdout;
+    let from_yaml: Value = serde_saphyr::from_str(&yaml).expect("YAML");
+    assert_eq!(from_yaml, rows, "YAML carries the same data as JSON");
+
+    let table = env.ok(&["registry", "list"]).stdout;
+    let header: Vec<&str> =
+        table.lines().next().expect("header").split("  ").map(str::trim).filter(|s| !s.is_empty()).collect();
+    assert_eq!(header, ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
+    let alpha_line = table.lines().find(|l| l.trim_start().starts_with("alpha ")).expect("alpha row");
+    assert!(alpha_line.contains(&format!("file {a}")) && alpha_line.contains(" 6 "), "{alpha_line}");
+    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ok"), "{alpha_line}");
+    let later_line = table.lines().find(|l| l.trim_start().starts_with("later ")).expect("later row");
+    assert!(later_line.contains("never") && later_line.contains("never-synced"), "{later_line}");
+
+    let wide = env.ok(&["registry", "list", "-o", "wide"]).stdout;
+    let header = wide.lines().next().expect("header");
+    for column in ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS", "INTERVAL", "REVISION", "LAST ERROR"] {
+        assert!(header.contains(column), "{column} missing: {header}");
+    }
+    let revision = first["revision"].as_str().expect("revision");
+    assert!(wide.contains(revision) && wide.contains("manual"), "{wide}");
+}
+
+#[test]
+fn registry_show_reports_spec_state_runs_and_latest_changes() {
+    let env = Env::new();
+    let path = env.write_json("gen.json", &numbered_catalog(4, "first"));
+    env.ok(&["registry", "add", "gen", "--file", &path, "--interval", "2h", "--exclude-name", "*-00003"]);
+    let first = env.json(&["registry", "sync", "gen"])[0].clone();
+    assert_eq!((first["counts"]["total"].as_u64(), first["filteredOut"].as_u64()), (Some(3), Some(1)), "{first}");
+
+    // Next generation: s-00000 changes, s-00001 goes, s-00004 comes, s-00002 stays.
+    let mut next = numbered_catalog(5, "first");
+    let records = next.as_array_mut().expect("array");
+    records[0]["server"]["description"] = "second".into();
+    records.remove(1);
+    env.write_json("gen.json", &next);
+    let second = env.json(&["registry", "sync", "gen"])[0].clone();
+    assert_eq!(second["counts"], json!({"total": 3, "added": 1, "removed": 1, "updated": 1, "skipped": 0}));
+    // Nothing new: no run is recorded ("an unchanged source costs no write").
+    let unchanged = env.json(&["registry", "sync", "gen"])[0].clone();
+    assert_eq!((unchanged["outcome"].as_str(), &unchanged["runId"]), (Some("unchanged"), &Value::Null), "{unchanged}");
+    // A failure, then a recovery from the same file: both are recorded.
+    std::fs::rename(&path, env.path("away.json")).expect("move away");
+    env.run(&["registry", "sync", "gen"]).expect_code(1, "missing file");
+    std::fs::rename(env.path("away.json"), &path).expect("move back");
+    let recovered = env.json(&["registry", "sync", "gen"])[0].clone();
+    assert_eq!(recovered["outcome"], "unchanged", "{recovered}");
+    assert!(recovered["runId"].is_i64(), "the recovery is recorded: {recovered}");
+
+    let shown = env.json(&["registry", "show", "gen"]);
+    let keys: Vec<&str> = shown.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["spec", "state", "runs", "latestChanges"]);
+    assert_eq!(shown["spec"], env.configured("gen"), "the spec is the configured one");
+    let state = &shown["state"];
+    assert_eq!(state["serverCount"], 3);
+    assert_eq!(state["revision"], second["revision"]);
+    assert_eq!(state["contentDigest"], second["digest"]);
+    assert_eq!(state["failedAttempts"], 0);
+    assert!(state["lastSuccessAt"].is_string(), "{state}");
+
+    let runs = shown["runs"].as_array().expect("runs");
+    let ids: Vec<i64> = runs.iter().filter_map(|r| r["id"].as_i64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let outcomes: Vec<&str> = runs.iter().filter_map(|r| r["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["unchanged", "failed", "success", "success"]);
+    assert_eq!(runs[0]["id"], recovered["runId"]);
+    assert!(runs[1]["error"].as_str().is_some_and(|e| e.contains("gen.json")), "{}", runs[1]);
+    assert_eq!(runs[2]["id"], second["runId"]);
+    assert_eq!(runs[2]["counts"], second["counts"]);
+    assert_eq!(runs[3]["id"], first["runId"]);
+
+    // The latest change set is that of the last sync that changed something, not the unchanged one.
+    let latest = &shown["latestChanges"];
+    assert_eq!(latest["runId"], second["runId"]);
+    assert_eq!(latest["finishedAt"], runs[2]["finishedAt"]);
+    let mut changes: Vec<(String, String)> = latest["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap_or("?").to_owned(), c["name"].as_str().unwrap_or("?").to_owned()))
+        .collect();
+    changes.sort();
+    let expected: Vec<(String, String)> = [
+        ("added", "io.example.gen/s-00004"),
+        ("removed", "io.example.gen/s-00001"),
+        ("updated", "io.example.gen/s-00000"),
+    ]
+    .iter()
+    .map(|(k, n)| ((*k).to_owned(), (*n).to_owned()))
+    .collect();
+    assert_eq!(changes, expected);
+
+    let limited = env.json(&["registry", "show", "gen", "--runs", "1"]);
+    assert_eq!(limited["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(limited["runs"][0]["id"], recovered["runId"]);
+    assert_eq!(limited["latestChanges"], shown["latestChanges"], "the latest change set is older than the runs shown");
+
+    let yaml: Value = serde_saphyr::from_str(&env.ok(&["registry", "show", "gen", "-o", "yaml"]).stdout).expect("YAML");
+    assert_eq!(yaml["latestChanges"], shown["latestChanges"]);
+
+    let table = env.ok(&["registry", "show", "gen"]).stdout;
+    for needle in ["Registry gen", "interval: 2h", "servers: 3", "Recent syncs:", "Latest change set", "s-00004"] {
+        assert!(table.contains(needle), "{needle:?} missing:\n{table}");
+    }
+
+    let unknown = env.run(&["registry", "show", "nope"]).expect_code(2, "unknown registry");
+    assert!(unknown.stderr.contains("configured: gen"), "{}", unknown.stderr);
+
+    let never = Env::new();
+    never.ok(&["registry", "add", "fresh", "--file", "x.json"]);
+    let fresh = never.json(&["registry", "show", "fresh"]);
+    assert_eq!((&fresh["state"], &fresh["runs"], &fresh["latestChanges"]), (&Value::Null, &json!([]), &Value::Null));
+}
+
+#[test]
+fn remove_forgets_the_registry_and_its_servers() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    let b = env.write_json("b.json", &beta_catalog());
+    add_and_sync(&env, "alpha", &a);
+    add_and_sync(&env, "beta", &b);
+    assert!(env.search_names(&["zebra"]).contains(&"io.github.beta/only".to_owned()));
+
+    let out = env.ok(&["registry", "remove", "beta"]);
+    assert!(out.stderr.contains("removed registry beta"), "{}", out.stderr);
+    assert_eq!(env.configured_names(), ["alpha"]);
+    let listed: Vec<Value> = env.json(&["registry", "list"]).as_array().expect("array").clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], "alpha");
+    assert_eq!(env.search_names(&["zebra"]), Vec::<String>::new(), "beta's servers are gone");
+    assert_eq!(env.search_names(&["beta"]), Vec::<String>::new());
+    env.run(&["show", "io.github.beta/only"]).expect_code(2, "show of a removed server");
+    env.run(&["search", "--registry", "beta"]).expect_code(2, "search in a removed registry");
+    // Alpha is untouched.
+    assert_eq!(env.search(&["--registry", "alpha"]).len(), 5);
+
+    let again = env.run(&["registry", "remove", "beta"]).expect_code(2, "remove twice");
+    assert!(again.stderr.contains("configured: alpha"), "{}", again.stderr);
+
+    // Adding it again starts from nothing: a full sync, not "unchanged" from stale state.
+    env.ok(&["registry", "add", "beta", "--file", &b]);
+    assert_eq!(env.list_row("beta")["status"], "never-synced");
+    let resync = env.json(&["registry", "sync", "beta"]);
+    assert_eq!((resync[0]["outcome"].as_str(), resync[0]["counts"]["added"].as_u64()), (Some("success"), Some(2)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// thv search / thv show
+// ---------------------------------------------------------------------------------------------------------
+
+/// Alpha then beta, both synced.
+fn two_registries() -> Env {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    let b = env.write_json("b.json", &beta_catalog());
+    add_and_sync(&env, "alpha", &a);
+    add_and_sync(&env, "beta", &b);
+    env
+}
+
+#[test]
+fn search_matches_text_and_filters() {
+    let env = two_registries();
+    let names = |args: &[&str]| env.search_names(args);
+    let all = [
+        "com.example/tool",
+        "io.github.acme/notes",
+        "io.github.acme/shared",
+        "io.github.acme/weather",
+        "io.github.beta/only",
+        "org.other/tool",
+    ];
+    assert_eq!(names(&[]), all, "an empty query lists everything, one entry per name");
+
+    assert_eq!(names(&["notes"]), ["io.github.acme/notes"], "name");
+    assert_eq!(names(&["MARKDOWN"]), ["io.github.acme/notes"], "description, case-insensitively");
+    assert_eq!(names(&["zebra"]), ["io.github.beta/only"], "title, case-insensitively");
+    assert_eq!(names(&["TOOL"]), ["com.example/tool", "org.other/tool"]);
+    assert_eq!(names(&["no such text"]), Vec::<String>::new());
+
+    assert_eq!(names(&["--tier", "Official"]), ["io.github.acme/notes", "io.github.acme/shared"]);
+    assert_eq!(names(&["--tier", "official"]), names(&["--tier", "Official"]), "tiers ignore case");
+    assert_eq!(names(&["--tag", "util"]), ["com.example/tool", "org.other/tool"]);
+    assert_eq!(
+        names(&["--tag", "legacy", "--tag", "weather"]),
+        ["io.github.acme/weather", "org.other/tool"],
+        "any tag"
+    );
+    assert_eq!(names(&["--transport", "sse"]), ["com.example/tool"]);
+    assert_eq!(
+        names(&["--transport", "streamable-http", "--transport", "sse"]),
+        ["com.example/tool", "io.github.acme/weather"]
+    );
+    assert_eq!(names(&["tool", "--transport", "stdio"]), ["org.other/tool"], "query and filters together");
+    assert_eq!(names(&["--tier", "Official", "--tag", "util"]), Vec::<String>::new(), "filters AND together");
+    assert_eq!(names(&["--registry", "beta"]), ["io.github.acme/shared", "io.github.beta/only"]);
+    assert_eq!(names(&["shared", "--registry", "beta"]), ["io.github.acme/shared"]);
+
+    let unknown = env.run(&["search", "--registry", "gamma"]).expect_code(2, "unknown registry");
+    assert!(unknown.stderr.contains("configured: alpha, beta"), "{}", unknown.stderr);
+
+    // Only the latest version, with the documented fields.
+    let hits = env.search(&["notes"]);
+    assert_eq!(
+        hits,
+        [json!({"name": "io.github.acme/notes", "version": "1.1.0", "registry": "alpha", "title": "Acme Notes",
+            "description": "Keep NOTES in Markdown", "tier": "Official", "tags": ["notes", "productivity"],
+            "transports": ["stdio"], "status": "active"})]
+    );
+    let old = env.search(&["old release"]);
+    assert_eq!(old, Vec::<Value>::new(), "an older version's description does not match");
+
+    let yaml: Value = serde_saphyr::from_str(&env.ok(&["search", "notes", "-o", "yaml"]).stdout).expect("YAML");
+    assert_eq!(yaml, Value::Array(hits));
+
+    let table = env.ok(&["search", "tool"]);
+    assert_eq!(table.stdout.lines().count(), 3, "header and two rows:\n{}", table.stdout);
+    assert!(table.stdout.lines().next().is_some_and(|h| h.contains("NAME") && h.contains("REGISTRY")));
+    assert!(table.stderr.contains("2 servers"), "{}", table.stderr);
+    let nothing = env.ok(&["search", "no such text"]);
+    assert!(nothing.stdout.is_empty() && nothing.stderr.contains("no servers match"), "{}", nothing.stderr);
+}
+
+#[test]
+fn show_by_full_and_short_name_and_version() {
+    let env = two_registries();
+
+    let full = env.json(&["show", "io.github.acme/notes"]);
+    let keys: Vec<&str> = full.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["registry", "server", "_meta"]);
+    assert_eq!(full["registry"], "alpha");
+    assert_eq!(full["server"]["name"], "io.github.acme/notes");
+    assert_eq!(full["server"]["version"], "1.1.0", "the latest version by default");
+    let official = &full["_meta"]["io.modelcontextprotocol.registry/official"];
+    assert_eq!(
+        (official["isLatest"].as_bool(), official["status"].as_str()),
+        (Some(true), Some("active")),
+        "{official}"
+    );
+    assert_eq!(official["publishedAt"], "2025-02-01T00:00:00Z");
+
+    assert_eq!(env.json(&["show", "notes"]), full, "a unique short name");
+    let old = env.json(&["show", "notes", "--version", "1.0.0"]);
+    assert_eq!(old["server"]["version"], "1.0.0");
+    assert_eq!(old["server"]["description"], "Keep NOTES in Markdown (old release)");
+    assert_eq!(old["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"], false);
+
+    let missing = env.run(&["show", "notes", "--version", "3.0.0"]).expect_code(2, "unknown version");
+    assert!(missing.stderr.contains("1.0.0") && missing.stderr.contains("1.1.0"), "lists versions: {}", missing.stderr);
+
+    let ambiguous = env.run(&["show", "tool"]).expect_code(2, "ambiguous short name");
+    assert!(
+        ambiguous.stderr.contains("com.example/tool") && ambiguous.stderr.contains("org.other/tool"),
+        "lists the matches: {}",
+        ambiguous.stderr
+    );
+    assert_eq!(env.json(&["show", "org.other/tool"])["server"]["version"], "0.1.0", "the full name is never ambiguous");
+
+    for unknown in ["nothing", "io.github.acme/nothing", "acme/notes", "note"] {
+        let run = env.run(&["show", unknown]).expect_code(2, unknown);
+        assert!(run.stderr.contains("no server named"), "{unknown}: {}", run.stderr);
+    }
+    env.run(&["show", "notes", "--registry", "beta"]).expect_code(2, "not in beta");
+    assert_eq!(env.json(&["show", "only", "--registry", "beta"])["registry"], "beta");
+
+    let table = env.ok(&["show", "notes"]).stdout;
+    for needle in [
+        "io.github.acme/notes 1.1.0",
+        "title:       Acme Notes",
+        "registry:    alpha",
+        "tier:        Official",
+        "other versions: 1.0.0",
+    ] {
+        assert!(table.contains(needle), "{needle:?} missing:\n{table}");
+    }
+}
+
+#[test]
+fn the_first_registry_in_the_config_wins_a_name() {
+    let env = two_registries();
+    let hits = env.search(&["shared"]);
+    assert_eq!(hits.len(), 1, "one entry per name: {hits:?}");
+    assert_eq!((hits[0]["registry"].as_str(), hits[0]["version"].as_str()), (Some("alpha"), Some("1.0.0")));
+    let shown = env.json(&["show", "shared"]);
+    assert_eq!((shown["registry"].as_str(), shown["server"]["version"].as_str()), (Some("alpha"), Some("1.0.0")));
+    // Beta's version of the name is hidden, even when asked for explicitly.
+    env.run(&["show", "shared", "--version", "9.0.0"]).expect_code(2, "beta's version");
+    // Within beta alone it is there.
+    assert_eq!(env.json(&["show", "shared", "--registry", "beta"])["server"]["version"], "9.0.0");
+
+    // Reordering the configuration hands the name to beta.
+    let text = env.config_text();
+    let config: Value = serde_saphyr::from_str(&text).expect("YAML");
+    let mut registries = config["registries"].as_array().expect("registries").clone();
+    registries.reverse();
+    std::fs::write(env.config_path(), serde_saphyr::to_string(&json!({"registries": registries})).expect("YAML"))
+        .expect("write config");
+    assert_eq!(env.configured_names(), ["beta", "alpha"]);
+    let hits = env.search(&["shared"]);
+    assert_eq!((hits[0]["registry"].as_str(), hits[0]["version"].as_str()), (Some("beta"), Some("9.0.0")));
+    assert_eq!(env.json(&["show", "shared"])["registry"], "beta");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A sync killed at any moment leaves one whole catalog
+// ---------------------------------------------------------------------------------------------------------
+
+/// Records in a generation of the big catalog: odd generations have servers 0..20000, even generations drop
+/// the first 500 and add 300 more.
+const BIG: usize = 20_000;
+
+fn big_range(generation: u32) -> std::ops::Range<usize> {
+    if generation % 2 == 1 { 0..BIG } else { 500..BIG + 300 }
+}
+
+fn big_name(i: usize) -> String {
+    format!("io.example.big/server-{i:05}")
+}
+
+/// Generation `generation` of the big catalog (about 1 KB per record); every description names the generation.
+fn big_catalog(generation: u32) -> Vec<u8> {
+    let pad = "p".repeat(700);
+    let records: Vec<Value> = big_range(generation)
+        .map(|i| {
+            let server = json!({"$schema": SCHEMA, "name": big_name(i),
+                "description": format!("generation {generation} of server {i}"),
+                "version": format!("1.0.{generation}"),
+                "repository": {"url": format!("https://github.com/example/s{i}"), "source": "github"},
+                "remotes": [{"type": "streamable-http", "url": format!("https://s{i}.example.com/mcp")}],
+                "_meta": {"pad": pad}});
+            json!({"server": server, "_meta": {"io.modelcontextprotocol.registry/official": {"status": "active",
+                "publishedAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z", "isLatest": true}}})
+        })
+        .collect();
+    serde_json::to_vec(&records).expect("JSON")
+}
+
+/// When to kill a sync.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// After this long.
+    After(Duration),
+    /// As soon as the database's write-ahead log holds this many bytes: the commit's transaction is being
+    /// written (it writes ~25 MB), so the kill lands mid-commit.
+    WalOver(u64),
+}
+
+/// Runs `thv registry sync big` and kills it (SIGKILL) as `kill` says; returns whether it was still running.
+fn sync_and_kill(env: &Env, kill: Kill) -> bool {
+    let wal = PathBuf::from(format!("{}-wal", env.database_path().display()));
+    if let Kill::WalOver(bytes) = kill {
+        // A log left over by an earlier process would trigger the kill at once, not mid-commit.
+        let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(left < bytes, "{} already holds {left} bytes before the sync", wal.display());
+    }
+    let mut child: Child = env
+        .command(&["registry", "sync", "big"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("thv starts");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        let due = match kill {
+            Kill::After(d) => start.elapsed() >= d,
+            Kill::WalOver(bytes) => std::fs::metadata(&wal).is_ok_and(|m| m.len() >= bytes),
+        };
+        if due || start.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(match kill {
+            Kill::After(_) => 5,
+            Kill::WalOver(_) => 1,
+        }));
+    }
+    let running = child.try_wait().expect("try_wait").is_none();
+    let _ = child.kill();
+    child.wait().expect("wait for the killed child");
+    running
+}
+
+/// Checks the store holds exactly one whole generation among `allowed` (0: nothing) and returns it.
+#[track_caller]
+fn assert_one_generation(env: &Env, allowed: [u32; 2], context: &str) -> u32 {
+    let row = env.list_row("big");
+    let servers = row["servers"].as_u64().expect("servers");
+    let hits = env.search(&["--registry", "big"]);
+    if servers == 0 {
+        assert!(allowed.contains(&0), "{context}: the catalog is empty but generation {allowed:?} expected: {row}");
+        assert_eq!(row["status"], "never-synced", "{context}: {row}");
+        assert!(hits.is_empty(), "{context}: list says 0 servers, search finds {}", hits.len());
+        env.run(&["show", &big_name(10_000)]).expect_code(2, "show in an empty catalog");
+        return 0;
+    }
+    assert_eq!(row["status"], "ok", "{context}: {row}");
+    let generation_of = |description: &str| -> u32 {
+        description
+            .strip_prefix("generation ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|g| g.parse().ok())
+            .unwrap_or_else(|| panic!("{context}: unexpected description {description:?}"))
+    };
+    let generations: BTreeSet<u32> =
+        hits.iter().map(|h| generation_of(h["description"].as_str().unwrap_or(""))).collect();
+    assert_eq!(generations.len(), 1, "{context}: a mix of generations {generations:?}");
+    let generation = generations.into_iter().next().expect("one generation");
+    assert!(allowed.contains(&generation), "{context}: generation {generation}, expected one of {allowed:?}");
+    let expected: usize = big_range(generation).len();
+    assert_eq!(servers, expected as u64, "{context}: list count vs generation {generation}");
+    assert_eq!(hits.len(), expected, "{context}: search count vs generation {generation}");
+    let names: BTreeSet<String> = hits.iter().filter_map(|h| h["name"].as_str().map(str::to_owned)).collect();
+    let expected_names: BTreeSet<String> = big_range(generation).map(big_name).collect();
+    assert!(names == expected_names, "{context}: the names are not those of generation {generation}");
+    let version = format!("1.0.{generation}");
+    assert!(hits.iter().all(|h| h["version"] == version.as_str()), "{context}: versions of another generation");
+    let shown = env.json(&["show", &big_name(10_000)]);
+    assert_eq!(
+        shown["server"]["description"],
+        format!("generation {generation} of server 10000"),
+        "{context}: show disagrees with search"
+    );
+    generation
+}
+
+#[test]
+fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
+    let env = Env::new();
+    let file = env.path("big.json");
+    let mut file_generation = 1;
+    write_atomically(&file, &big_catalog(file_generation));
+    env.ok(&["registry", "add", "big", "--file", &file.to_string_lossy()]);
+
+    let mut stored = 0;
+    let mut mid_commit_kills = 0;
+    // The very first sync, killed: nothing or generation 1.
+    for kill in [Kill::After(Duration::from_millis(50)), Kill::WalOver(4 << 20)] {
+        let running = sync_and_kill(&env, kill);
+        mid_commit_kills += u32::from(running && matches!(kill, Kill::WalOver(_)));
+        stored = assert_one_generation(&env, [0, 1], &format!("first sync, {kill:?}, killed: {running}"));
+    }
+
+    // A clean sync, timed: the kills below are spread over a sync of that size.
+    if stored == file_generation {
+        file_generation += 1;
+        write_atomically(&file, &big_catalog(file_generation));
+    }
+    let start = Instant::now();
+    let report = env.json(&["registry", "sync", "big"]);
+    let full = start.elapsed();
+    assert_eq!(report[0]["outcome"], "success", "{report}");
+    assert_eq!(report[0]["counts"]["total"], big_range(file_generation).len());
+    stored = assert_one_generation(&env, [file_generation, file_generation], "after a clean sync");
+    eprintln!("a clean sync of generation {stored} took {full:?}");
+
+    let at = |fraction: f64| Kill::After(full.mul_f64(fraction));
+    let rounds = [
+        Kill::After(Duration::from_millis(50)),
+        at(0.5),
+        Kill::WalOver(1 << 20),
+        at(1.0),
+        Kill::WalOver(16 << 20),
+        at(1.5),
+    ];
+    for (round, kill) in rounds.into_iter().enumerate() {
+        // Each round has a new generation to write: a different count, different names, new descriptions.
+        if stored == file_generation {
+            file_generation += 1;
+            write_atomically(&file, &big_catalog(file_generation));
+        }
+        let running = sync_and_kill(&env, kill);
+        mid_commit_kills += u32::from(running && matches!(kill, Kill::WalOver(_)));
+        let context = format!("round {round}, {kill:?}, killed while running: {running}");
+        stored = assert_one_generation(&env, [stored, file_generation], &context);
+        eprintln!("{context}: generation {stored} stored, file has {file_generation}");
+    }
+    assert!(
+        mid_commit_kills >= 1,
+        "no kill landed while the commit was writing (the test watches the SQLite write-ahead log {}-wal)",
+        env.database_path().display()
+    );
+
+    // A clean sync after all that brings the store to the file's generation (a new one if it is there
+    // already), and a second finds nothing new.
+    if stored == file_generation {
+        file_generation += 1;
+        write_atomically(&file, &big_catalog(file_generation));
+    }
+    let report = env.json(&["registry", "sync", "big"]);
+    assert_eq!(report[0]["outcome"], "success", "{report}");
+    assert_eq!(report[0]["counts"]["total"], big_range(file_generation).len());
+    assert_eq!(assert_one_generation(&env, [file_generation, file_generation], "final sync"), file_generation);
+    let again = env.json(&["registry", "sync", "big"]);
+    assert_eq!(again[0]["outcome"], "unchanged", "{again}");
+    let shown = env.json(&["registry", "show", "big"]);
+    assert_eq!(shown["state"]["failedAttempts"], 0, "a kill records no failure: {}", shown["state"]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output to a closed pipe
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let env = Env::new();
+    let path = env.write_json("gen.json", &numbered_catalog(4_000, "a generated server to fill the pipe"));
+    add_and_sync(&env, "gen", &path);
+    env.ok(&["registry", "add", "verbose", "--file", &path]);
+
+    let commands: [&[&str]; 6] = [
+        &["search"],
+        &["search", "-o", "json"],
+        &["search", "-o", "yaml"],
+        &["search", "-o", "wide"],
+        &["registry", "show", "gen", "-o", "json"],
+        &["registry", "sync", "verbose", "-v"],
+    ];
+    for args in commands {
+        let mut child = env.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("thv starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("read a line");
+        assert!(!first.trim().is_empty(), "{args:?}: an empty first line");
+        drop(stdout);
+        let mut stderr = String::new();
+        child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+        let status = child.wait().expect("thv finishes");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+    }
+    // The outputs were far larger than a pipe's buffer, so the reader really went away mid-output.
+    for args in &commands[..5] {
+        assert!(env.ok(args).stdout.len() > 256 << 10, "{args:?}: output too small to fill a pipe");
+    }
+    let report = env.json(&["registry", "sync", "verbose"]);
+    assert_eq!(report[0]["outcome"], "unchanged", "the sync cut short by the closed pipe had committed: {report}");
+}
