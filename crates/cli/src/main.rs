@@ -47,11 +47,13 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        let result = match cli.command {
             Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
             Command::Search(args) => search::run(&args, &cli.locations).await,
             Command::Show(args) => server::run(&args, &cli.locations).await,
-        }
+        };
+        store::close_all().await;
+        result
     });
     match result {
         Ok(code) => code,

@@ -81,4 +81,7 @@ pub trait Store: Send + Sync {
 
     /// Deletes everything stored for a registry.
     async fn remove_registry(&self, registry: &str) -> StoreResult<()>;
+
+    /// Closes the store's connections (flushing any write-ahead log). Further calls may fail.
+    async fn close(&self) {}
 }

@@ -211,8 +211,10 @@ async fn run(
             });
             continue;
         }
+        let keep = filter.matches(&entry.server);
         let document = serde_json::to_value(&entry.server).unwrap_or_default();
-        let findings = validate_server(&document, &validation);
+        // Records the filter drops are not judged: they are neither kept nor reported as invalid.
+        let findings = if keep { validate_server(&document, &validation) } else { Vec::new() };
         if !findings.is_empty() {
             if spec.validation.mode == ValidationMode::Skip {
                 let first = &findings[0];
@@ -226,7 +228,6 @@ async fn run(
             }
             invalid_kept += 1;
         }
-        let keep = filter.matches(&entry.server);
         filtered_out += u64::from(!keep);
         candidates.push((candidate_with_document(entry, document, &now), keep));
     }

@@ -129,6 +129,10 @@ impl Store for SqliteStore {
         let _writer = self.write_lock.lock().await;
         write::remove_registry(&self.pool, registry).await
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
+    }
 }
 
 /// Refuses a run and a state that name different registries: the rows would land in two places.
