@@ -59,8 +59,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks a configuration file; a missing file is an empty configuration.
+    /// Reads and checks a configuration file for use: relative file-source paths are resolved against the
+    /// file's folder. A missing file is an empty configuration.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::load_for_edit(path)?.resolved_against(path.parent().unwrap_or(Path::new("."))))
+    }
+
+    /// Reads and checks a configuration file as written, to change and save it.
+    pub fn load_for_edit(path: &Path) -> anyhow::Result<Self> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
@@ -73,6 +79,18 @@ impl Config {
         };
         config.check().with_context(|| path.display().to_string())?;
         Ok(config)
+    }
+
+    /// Makes relative file-source paths relative to `dir` (the configuration file's folder).
+    fn resolved_against(mut self, dir: &Path) -> Self {
+        for r in &mut self.registries {
+            if let thv_sources::SourceSpec::File(f) = &mut r.source
+                && f.path.is_relative()
+            {
+                f.path = dir.join(&f.path);
+            }
+        }
+        self
     }
 
     /// Checks names are valid and unique and filters are well-formed.

@@ -172,3 +172,30 @@ fn validate_counts_the_real_dump_by_declared_and_current_schema() {
         assert!(first["server"].is_string() && first["version"].is_string(), "{first}");
     }
 }
+
+/// The README's main command: the example registries sync with no network and are searchable.
+#[test]
+fn the_example_registries_sync_and_are_searchable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/registries.yaml");
+    let config = config.to_str().expect("utf8");
+    let database = dir.path().join("example.db");
+    let database = database.to_str().expect("utf8");
+    let o = thv(&["--config", config, "--database", database, "registry", "sync", "--all", "-o", "json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let reports: Value = serde_json::from_slice(&o.stdout).expect("JSON reports");
+    assert_eq!(reports[0]["counts"]["total"], 3, "the experimental server is filtered out: {reports}");
+    assert_eq!(reports[1]["counts"]["total"], 2, "the ToolHive-format catalog is converted: {reports}");
+    let o = thv(&["--config", config, "--database", database, "search", "-o", "json"], None);
+    let hits: Value = serde_json::from_slice(&o.stdout).expect("JSON hits");
+    let names: Vec<&str> = hits.as_array().expect("array").iter().filter_map(|h| h["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "com.example/tickets",
+            "io.github.example-platform/notes",
+            "io.github.stacklok/fetch-pages",
+            "io.github.stacklok/status-page"
+        ]
+    );
+}

@@ -277,7 +277,7 @@ impl AddArgs {
 /// Runs the command.
 pub fn run(args: &AddArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
     let path = locations.config_path();
-    let mut config = Config::load(&path)?;
+    let mut config = Config::load_for_edit(&path)?;
     if config.registries.iter().any(|r| r.name == args.name) {
         bail!("a registry named {:?} already exists in {} (thv registry remove it first)", args.name, path.display());
     }
