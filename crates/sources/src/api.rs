@@ -290,18 +290,7 @@ mod tests {
     use super::*;
 
     fn spec(url: &str) -> ApiSpec {
-        ApiSpec {
-            url: url.into(),
-            headers: Default::default(),
-            auth: None,
-            ca_bundle: None,
-            latest_only: false,
-            full_resync_interval: None,
-            timeout: None,
-            max_page_bytes: None,
-            max_pages: None,
-            allow_link_local: false,
-        }
+        ApiSpec::new(url)
     }
 
     #[test]

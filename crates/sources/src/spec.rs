@@ -110,6 +110,22 @@ pub struct UrlSpec {
     pub allow_link_local: bool,
 }
 
+impl UrlSpec {
+    /// A spec for `url` with every option at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            headers: BTreeMap::new(),
+            auth: None,
+            ca_bundle: None,
+            max_bytes: None,
+            timeout: None,
+            max_redirects: None,
+            allow_link_local: false,
+        }
+    }
+}
+
 /// Which commit of a Git repository to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -194,6 +210,24 @@ pub struct ApiSpec {
     /// Allow link-local and cloud-metadata addresses (refused by default).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_link_local: bool,
+}
+
+impl ApiSpec {
+    /// A spec for the registry at `url` with every option at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            headers: BTreeMap::new(),
+            auth: None,
+            ca_bundle: None,
+            latest_only: false,
+            full_resync_interval: None,
+            timeout: None,
+            max_page_bytes: None,
+            max_pages: None,
+            allow_link_local: false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -112,16 +112,7 @@ mod tests {
     use super::*;
 
     fn spec(url: &str) -> UrlSpec {
-        UrlSpec {
-            url: url.into(),
-            headers: Default::default(),
-            auth: None,
-            ca_bundle: None,
-            max_bytes: None,
-            timeout: None,
-            max_redirects: None,
-            allow_link_local: false,
-        }
+        UrlSpec::new(url)
     }
 
     #[test]

@@ -40,18 +40,7 @@ impl Server {
     }
 
     fn spec(&self) -> ApiSpec {
-        ApiSpec {
-            url: self.api.url(),
-            headers: Default::default(),
-            auth: None,
-            ca_bundle: None,
-            latest_only: false,
-            full_resync_interval: None,
-            timeout: None,
-            max_page_bytes: None,
-            max_pages: None,
-            allow_link_local: false,
-        }
+        ApiSpec::new(self.api.url())
     }
 
     fn requests(&self) -> Vec<Uri> {

@@ -17,31 +17,11 @@ fn spec(name: &str, source: SourceSpec) -> RegistrySpec {
 }
 
 fn url_spec(url: String) -> SourceSpec {
-    SourceSpec::Url(UrlSpec {
-        url,
-        headers: Default::default(),
-        auth: None,
-        ca_bundle: None,
-        max_bytes: None,
-        timeout: Some(Duration::from_secs(10)),
-        max_redirects: None,
-        allow_link_local: false,
-    })
+    SourceSpec::Url(UrlSpec { timeout: Some(Duration::from_secs(10)), ..UrlSpec::new(url) })
 }
 
 fn api_spec(url: String) -> SourceSpec {
-    SourceSpec::RegistryApi(ApiSpec {
-        url,
-        headers: Default::default(),
-        auth: None,
-        ca_bundle: None,
-        latest_only: false,
-        full_resync_interval: None,
-        timeout: None,
-        max_page_bytes: None,
-        max_pages: None,
-        allow_link_local: false,
-    })
+    SourceSpec::RegistryApi(ApiSpec::new(url))
 }
 
 struct Env {
