@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use thv_model::detect::{FormatHint, parse_json, upstream_records};
-use thv_model::load::load_value;
+use thv_model::load::load_owned;
 use thv_model::validate::{ValidateOptions, validate_server};
 use thv_model::write::{ToolHiveWriteOptions, to_toolhive};
 
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .filter(|r| !validate_server(r.server, &ValidateOptions::default()).is_empty())
             .count();
         let t2 = Instant::now();
-        let loaded = load_value(&doc, FormatHint::Auto)?;
+        let loaded = load_owned(doc, FormatHint::Auto)?;
         let t3 = Instant::now();
         let (registry, _) = to_toolhive(&loaded.catalog, &ToolHiveWriteOptions::default());
         let t4 = Instant::now();
