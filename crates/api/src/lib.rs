@@ -1,0 +1,15 @@
+//! The HTTP API of thv-registry: the MCP Registry read API (`/v0.1`, `/v0`) for the aggregate of all
+//! registries and per registry (`/registry/{name}/v0.1`, `/registry/{name}/v0`), served from an immutable
+//! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]).
+
+mod params;
+mod problem;
+mod routes;
+mod snapshot;
+mod state;
+
+pub use params::BAD_UPDATED_SINCE;
+pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
+pub use routes::router;
+pub use snapshot::{OFFICIAL_META, Record, RegistrySnapshot, Snapshot, load_snapshot};
+pub use state::AppState;

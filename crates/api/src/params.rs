@@ -1,0 +1,164 @@
+//! Query parameters of the read routes, validated as the official server does (422 for type and range
+//! errors, 400 for a bad `updated_since`). Never fails with anything but a [`Problem`].
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::problem::Problem;
+
+/// The official message for an unparsable `updated_since`.
+pub const BAD_UPDATED_SINCE: &str =
+    "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)";
+
+/// Default page size.
+pub const DEFAULT_LIMIT: usize = 30;
+/// Largest page size.
+pub const MAX_LIMIT: usize = 100;
+
+/// The decoded query string: first value of each key; empty values count as absent.
+#[derive(Debug, Default)]
+pub struct RawQuery(Vec<(String, String)>);
+
+impl RawQuery {
+    /// Parses `query` (`None` = no query string).
+    pub fn parse(query: Option<&str>) -> Self {
+        let pairs = query.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+        Self(pairs)
+    }
+
+    /// The first non-empty value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    /// `include_deleted` as a bool (`None` when absent).
+    pub fn include_deleted(&self) -> Result<Option<bool>, Problem> {
+        self.get("include_deleted").map(|v| parse_bool(v, "query.include_deleted")).transpose()
+    }
+}
+
+fn parse_bool(value: &str, location: &str) -> Result<bool, Problem> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Problem::validation("expected boolean", location, Value::from(value))),
+    }
+}
+
+/// Where a page starts: after this (name, version), or after every version of a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// `name:version`: rows with (name, version) greater than this.
+    After {
+        /// Name part (before the first `:`).
+        name: String,
+        /// Version part.
+        version: String,
+    },
+    /// No `:`: rows whose name is greater than this.
+    AfterName(String),
+}
+
+impl Cursor {
+    /// Parses a cursor; any text is a valid cursor.
+    pub fn parse(text: &str) -> Self {
+        match text.split_once(':') {
+            Some((name, version)) => Self::After { name: name.to_owned(), version: version.to_owned() },
+            None => Self::AfterName(text.to_owned()),
+        }
+    }
+}
+
+/// Parameters of `GET /servers`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListParams {
+    /// Where the page starts.
+    pub cursor: Option<Cursor>,
+    /// Page size, 1..=100.
+    pub limit: usize,
+    /// Lower-cased name substring.
+    pub search: Option<String>,
+    /// Only rows updated strictly after this.
+    pub updated_since: Option<Timestamp>,
+    /// `latest` or an exact version.
+    pub version: Option<String>,
+    /// Whether deleted rows are listed.
+    pub include_deleted: bool,
+}
+
+impl ListParams {
+    /// Validates the query of `GET /servers`.
+    pub fn from_query(query: &RawQuery) -> Result<Self, Problem> {
+        let limit = match query.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(text) => parse_limit(text)?,
+        };
+        let updated_since = query
+            .get("updated_since")
+            .map(|text| text.parse::<Timestamp>().map_err(|_| Problem::bad_request(BAD_UPDATED_SINCE)))
+            .transpose()?;
+        let include_deleted = match (query.include_deleted()?, updated_since.is_some()) {
+            (Some(false), true) => {
+                return Err(Problem::bad_request(
+                    "include_deleted cannot be false when updated_since is given: incremental syncs must see deletions",
+                ));
+            }
+            (explicit, since) => since || explicit.unwrap_or(false),
+        };
+        Ok(Self {
+            cursor: query.get("cursor").map(Cursor::parse),
+            limit,
+            search: query.get("search").map(str::to_lowercase),
+            updated_since,
+            version: query.get("version").map(str::to_owned),
+            include_deleted,
+        })
+    }
+}
+
+fn parse_limit(text: &str) -> Result<usize, Problem> {
+    const LOCATION: &str = "query.limit";
+    let Ok(number) = text.parse::<i64>() else {
+        return Err(Problem::validation("expected integer", LOCATION, Value::from(text)));
+    };
+    if number < 1 {
+        return Err(Problem::validation("expected number >= 1", LOCATION, Value::from(number)));
+    }
+    match usize::try_from(number) {
+        Ok(limit) if limit <= MAX_LIMIT => Ok(limit),
+        _ => Err(Problem::validation("expected number <= 100", LOCATION, Value::from(number))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(query: &str) -> Result<ListParams, Problem> {
+        ListParams::from_query(&RawQuery::parse(Some(query)))
+    }
+
+    #[test]
+    fn limits_and_defaults() {
+        assert_eq!(list("").unwrap().limit, 30);
+        assert_eq!(list("limit=100").unwrap().limit, 100);
+        for bad in ["limit=0", "limit=101", "limit=abc", "limit=-1", "limit=1.5", "limit=99999999999999999999"] {
+            assert_eq!(list(bad).unwrap_err().status.as_u16(), 422, "{bad}");
+        }
+    }
+
+    #[test]
+    fn updated_since_implies_deleted() {
+        let params = list("updated_since=2025-08-07T13:15:04.280Z").unwrap();
+        assert!(params.include_deleted);
+        assert_eq!(list("updated_since=yesterday").unwrap_err().detail, BAD_UPDATED_SINCE);
+        assert_eq!(list("updated_since=2025-08-07T13:15:04Z&include_deleted=false").unwrap_err().status.as_u16(), 400);
+        assert_eq!(list("include_deleted=maybe").unwrap_err().status.as_u16(), 422);
+    }
+
+    #[test]
+    fn cursors_split_at_the_first_colon() {
+        assert_eq!(Cursor::parse("a/b:1.0:x"), Cursor::After { name: "a/b".to_owned(), version: "1.0:x".to_owned() });
+        assert_eq!(Cursor::parse("a/b"), Cursor::AfterName("a/b".to_owned()));
+    }
+}

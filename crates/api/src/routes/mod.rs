@@ -1,0 +1,47 @@
+//! The axum router: the MCP Registry read API under `/v0.1` and `/v0` (aggregate of all registries) and
+//! under `/registry/{name}/v0.1` and `/registry/{name}/v0` (one registry), with the official
+//! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s).
+
+mod middleware;
+mod servers;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::get;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
+use crate::state::AppState;
+
+/// The prefixes the read API is served under.
+const PREFIXES: [&str; 4] = ["/v0.1", "/v0", "/registry/{registry}/v0.1", "/registry/{registry}/v0"];
+
+/// The API router over `state`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/servers", get(servers::list))
+        .route("/servers/{server_name}/versions", get(servers::versions))
+        .route("/servers/{server_name}/versions/{version}", get(servers::version));
+    let mut routes = Router::new();
+    for prefix in PREFIXES {
+        routes = routes.nest(prefix, api.clone());
+    }
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(86_400));
+    routes
+        .fallback(endpoint_not_found)
+        .method_not_allowed_fallback(endpoint_not_found)
+        .with_state(state)
+        .layer(cors)
+        .layer(axum::middleware::from_fn(middleware::redirect_trailing_slash))
+        .layer(axum::middleware::from_fn(middleware::reject_nul))
+}
+
+async fn endpoint_not_found() -> Problem {
+    Problem::not_found(ENDPOINT_NOT_FOUND)
+}

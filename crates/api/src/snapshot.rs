@@ -1,0 +1,182 @@
+//! Immutable, indexed in-memory views of the stored catalogs, built once per sync.
+//!
+//! Every record's response JSON (`{"server": …, "_meta": …}`) is rendered when the snapshot is built, so a
+//! list page is assembled by concatenating bytes and reads never touch the database.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::Value;
+use thv_store::{ServerVersion, Store, StoreError};
+
+/// The key of the official block in a response `_meta`.
+pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
+
+/// One server version as the API serves it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Full server name.
+    pub name: String,
+    /// The name in lower case, for case-insensitive search.
+    pub name_lower: String,
+    /// Version string.
+    pub version: String,
+    /// Whether the status is `deleted`.
+    pub deleted: bool,
+    /// Whether this is the latest version of its name.
+    pub is_latest: bool,
+    /// Last change; `None` when the stored text is not RFC 3339.
+    pub updated_at: Option<Timestamp>,
+    /// First publish; `None` when the stored text is not RFC 3339.
+    pub published_at: Option<Timestamp>,
+    /// The rendered `ServerResponse` JSON.
+    pub json: Arc<str>,
+}
+
+impl Record {
+    /// Builds the record and renders its response JSON.
+    pub fn new(version: &ServerVersion) -> Self {
+        Self {
+            name: version.name.clone(),
+            name_lower: version.name.to_lowercase(),
+            version: version.version.clone(),
+            deleted: version.status == "deleted",
+            is_latest: version.is_latest,
+            updated_at: version.updated_at.parse().ok(),
+            published_at: version.published_at.parse().ok(),
+            json: render(version).into(),
+        }
+    }
+}
+
+/// Renders `{"server": <document>, "_meta": {official block, …extra keys}}`.
+fn render(version: &ServerVersion) -> String {
+    let mut official = serde_json::Map::new();
+    official.insert("status".to_owned(), Value::from(version.status.as_str()));
+    if let Some(at) = &version.status_changed_at {
+        official.insert("statusChangedAt".to_owned(), Value::from(at.as_str()));
+    }
+    if let Some(message) = &version.status_message {
+        official.insert("statusMessage".to_owned(), Value::from(message.as_str()));
+    }
+    official.insert("publishedAt".to_owned(), Value::from(version.published_at.as_str()));
+    official.insert("updatedAt".to_owned(), Value::from(version.updated_at.as_str()));
+    official.insert("isLatest".to_owned(), Value::from(version.is_latest));
+    let mut meta = serde_json::Map::new();
+    meta.insert(OFFICIAL_META.to_owned(), Value::Object(official));
+    if let Value::Object(extra) = &version.extra_meta {
+        for (key, value) in extra {
+            if key != OFFICIAL_META {
+                meta.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let meta = Value::Object(meta).to_string();
+    let document = version.document.as_str();
+    let mut out = String::with_capacity(document.len() + meta.len() + 24);
+    out.push_str("{\"server\":");
+    out.push_str(document);
+    out.push_str(",\"_meta\":");
+    out.push_str(&meta);
+    out.push('}');
+    out
+}
+
+/// One registry's catalog, ordered by (name, version) byte-wise and indexed by name.
+#[derive(Debug, Default)]
+pub struct RegistrySnapshot {
+    records: Vec<Record>,
+    by_name: HashMap<String, Range<usize>>,
+}
+
+impl RegistrySnapshot {
+    /// Builds the snapshot of a catalog (in any order).
+    pub fn new(versions: &[ServerVersion]) -> Self {
+        Self::from_records(versions.iter().map(Record::new).collect())
+    }
+
+    fn from_records(mut records: Vec<Record>) -> Self {
+        records.sort_by(|a, b| (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str())));
+        records.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        let mut by_name: HashMap<String, Range<usize>> = HashMap::new();
+        for (i, record) in records.iter().enumerate() {
+            by_name.entry(record.name.clone()).and_modify(|range| range.end = i + 1).or_insert(i..i + 1);
+        }
+        Self { records, by_name }
+    }
+
+    /// Every record, ordered by (name, version).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The versions of `name`, ordered by version (empty when unknown).
+    pub fn versions_of(&self, name: &str) -> &[Record] {
+        self.by_name.get(name).and_then(|range| self.records.get(range.clone())).unwrap_or(&[])
+    }
+
+    /// Whether `name` has any version.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// Number of distinct names.
+    pub fn name_count(&self) -> usize {
+        self.by_name.len()
+    }
+}
+
+/// The snapshots of every registry plus their aggregate.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    registries: Vec<(String, Arc<RegistrySnapshot>)>,
+    aggregate: Arc<RegistrySnapshot>,
+}
+
+impl Snapshot {
+    /// Builds the aggregate of `registries` (in config order): the first registry that has a name wins
+    /// all versions of that name.
+    pub fn new(registries: Vec<(String, RegistrySnapshot)>) -> Self {
+        let mut claimed: HashSet<&str> = HashSet::new();
+        let mut merged = Vec::new();
+        for (_, snapshot) in &registries {
+            let mine: HashSet<&str> = snapshot.by_name.keys().map(String::as_str).collect();
+            for record in &snapshot.records {
+                if !claimed.contains(record.name.as_str()) {
+                    merged.push(record.clone());
+                }
+            }
+            claimed.extend(mine);
+        }
+        let aggregate = Arc::new(RegistrySnapshot::from_records(merged));
+        let registries = registries.into_iter().map(|(name, snapshot)| (name, Arc::new(snapshot))).collect();
+        Self { registries, aggregate }
+    }
+
+    /// The aggregate of all registries.
+    pub fn aggregate(&self) -> &Arc<RegistrySnapshot> {
+        &self.aggregate
+    }
+
+    /// One registry's snapshot.
+    pub fn registry(&self, name: &str) -> Option<&Arc<RegistrySnapshot>> {
+        self.registries.iter().find(|(n, _)| n == name).map(|(_, snapshot)| snapshot)
+    }
+
+    /// Registry names in config order.
+    pub fn registry_names(&self) -> impl Iterator<Item = &str> {
+        self.registries.iter().map(|(name, _)| name.as_str())
+    }
+}
+
+/// Loads every registry's catalog from `store` and builds the snapshot (registries in config order).
+pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<Snapshot, StoreError> {
+    let mut loaded = Vec::with_capacity(registries.len());
+    for registry in registries {
+        let catalog = store.catalog(registry).await?;
+        loaded.push((registry.clone(), RegistrySnapshot::new(&catalog)));
+    }
+    Ok(Snapshot::new(loaded))
+}
