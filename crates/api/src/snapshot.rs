@@ -180,3 +180,61 @@ pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<S
     }
     Ok(Snapshot::new(loaded))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use thv_store::JsonText;
+
+    use super::*;
+
+    fn version(name: &str, version: &str) -> ServerVersion {
+        ServerVersion {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            document: JsonText::from_value(&json!({"name": name, "version": version})),
+            extra_meta: Value::Null,
+            digest: String::new(),
+            status: "active".to_owned(),
+            status_changed_at: None,
+            status_message: None,
+            published_at: "2025-01-01T00:00:00Z".to_owned(),
+            updated_at: "2025-01-02T00:00:00Z".to_owned(),
+            is_latest: true,
+        }
+    }
+
+    #[test]
+    fn renders_the_envelope_once() {
+        let mut v = version("a/b", "1.0.0");
+        v.extra_meta = json!({OFFICIAL_META: {"status": "forged"}, "x.y/z": [1]});
+        let record = Record::new(&v);
+        assert_eq!(
+            &*record.json,
+            r#"{"server":{"name":"a/b","version":"1.0.0"},"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-02T00:00:00Z","isLatest":true},"x.y/z":[1]}}"#
+        );
+    }
+
+    #[test]
+    fn orders_byte_wise_and_indexes_names() {
+        let snapshot =
+            RegistrySnapshot::new(&[version("b", "1"), version("a", "10"), version("a", "9"), version("B", "1")]);
+        let keys: Vec<_> = snapshot.records().iter().map(|r| (r.name.as_str(), r.version.as_str())).collect();
+        assert_eq!(keys, [("B", "1"), ("a", "10"), ("a", "9"), ("b", "1")]);
+        assert_eq!(snapshot.versions_of("a").len(), 2);
+        assert!(snapshot.versions_of("c").is_empty());
+        assert_eq!(snapshot.name_count(), 3);
+    }
+
+    #[test]
+    fn the_first_registry_claims_a_name() {
+        let first = RegistrySnapshot::new(&[version("shared", "1")]);
+        let second = RegistrySnapshot::new(&[version("shared", "2"), version("other", "1")]);
+        let snapshot = Snapshot::new(vec![("one".to_owned(), first), ("two".to_owned(), second)]);
+        let keys: Vec<_> =
+            snapshot.aggregate().records().iter().map(|r| (r.name.as_str(), r.version.as_str())).collect();
+        assert_eq!(keys, [("other", "1"), ("shared", "1")]);
+        assert_eq!(snapshot.registry_names().collect::<Vec<_>>(), ["one", "two"]);
+        assert!(snapshot.registry("three").is_none());
+    }
+}

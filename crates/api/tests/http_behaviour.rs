@@ -221,3 +221,15 @@ async fn wrong_methods_and_unknown_paths_are_endpoint_not_found() {
     assert_problem(&send(&app, request).await, 404, thv_api::ENDPOINT_NOT_FOUND);
     assert_problem(&get(&app, "/v0.1/nothing").await, 404, thv_api::ENDPOINT_NOT_FOUND);
 }
+
+#[tokio::test]
+async fn undecodable_segments_are_client_errors() {
+    let app = router(two_registries().await);
+    for uri in
+        ["/v0.1/servers/%FF%FE/versions", "/v0.1/servers/io.example%2Fone/versions/%C3", "/registry/%FF/v0/servers"]
+    {
+        let reply = get(&app, uri).await;
+        assert_eq!(reply.status, 400, "{uri}: {}", reply.text);
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    }
+}
