@@ -199,3 +199,67 @@ fn the_example_registries_sync_and_are_searchable() {
         ]
     );
 }
+
+/// One HTTP/1.1 GET over a plain TCP connection; returns the status code and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// `thv registry serve` serves the stored catalogs at once, syncs on schedule, swaps in the new catalogs,
+/// and stops gracefully on SIGTERM.
+#[test]
+fn serve_syncs_serves_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/registries.yaml");
+    let database = dir.path().join("serve.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(["--config", config.to_str().expect("utf8"), "--database", database.to_str().expect("utf8")])
+        .args(["registry", "serve", "--listen", "127.0.0.1:0"])
+        .env("XDG_CACHE_HOME", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv starts");
+    let mut stderr_lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = stderr_lines.next().expect("a line").expect("utf8");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    // The first syncs run at once; the API switches to their catalogs when they commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let page = loop {
+        let (status, body) = http_get(&addr, "/v0.1/servers?limit=100");
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("JSON page");
+        if page["metadata"]["count"] == 5 {
+            break page;
+        }
+        assert!(std::time::Instant::now() < deadline, "the catalogs never appeared: {page}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(page["servers"][0]["server"]["name"], "com.example/tickets", "ordered by name");
+    let (status, body) =
+        http_get(&addr, "/registry/platform/v0.1/servers/io.github.example-platform%2Fnotes/versions/latest");
+    assert_eq!(status, 200, "{body}");
+    let record: Value = serde_json::from_str(&body).expect("JSON record");
+    assert_eq!(record["server"]["version"], "1.2.0");
+    assert_eq!(record["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"], true);
+    let (status, _) = http_get(&addr, "/v0.1/servers?limit=101");
+    assert_eq!(status, 422);
+
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let status = child.wait().expect("thv exits");
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}

@@ -4,6 +4,7 @@ mod add;
 mod convert;
 mod list;
 mod remove;
+mod serve;
 mod show;
 mod sync;
 mod validate;
@@ -27,6 +28,8 @@ pub enum RegistryCommand {
     Remove(remove::RemoveArgs),
     /// Sync registries now.
     Sync(sync::SyncArgs),
+    /// Serve the registries over the MCP Registry API, keeping them fresh with scheduled syncs.
+    Serve(serve::ServeArgs),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
@@ -41,6 +44,7 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Show(args) => show::run(&args, locations).await,
         RegistryCommand::Remove(args) => remove::run(&args, locations).await,
         RegistryCommand::Sync(args) => sync::run(&args, locations).await,
+        RegistryCommand::Serve(args) => serve::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
         RegistryCommand::Validate(args) => validate::run(&args),
     }
