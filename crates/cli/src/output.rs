@@ -84,3 +84,8 @@ pub fn clip(text: &str, max: usize) -> String {
         s
     }
 }
+
+/// The count columns shared by sync summaries and run histories: total, added, removed, updated, skipped.
+pub fn count_cells(counts: &thv_store::Counts) -> [String; 5] {
+    [counts.total, counts.added, counts.removed, counts.updated, counts.skipped].map(|n| n.to_string())
+}

@@ -8,7 +8,7 @@ use thv_store::{Change, SyncOutcome, SyncRun};
 use thv_sync::RegistrySpec;
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, print_data, table};
+use crate::output::{OutputFormat, clip, count_cells, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
@@ -84,17 +84,10 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         crate::output::outln!("Recent syncs:");
         let mut t = table(&["ID", "FINISHED", "OUTCOME", "SERVERS", "+", "-", "~", "SKIPPED", "ERROR"]);
         for r in &shown.runs {
-            t.add_row([
-                r.id.to_string(),
-                r.finished_at.clone(),
-                r.outcome.as_str().to_owned(),
-                r.counts.total.to_string(),
-                r.counts.added.to_string(),
-                r.counts.removed.to_string(),
-                r.counts.updated.to_string(),
-                r.counts.skipped.to_string(),
-                clip(r.error.as_deref().unwrap_or(""), 60),
-            ]);
+            let mut row = vec![r.id.to_string(), r.finished_at.clone(), r.outcome.as_str().to_owned()];
+            row.extend(count_cells(&r.counts));
+            row.push(clip(r.error.as_deref().unwrap_or(""), 60));
+            t.add_row(row);
         }
         crate::output::outln!("{t}");
     }

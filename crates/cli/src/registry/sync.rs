@@ -10,7 +10,7 @@ use thv_store::{ChangeKind, SyncOutcome};
 use thv_sync::{SyncReport, sync_spec};
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, print_data, table};
+use crate::output::{OutputFormat, clip, count_cells, print_data, table};
 
 /// Arguments of `thv registry sync`.
 #[derive(Debug, Args)]
@@ -78,17 +78,11 @@ fn print_summary(reports: &[SyncReport], verbose: bool) {
     let mut t =
         table(&["REGISTRY", "OUTCOME", "SERVERS", "ADDED", "REMOVED", "UPDATED", "SKIPPED", "TIME", "REVISION"]);
     for r in reports {
-        t.add_row([
-            r.registry.clone(),
-            r.outcome.as_str().to_owned(),
-            r.counts.total.to_string(),
-            r.counts.added.to_string(),
-            r.counts.removed.to_string(),
-            r.counts.updated.to_string(),
-            r.counts.skipped.to_string(),
-            format!("{:.2}s", r.duration.as_secs_f64()),
-            clip(r.revision.as_deref().unwrap_or("-"), 40),
-        ]);
+        let mut row = vec![r.registry.clone(), r.outcome.as_str().to_owned()];
+        row.extend(count_cells(&r.counts));
+        row.push(format!("{:.2}s", r.duration.as_secs_f64()));
+        row.push(clip(r.revision.as_deref().unwrap_or("-"), 40));
+        t.add_row(row);
     }
     crate::output::outln!("{t}");
     for r in reports {
