@@ -164,7 +164,7 @@ impl Worker {
                 return true;
             }
             attempt += 1;
-            let delay = self.spec.sync_policy.retry.delay(attempt, rand::random::<f64>());
+            let delay = self.spec.sync_policy.retry.delay(attempt, fastrand::f64());
             tokio::select! {
                 _ = self.shutdown.changed() => return false,
                 t = triggers.recv() => reply = t,
