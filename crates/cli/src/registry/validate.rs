@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use thv_model::detect::{DocumentFormat, detect_format, parse_json, upstream_records};
 use thv_model::upstream::SchemaVersion;
-use thv_model::validate::{Against, Level, ValidateOptions, validate_server, validate_toolhive_registry};
+use thv_model::validate::{
+    Against, Level, ValidateOptions, validate_server, validate_toolhive_registry, validate_upstream_file,
+};
 
 use crate::input::read_input;
 
@@ -109,6 +111,18 @@ fn validate_file(file: &str, options: &ValidateOptions, summary: &mut Summary) -
     if format == DocumentFormat::ToolHive {
         validate_toolhive_file(&input.name, &doc, summary);
         return Ok(());
+    }
+    if format == DocumentFormat::UpstreamFile {
+        for f in validate_upstream_file(&doc) {
+            summary.findings.push(Row {
+                file: input.name.clone(),
+                server: None,
+                version: None,
+                pointer: f.pointer,
+                level: f.level,
+                message: f.message,
+            });
+        }
     }
     for record in upstream_records(&doc, format) {
         let findings = validate_server(record.server, options);

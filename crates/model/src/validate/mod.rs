@@ -20,10 +20,12 @@ mod pattern;
 mod schema;
 mod strict;
 mod toolhive;
+mod wrapper;
 
 pub use schema::validate_schema;
 pub use strict::validate_strict;
 pub use toolhive::validate_toolhive_registry;
+pub use wrapper::validate_upstream_file;
 
 /// Which rule set produced a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
