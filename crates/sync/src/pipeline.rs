@@ -212,8 +212,13 @@ async fn run(
             continue;
         }
         let keep = filter.matches(&entry.server);
+        filtered_out += u64::from(!keep);
+        if !keep && !delta {
+            continue;
+        }
         let document = serde_json::to_value(&entry.server).unwrap_or_default();
-        // Records the filter drops are not judged: they are neither kept nor reported as invalid.
+        // Records the filter drops are not judged: they are neither kept nor reported as invalid. (An
+        // incremental sync still carries them, to remove versions the filter no longer keeps.)
         let findings = if keep { validate_server(&document, &validation) } else { Vec::new() };
         if !findings.is_empty() {
             if spec.validation.mode == ValidationMode::Skip {
@@ -228,7 +233,6 @@ async fn run(
             }
             invalid_kept += 1;
         }
-        filtered_out += u64::from(!keep);
         candidates.push((candidate_with_document(entry, document, &now), keep));
     }
 
