@@ -1,10 +1,12 @@
 //! Shared state of the API: the current snapshot, swapped atomically after each sync, the readiness flag
 //! and the metrics.
 
-use std::sync::Arc;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
+use thv_store::Store;
 
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -16,6 +18,17 @@ pub struct AppState {
     current: Arc<ArcSwap<Snapshot>>,
     ready: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    store: Arc<OnceLock<StoreProbe>>,
+}
+
+/// The store `GET /readyz` probes.
+#[derive(Clone)]
+struct StoreProbe(Arc<dyn Store>);
+
+impl fmt::Debug for StoreProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreProbe")
+    }
 }
 
 impl AppState {
@@ -43,6 +56,16 @@ impl AppState {
     /// Whether the server is ready.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// Makes `GET /readyz` also check that `store` answers a cheap query. Only the first call counts.
+    pub fn set_store(&self, store: Arc<dyn Store>) {
+        let _ = self.store.set(StoreProbe(store));
+    }
+
+    /// The store `GET /readyz` probes, if one was set.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.get().map(|probe| &probe.0)
     }
 
     /// The metrics.

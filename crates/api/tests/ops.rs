@@ -4,7 +4,10 @@ mod common;
 
 use common::{assert_problem, get, state_of};
 use serde_json::json;
+use std::sync::Arc;
+
 use thv_api::{AppState, OPENMETRICS_TEXT, router};
+use thv_store::{SqliteStore, Store};
 
 async fn two_empty_registries() -> AppState {
     state_of(vec![("first", Vec::new()), ("second", Vec::new())]).await
@@ -45,6 +48,22 @@ async fn readiness_follows_the_flag() {
 
     state.set_ready(false);
     assert_eq!(get(&app, "/readyz").await.status, 503);
+}
+
+#[tokio::test]
+async fn readiness_probes_the_store() {
+    let state = two_empty_registries().await;
+    let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    state.set_store(Arc::clone(&store) as Arc<dyn Store>);
+    state.set_ready(true);
+    let app = router(state);
+    let reply = get(&app, "/readyz").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json(), json!({"status": "ready", "registries": 2}));
+
+    store.close().await;
+    assert_problem(&get(&app, "/readyz").await, 503, "The database does not answer.");
+    assert_eq!(get(&app, "/healthz").await.status, 200);
 }
 
 #[tokio::test]

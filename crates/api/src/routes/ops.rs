@@ -2,7 +2,7 @@
 //! (`/readyz`), build information (`/version`) and Prometheus metrics (`/metrics`), plus the middleware that
 //! counts requests.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,6 +17,12 @@ use crate::state::AppState;
 /// The detail of a 503 from `/readyz`.
 const NOT_READY: &str = "The catalogs have not been loaded from the store yet.";
 
+/// The detail of a 503 from `/readyz` when the store does not answer.
+const STORE_UNREACHABLE: &str = "The database does not answer.";
+
+/// How long `/readyz` waits for the store.
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Response {
     json(json!({"status": "ok"}))
@@ -27,10 +33,17 @@ pub async fn ping() -> Response {
     json(json!({"pong": true}))
 }
 
-/// `GET /readyz`: 200 with the number of registries once the snapshot is loaded, 503 before.
+/// `GET /readyz`: 200 with the number of registries once the snapshot is loaded (and the store, when one
+/// was set, answers within [`STORE_TIMEOUT`]), 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> {
     if !state.is_ready() {
         return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, NOT_READY));
+    }
+    if let Some(store) = state.store() {
+        match tokio::time::timeout(STORE_TIMEOUT, store.registry_states()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) | Err(_) => return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, STORE_UNREACHABLE)),
+        }
     }
     let registries = state.snapshot().registry_names().count();
     Ok(json(json!({"status": "ready", "registries": registries})))

@@ -36,6 +36,7 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
             state.metrics().set_servers(name, registry.records().len() as u64);
         }
     }
+    state.set_store(Arc::clone(&store));
     state.set_ready(true);
     let scheduler = Scheduler::start(config.registries.clone(), Arc::clone(&store), locations.cache_dir());
 
