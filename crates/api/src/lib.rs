@@ -2,12 +2,14 @@
 //! registries and per registry (`/registry/{name}/v0.1`, `/registry/{name}/v0`), served from an immutable
 //! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]).
 
+mod metrics;
 mod params;
 mod problem;
 mod routes;
 mod snapshot;
 mod state;
 
+pub use metrics::{Metrics, OPENMETRICS_TEXT};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::router;

@@ -1,21 +1,40 @@
-//! Shared state of the API: the current snapshot, swapped atomically after each sync.
+//! Shared state of the API: the current snapshot, swapped atomically after each sync, the readiness flag
+//! and the metrics.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
+use thv_store::Store;
 
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
-/// The handlers' state: the snapshot being served. Cloning shares it.
+/// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
+/// Cloning shares them.
 #[derive(Debug, Clone, Default)]
 pub struct AppState {
     current: Arc<ArcSwap<Snapshot>>,
+    ready: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    store: Arc<OnceLock<StoreProbe>>,
+}
+
+/// The store `GET /readyz` probes.
+#[derive(Clone)]
+struct StoreProbe(Arc<dyn Store>);
+
+impl fmt::Debug for StoreProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreProbe")
+    }
 }
 
 impl AppState {
-    /// State serving `snapshot`.
+    /// State serving `snapshot`, not yet ready (see [`AppState::set_ready`]).
     pub fn new(snapshot: Snapshot) -> Self {
-        Self { current: Arc::new(ArcSwap::from_pointee(snapshot)) }
+        Self { current: Arc::new(ArcSwap::from_pointee(snapshot)), ..Self::default() }
     }
 
     /// The snapshot being served; requests keep the one they started with.
@@ -26,5 +45,31 @@ impl AppState {
     /// Serves `snapshot` from now on (in-flight requests finish on the old one).
     pub fn replace(&self, snapshot: Snapshot) {
         self.current.store(Arc::new(snapshot));
+    }
+
+    /// Marks the server ready (`GET /readyz` answers 200) or not (503). `thv registry serve` sets it once
+    /// the snapshot has been loaded from the store.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Whether the server is ready.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Makes `GET /readyz` also check that `store` answers a cheap query. Only the first call counts.
+    pub fn set_store(&self, store: Arc<dyn Store>) {
+        let _ = self.store.set(StoreProbe(store));
+    }
+
+    /// The store `GET /readyz` probes, if one was set.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.store.get().map(|probe| &probe.0)
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 }

@@ -1,8 +1,10 @@
 //! The axum router: the MCP Registry read API under `/v0.1` and `/v0` (aggregate of all registries) and
 //! under `/registry/{name}/v0.1` and `/registry/{name}/v0` (one registry), with the official
-//! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s).
+//! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s), and the
+//! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`).
 
 mod middleware;
+mod ops;
 mod servers;
 
 use std::time::Duration;
@@ -24,7 +26,13 @@ pub fn router(state: AppState) -> Router {
         .route("/servers", get(servers::list))
         .route("/servers/{server_name}/versions", get(servers::versions))
         .route("/servers/{server_name}/versions/{version}", get(servers::version));
-    let mut routes = Router::new();
+    let mut routes = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/health", get(ops::healthz))
+        .route("/ping", get(ops::ping))
+        .route("/readyz", get(ops::readyz))
+        .route("/version", get(ops::version))
+        .route("/metrics", get(ops::metrics));
     for prefix in PREFIXES {
         routes = routes.nest(prefix, api.clone());
     }
@@ -36,10 +44,11 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(endpoint_not_found)
         .method_not_allowed_fallback(endpoint_not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(cors)
         .layer(axum::middleware::from_fn(middleware::redirect_trailing_slash))
         .layer(axum::middleware::from_fn(middleware::reject_nul))
+        .layer(axum::middleware::from_fn_with_state(state, ops::track))
 }
 
 async fn endpoint_not_found() -> Problem {

@@ -31,15 +31,32 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     let names: Vec<String> = config.registries.iter().map(|r| r.name.clone()).collect();
     let snapshot = thv_api::load_snapshot(store.as_ref(), &names).await.context("loading the stored catalogs")?;
     let state = thv_api::AppState::new(snapshot);
+    for name in &names {
+        if let Some(registry) = state.snapshot().registry(name) {
+            state.metrics().set_servers(name, registry.records().len() as u64);
+        }
+    }
+    state.set_store(Arc::clone(&store));
+    state.set_ready(true);
     let scheduler = Scheduler::start(config.registries.clone(), Arc::clone(&store), locations.cache_dir());
 
-    // Swap in a new snapshot whenever a sync commits something.
+    // Record every sync in the metrics, and swap in a new snapshot whenever a sync commits something.
     let mut reports = scheduler.subscribe();
     let reload_state = state.clone();
     let reload_store = Arc::clone(&store);
     let reloader = tokio::spawn(async move {
         loop {
-            match reports.recv().await {
+            let received = reports.recv().await;
+            if let Ok(report) = &received {
+                reload_state.metrics().record_sync(
+                    &report.registry,
+                    report.outcome.as_str(),
+                    report.duration.as_secs_f64(),
+                    report.counts.total,
+                    jiff::Timestamp::now().as_second(),
+                );
+            }
+            match received {
                 Ok(report) if report.outcome == SyncOutcome::Success => {
                     match thv_api::load_snapshot(reload_store.as_ref(), &names).await {
                         Ok(snapshot) => reload_state.replace(snapshot),

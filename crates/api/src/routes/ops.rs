@@ -1,0 +1,90 @@
+//! Operational endpoints outside the API prefixes: liveness (`/healthz`, `/health`, `/ping`), readiness
+//! (`/readyz`), build information (`/version`) and Prometheus metrics (`/metrics`), plus the middleware that
+//! counts requests.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::metrics::OPENMETRICS_TEXT;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The detail of a 503 from `/readyz`.
+const NOT_READY: &str = "The catalogs have not been loaded from the store yet.";
+
+/// The detail of a 503 from `/readyz` when the store does not answer.
+const STORE_UNREACHABLE: &str = "The database does not answer.";
+
+/// How long `/readyz` waits for the store.
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Response {
+    json(json!({"status": "ok"}))
+}
+
+/// `GET /ping`, as the official registry answers it.
+pub async fn ping() -> Response {
+    json(json!({"pong": true}))
+}
+
+/// `GET /readyz`: 200 with the number of registries once the snapshot is loaded (and the store, when one
+/// was set, answers within [`STORE_TIMEOUT`]), 503 otherwise.
+pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> {
+    if !state.is_ready() {
+        return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, NOT_READY));
+    }
+    if let Some(store) = state.store() {
+        match tokio::time::timeout(STORE_TIMEOUT, store.registry_states()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) | Err(_) => return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, STORE_UNREACHABLE)),
+        }
+    }
+    let registries = state.snapshot().registry_names().count();
+    Ok(json(json!({"status": "ready", "registries": registries})))
+}
+
+/// `GET /version`: the crate version, and the git commit and build time from the `THV_GIT_COMMIT` and
+/// `THV_BUILD_TIME` environment variables at build time (`unknown` without them).
+pub async fn version() -> Response {
+    json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": option_env!("THV_GIT_COMMIT").unwrap_or("unknown"),
+        "build_time": option_env!("THV_BUILD_TIME").unwrap_or("unknown"),
+    }))
+}
+
+/// `GET /metrics`: the OpenMetrics text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics().encode() {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS_TEXT));
+            response
+        }
+        Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The metrics could not be encoded.").into_response(),
+    }
+}
+
+/// A 200 `application/json` response with `body`.
+fn json(body: Value) -> Response {
+    let mut response = body.to_string().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Counts every request and its latency under its route template (`unmatched` when no route matched).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics().record_request(route.as_deref(), method.as_str(), response.status().as_u16(), seconds);
+    response
+}
