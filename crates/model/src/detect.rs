@@ -5,8 +5,6 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::upstream::SchemaVersion;
-
 /// UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -230,22 +228,6 @@ pub fn upstream_records(doc: &Value, format: DocumentFormat) -> Vec<RecordRef<'_
     }
 }
 
-/// Whether a `server.json` document is in the 2025-07-09 snake_case shape, which this project reads
-/// and validates but does not convert.
-pub fn is_snake_case_document(server: &Value) -> bool {
-    let declared = server
-        .get("$schema")
-        .and_then(Value::as_str)
-        .and_then(SchemaVersion::from_schema_url)
-        .is_some_and(SchemaVersion::is_snake_case);
-    let snake_package = || {
-        server.get("packages").and_then(Value::as_array).is_some_and(|ps| {
-            ps.iter().any(|p| p.get("registry_type").is_some() || p.get("environment_variables").is_some())
-        })
-    };
-    declared || server.get("website_url").is_some() || snake_package()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -292,13 +274,5 @@ mod tests {
         let doc = json!([{"name": "a/b"}]);
         assert!(detect_with_hint(&doc, FormatHint::ToolHive).is_err());
         assert_eq!(detect_with_hint(&doc, FormatHint::Upstream), Ok(DocumentFormat::ServerArray));
-    }
-
-    #[test]
-    fn snake_case_documents_are_recognised() {
-        let doc = json!({"$schema": "https://static.modelcontextprotocol.io/schemas/2025-07-09/server.schema.json", "name": "a/b"});
-        assert!(is_snake_case_document(&doc));
-        assert!(is_snake_case_document(&json!({"name": "a/b", "packages": [{"registry_type": "npm"}]})));
-        assert!(!is_snake_case_document(&json!({"name": "a/b", "packages": [{"registryType": "npm"}]})));
     }
 }

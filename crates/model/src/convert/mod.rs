@@ -158,7 +158,7 @@ pub fn toolhive_to_upstream(key: &str, entry: &ToolHiveEntry) -> Converted<Serve
 pub fn upstream_to_toolhive(server: &ServerJson) -> Result<Converted<ToolHiveEntry>, Unrepresentable> {
     let mut clean = server.clone();
     let toolhive_residual = take_toolhive_residual(&mut clean);
-    if is_snake_case(&clean) {
+    if clean.is_snake_case_shape() {
         return Err(Unrepresentable::SnakeCase);
     }
     let mut notes = Vec::new();
@@ -187,21 +187,6 @@ pub fn upstream_to_toolhive(server: &ServerJson) -> Result<Converted<ToolHiveEnt
         }
     }
     Ok(Converted { value: entry, notes, lossless })
-}
-
-/// Whether a typed document is in the 2025-07-09 snake_case shape (see `detect::is_snake_case_document`).
-fn is_snake_case(server: &ServerJson) -> bool {
-    let declared = server
-        .schema
-        .as_deref()
-        .and_then(crate::upstream::SchemaVersion::from_schema_url)
-        .is_some_and(crate::upstream::SchemaVersion::is_snake_case);
-    declared
-        || server.extra.contains_key("website_url")
-        || server
-            .packages()
-            .iter()
-            .any(|p| p.extra.contains_key("registry_type") || p.extra.contains_key("environment_variables"))
 }
 
 fn put_toolhive_residual(server: &mut ServerJson, residual: &Residual) {

@@ -9,10 +9,7 @@ pub fn full_name(key: &str) -> String {
 
 /// The short name: the part after the single `/`; the name itself with no or several slashes.
 pub fn short_name(name: &str) -> &str {
-    match name.split_once('/') {
-        Some((_, rest)) if !rest.contains('/') => rest,
-        _ => name,
-    }
+    crate::filter::short_name(name).unwrap_or(name)
 }
 
 #[cfg(test)]

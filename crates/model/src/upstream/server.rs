@@ -128,6 +128,22 @@ impl ServerJson {
     pub fn remotes(&self) -> &[Remote] {
         self.remotes.as_deref().unwrap_or_default()
     }
+
+    /// Whether the document is in the 2025-07-09 snake_case shape (declared, or recognisable by its keys),
+    /// which this project reads and validates but does not convert.
+    pub fn is_snake_case_shape(&self) -> bool {
+        let declared = self
+            .schema
+            .as_deref()
+            .and_then(super::SchemaVersion::from_schema_url)
+            .is_some_and(super::SchemaVersion::is_snake_case);
+        declared
+            || self.extra.contains_key("website_url")
+            || self
+                .packages()
+                .iter()
+                .any(|p| p.extra.contains_key("registry_type") || p.extra.contains_key("environment_variables"))
+    }
 }
 
 /// Source repository of a server.
@@ -316,3 +332,22 @@ pub type KeyValueInput = Input;
 
 /// A command-line argument (`PositionalArgument` or `NamedArgument`): an [`Input`] with a `type`.
 pub type Argument = Input;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn server(value: serde_json::Value) -> ServerJson {
+        serde_json::from_value(value).expect("server.json")
+    }
+
+    #[test]
+    fn snake_case_documents_are_recognised() {
+        let declared = json!({"$schema": "https://static.modelcontextprotocol.io/schemas/2025-07-09/server.schema.json", "name": "a/b"});
+        assert!(server(declared).is_snake_case_shape());
+        assert!(server(json!({"name": "a/b", "packages": [{"registry_type": "npm"}]})).is_snake_case_shape());
+        assert!(!server(json!({"name": "a/b", "packages": [{"registryType": "npm"}]})).is_snake_case_shape());
+    }
+}
