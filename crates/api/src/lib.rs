@@ -2,6 +2,8 @@
 //! registries and per registry (`/registry/{name}/v0.1`, `/registry/{name}/v0`), served from an immutable
 //! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]).
 
+pub mod auth;
+mod listing;
 mod metrics;
 mod params;
 mod problem;
@@ -9,6 +11,7 @@ mod routes;
 mod snapshot;
 mod state;
 
+pub use listing::Listing;
 pub use metrics::{Metrics, OPENMETRICS_TEXT};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};

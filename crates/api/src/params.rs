@@ -31,6 +31,18 @@ impl RawQuery {
         self.0.iter().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
+    /// Every value of `key`, comma-separated lists split, blanks dropped (`tag=a&tag=b,c` gives a, b, c).
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `include_deleted` as a bool (`None` when absent).
     pub fn include_deleted(&self) -> Result<Option<bool>, Problem> {
         self.get("include_deleted").map(|v| parse_bool(v, "query.include_deleted")).transpose()

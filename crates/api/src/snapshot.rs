@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
+use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
+
+use crate::listing::Listing;
 
 /// The key of the official block in a response `_meta`.
 pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
@@ -23,6 +26,8 @@ pub struct Record {
     pub name_lower: String,
     /// Version string.
     pub version: String,
+    /// `active`, `deprecated` or `deleted`.
+    pub status: String,
     /// Whether the status is `deleted`.
     pub deleted: bool,
     /// Whether this is the latest version of its name.
@@ -33,6 +38,10 @@ pub struct Record {
     pub published_at: Option<Timestamp>,
     /// The rendered `ServerResponse` JSON.
     pub json: Arc<str>,
+    /// The registry the record comes from (set when the [`Snapshot`] is built).
+    pub registry: Arc<str>,
+    /// What the ToolHive API lists, for the latest version of a name whose document parses.
+    pub listing: Option<Arc<Listing>>,
 }
 
 impl Record {
@@ -42,12 +51,28 @@ impl Record {
             name: version.name.clone(),
             name_lower: version.name.to_lowercase(),
             version: version.version.clone(),
+            status: version.status.clone(),
             deleted: version.status == "deleted",
             is_latest: version.is_latest,
             updated_at: version.updated_at.parse().ok(),
             published_at: version.published_at.parse().ok(),
             json: render(version).into(),
+            registry: Arc::from(""),
+            listing: version
+                .is_latest
+                .then(|| version.document.decode::<ServerJson>().ok())
+                .flatten()
+                .map(|server| Arc::new(Listing::of(&server))),
         }
+    }
+
+    /// The stored `server.json` document: the `server` member of [`Record::json`].
+    pub fn document(&self) -> Result<ServerJson, serde_json::Error> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            server: ServerJson,
+        }
+        serde_json::from_str::<Envelope>(&self.json).map(|envelope| envelope.server)
     }
 }
 
@@ -138,7 +163,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds the aggregate of `registries` (in config order): the first registry that has a name wins
     /// all versions of that name.
-    pub fn new(registries: Vec<(String, RegistrySnapshot)>) -> Self {
+    pub fn new(mut registries: Vec<(String, RegistrySnapshot)>) -> Self {
+        for (name, snapshot) in &mut registries {
+            let name: Arc<str> = Arc::from(name.as_str());
+            for record in &mut snapshot.records {
+                record.registry = Arc::clone(&name);
+            }
+        }
         let mut claimed: HashSet<&str> = HashSet::new();
         let mut merged = Vec::new();
         for (_, snapshot) in &registries {

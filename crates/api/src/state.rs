@@ -1,5 +1,5 @@
-//! Shared state of the API: the current snapshot, swapped atomically after each sync, the readiness flag
-//! and the metrics.
+//! Shared state of the API: the current snapshot, swapped atomically after each sync, the readiness flag,
+//! the metrics, and what `thv registry serve` plugs in (store, registry specs, scheduler, auth).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use thv_store::Store;
+use thv_sync::{RegistrySpec, SchedulerHandle};
 
+use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
@@ -19,6 +21,9 @@ pub struct AppState {
     ready: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     store: Arc<OnceLock<StoreProbe>>,
+    registries: Arc<OnceLock<Vec<RegistrySpec>>>,
+    scheduler: Arc<OnceLock<SchedulerHandle>>,
+    auth: Arc<OnceLock<AuthConfig>>,
 }
 
 /// The store `GET /readyz` probes.
@@ -71,5 +76,37 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Sets the registry specs the `/api/v1/registries` routes describe. Only the first call counts.
+    pub fn set_registries(&self, registries: Vec<RegistrySpec>) {
+        let _ = self.registries.set(registries);
+    }
+
+    /// The registry specs, in config order (empty when none were set).
+    pub fn registries(&self) -> &[RegistrySpec] {
+        self.registries.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Lets `POST /api/v1/registries/{name}/sync` request syncs. Only the first call counts.
+    pub fn set_scheduler(&self, scheduler: SchedulerHandle) {
+        let _ = self.scheduler.set(scheduler);
+    }
+
+    /// The scheduler, if one was set.
+    pub fn scheduler(&self) -> Option<&SchedulerHandle> {
+        self.scheduler.get()
+    }
+
+    /// Sets who may call the API. Only the first call counts; until then reads are anonymous and writes
+    /// are refused.
+    pub fn set_auth(&self, auth: AuthConfig) {
+        let _ = self.auth.set(auth);
+    }
+
+    /// The authentication settings.
+    pub fn auth(&self) -> &AuthConfig {
+        static DEFAULT: OnceLock<AuthConfig> = OnceLock::new();
+        self.auth.get().unwrap_or_else(|| DEFAULT.get_or_init(AuthConfig::default))
     }
 }

@@ -24,7 +24,8 @@ pub struct Locations {
     pub database: Option<PathBuf>,
 }
 
-fn xdg(var: &str, fallback: &str) -> PathBuf {
+/// `$var` if set, else `$HOME/fallback`.
+pub fn xdg(var: &str, fallback: &str) -> PathBuf {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -82,7 +82,7 @@ pub(crate) struct HttpClient {
 struct TooManyRedirects(u32);
 
 /// Installs the `ring` rustls provider as the process default unless one is already installed.
-pub(crate) fn ensure_crypto_provider() {
+pub fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another thread installing a provider is fine: any provider works.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -22,6 +22,7 @@ pub use api::ApiSource;
 pub use error::SourceError;
 pub use file::FileSource;
 pub use git::GitSource;
+pub use http::ensure_crypto_provider;
 pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.

@@ -8,5 +8,5 @@ pub mod scheduler;
 pub mod spec;
 
 pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
-pub use scheduler::{Scheduler, sync_spec};
+pub use scheduler::{Scheduler, SchedulerHandle, sync_spec};
 pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};

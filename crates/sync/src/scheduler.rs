@@ -48,7 +48,7 @@ type Trigger = oneshot::Sender<SyncReport>;
 
 /// A running scheduler.
 pub struct Scheduler {
-    triggers: HashMap<String, mpsc::Sender<Trigger>>,
+    handle: SchedulerHandle,
     reports: broadcast::Sender<SyncReport>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -73,7 +73,12 @@ impl Scheduler {
             };
             tasks.push(tokio::spawn(worker.run(rx)));
         }
-        Self { triggers, reports, shutdown, tasks }
+        Self { handle: SchedulerHandle { triggers: Arc::new(triggers) }, reports, shutdown, tasks }
+    }
+
+    /// A cheap, cloneable handle that can request syncs while the scheduler runs.
+    pub fn handle(&self) -> SchedulerHandle {
+        self.handle.clone()
     }
 
     /// Reports of every sync from now on.
@@ -83,15 +88,12 @@ impl Scheduler {
 
     /// Requests a sync of `registry` now; the receiver gets its report. `None` for an unknown registry.
     pub async fn trigger(&self, registry: &str) -> Option<oneshot::Receiver<SyncReport>> {
-        let tx = self.triggers.get(registry)?;
-        let (reply, rx) = oneshot::channel();
-        tx.send(reply).await.ok()?;
-        Some(rx)
+        self.handle.trigger(registry).await
     }
 
     /// Names of the scheduled registries.
     pub fn registries(&self) -> impl Iterator<Item = &str> {
-        self.triggers.keys().map(String::as_str)
+        self.handle.triggers.keys().map(String::as_str)
     }
 
     /// Stops every task after its current sync step and waits for them.
@@ -100,6 +102,23 @@ impl Scheduler {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+/// Requests syncs of a running [`Scheduler`]; after [`Scheduler::stop`] every request answers `None`.
+#[derive(Debug, Clone)]
+pub struct SchedulerHandle {
+    triggers: Arc<HashMap<String, mpsc::Sender<Trigger>>>,
+}
+
+impl SchedulerHandle {
+    /// Requests a sync of `registry` now; the receiver gets its report. `None` for an unknown registry or
+    /// a stopped scheduler.
+    pub async fn trigger(&self, registry: &str) -> Option<oneshot::Receiver<SyncReport>> {
+        let tx = self.triggers.get(registry)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(reply).await.ok()?;
+        Some(rx)
     }
 }
 

@@ -1,17 +1,21 @@
 //! The axum router: the MCP Registry read API under `/v0.1` and `/v0` (aggregate of all registries) and
 //! under `/registry/{name}/v0.1` and `/registry/{name}/v0` (one registry), with the official
 //! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s), and the
-//! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`).
+//! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`), and the
+//! ToolHive API under `/api/v1`. The catalog routes go through [`crate::auth::require`]; operational ones
+//! never need a token (probes and scrapers).
 
 mod middleware;
 mod ops;
+mod registries;
 mod servers;
+mod toolhive;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::Method;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
@@ -22,20 +26,29 @@ const PREFIXES: [&str; 4] = ["/v0.1", "/v0", "/registry/{registry}/v0.1", "/regi
 
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let mcp = Router::new()
         .route("/servers", get(servers::list))
         .route("/servers/{server_name}/versions", get(servers::versions))
         .route("/servers/{server_name}/versions/{version}", get(servers::version));
-    let mut routes = Router::new()
+    let mut catalog = Router::new()
+        .route("/api/v1/servers", get(toolhive::list))
+        .route("/api/v1/servers/{name}", get(toolhive::show))
+        .route("/api/v1/registries", get(registries::list))
+        .route("/api/v1/registries/{name}", get(registries::show))
+        .route("/api/v1/registries/{name}/changes", get(registries::changes))
+        .route("/api/v1/registries/{name}/sync", post(registries::sync));
+    for prefix in PREFIXES {
+        catalog = catalog.nest(prefix, mcp.clone());
+    }
+    let catalog = catalog.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require));
+    let routes = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/health", get(ops::healthz))
         .route("/ping", get(ops::ping))
         .route("/readyz", get(ops::readyz))
         .route("/version", get(ops::version))
-        .route("/metrics", get(ops::metrics));
-    for prefix in PREFIXES {
-        routes = routes.nest(prefix, api.clone());
-    }
+        .route("/metrics", get(ops::metrics))
+        .merge(catalog);
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH])

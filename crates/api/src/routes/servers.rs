@@ -34,7 +34,7 @@ fn path_params(params: PathParams) -> Result<HashMap<String, String>, Problem> {
 }
 
 /// A JSON response from pre-rendered text.
-fn json(body: String) -> Response {
+pub(super) fn json(body: String) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
@@ -103,7 +103,7 @@ fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Resu
 }
 
 /// Decodes a path segment a second time when it still holds escapes (the official handler does).
-fn decoded_again(text: &str) -> Option<String> {
+pub(super) fn decoded_again(text: &str) -> Option<String> {
     if !text.contains('%') {
         return None;
     }

@@ -7,6 +7,7 @@ mod remove;
 mod serve;
 mod show;
 mod sync;
+pub mod token;
 mod validate;
 
 use std::process::ExitCode;
@@ -34,6 +35,9 @@ pub enum RegistryCommand {
     Convert(convert::ConvertArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
     Validate(validate::ValidateArgs),
+    /// Manage the API tokens `thv registry serve` accepts.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Runs a `thv registry` subcommand.
@@ -47,5 +51,6 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Serve(args) => serve::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
         RegistryCommand::Validate(args) => validate::run(&args),
+        RegistryCommand::Token(cmd) => token::run(&cmd),
     }
 }

@@ -1,15 +1,18 @@
 //! `thv registry serve`: the sync scheduler and the registry API server in one process.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use thv_api::auth::{AuthConfig, OidcConfig, OidcVerifier, TokenSet};
 use thv_store::SyncOutcome;
 use thv_sync::Scheduler;
 
 use crate::config::{Config, Locations};
+use crate::registry::token::default_token_file;
 
 /// Arguments of `thv registry serve`.
 #[derive(Debug, Args)]
@@ -22,11 +25,56 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "THV_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Who may call the API.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Authentication")]
+pub struct AuthArgs {
+    /// Require a bearer token for reads too (writes always need one).
+    #[arg(long, env = "THV_REQUIRE_AUTH_FOR_READS")]
+    pub require_auth_for_reads: bool,
+    /// Token file made by `thv registry token create` [default: $XDG_CONFIG_HOME/thv/tokens, when it exists].
+    #[arg(long, env = "THV_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Accept OIDC JWTs from this issuer (its discovery document names the keys).
+    #[arg(long, env = "THV_OIDC_ISSUER", value_name = "URL", requires = "oidc_audience")]
+    pub oidc_issuer: Option<String>,
+    /// The audience OIDC tokens must carry.
+    #[arg(long, env = "THV_OIDC_AUDIENCE", value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+    /// The provider's JWKS URL, when it has no discovery document.
+    #[arg(long, env = "THV_OIDC_JWKS_URL", value_name = "URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// The scope, role or group that allows writes (found in scope, scp, roles, groups or permissions).
+    #[arg(long, env = "THV_OIDC_WRITE_SCOPE", default_value = "registry:write")]
+    pub oidc_write_scope: String,
+}
+
+impl AuthArgs {
+    /// The server's authentication settings.
+    fn load(&self) -> anyhow::Result<AuthConfig> {
+        let token_file = self.token_file.clone().or_else(|| Some(default_token_file()).filter(|p| p.is_file()));
+        let tokens = token_file.map(|path| TokenSet::load(&path)).transpose()?;
+        let oidc = match (&self.oidc_issuer, &self.oidc_audience) {
+            (Some(issuer), Some(audience)) => Some(Arc::new(OidcVerifier::new(OidcConfig {
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                jwks_url: self.oidc_jwks_url.clone(),
+                write_scope: self.oidc_write_scope.clone(),
+            })?)),
+            _ => None,
+        };
+        Ok(AuthConfig { anonymous_reads: !self.require_auth_for_reads, tokens, oidc })
+    }
 }
 
 /// Runs the command until SIGTERM or SIGINT.
 pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
     let config = Config::load(&locations.config_path())?;
+    let auth = args.auth.load()?;
     let store = crate::store::open(locations).await?;
     let names: Vec<String> = config.registries.iter().map(|r| r.name.clone()).collect();
     let snapshot = thv_api::load_snapshot(store.as_ref(), &names).await.context("loading the stored catalogs")?;
@@ -37,8 +85,11 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
         }
     }
     state.set_store(Arc::clone(&store));
-    state.set_ready(true);
+    state.set_registries(config.registries.clone());
+    state.set_auth(auth);
     let scheduler = Scheduler::start(config.registries.clone(), Arc::clone(&store), locations.cache_dir());
+    state.set_scheduler(scheduler.handle());
+    state.set_ready(true);
 
     // Record every sync in the metrics, and swap in a new snapshot whenever a sync commits something.
     let mut reports = scheduler.subscribe();

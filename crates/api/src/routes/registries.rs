@@ -1,0 +1,308 @@
+//! The ToolHive API's registry routes: status (`GET /api/v1/registries`, `GET /api/v1/registries/{name}`),
+//! recent change sets (`GET /api/v1/registries/{name}/changes`) and manual syncs
+//! (`POST /api/v1/registries/{name}/sync`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use thv_store::{Change, Counts, RegistryState, Store, SyncOutcome, SyncRun};
+use thv_sync::{RegistrySpec, SyncPolicy, ValidationPolicy};
+
+use super::servers::json;
+use crate::auth::Caller;
+use crate::params::RawQuery as Query;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// How long `POST …/sync` waits for the sync by default before answering 202.
+const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+/// The longest wait a client may ask for.
+const MAX_WAIT_SECONDS: u64 = 25;
+/// Change sets listed by default, and at most.
+const DEFAULT_CHANGE_SETS: usize = 10;
+const MAX_CHANGE_SETS: usize = 100;
+/// Runs looked at to find change sets.
+const RUNS_SCANNED: u32 = 1000;
+
+/// Where a registry's catalog comes from, without credentials.
+#[derive(Debug, Serialize)]
+struct SourceView {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    location: String,
+}
+
+/// A registry as `GET /api/v1/registries` describes it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegistryView<'a> {
+    name: &'a str,
+    source: SourceView,
+    format: Value,
+    sync_policy: &'a SyncPolicy,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    filter: Value,
+    validation: &'a ValidationPolicy,
+    /// `pending` (never synced), `ready`, `failing` (serving the last good catalog) or `failed` (no
+    /// catalog yet).
+    status: &'static str,
+    last_sync_time: Option<&'a str>,
+    last_attempt_time: Option<&'a str>,
+    failed_attempts: u32,
+    last_error: Option<&'a str>,
+    revision: Option<&'a str>,
+    digest: Option<&'a str>,
+    /// Server versions served.
+    server_count: u64,
+    /// Distinct server names served.
+    server_names: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recent_runs: Option<Vec<SyncRun>>,
+}
+
+/// A location with user info and query removed (they can hold credentials).
+fn redacted(location: String) -> String {
+    match url::Url::parse(&location) {
+        Ok(mut url) if url.has_host() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            if url.query().is_some() {
+                url.set_query(Some("redacted"));
+            }
+            url.to_string()
+        }
+        _ => location,
+    }
+}
+
+fn status_of(state: Option<&RegistryState>) -> &'static str {
+    match state {
+        None => "pending",
+        Some(s) if s.failed_attempts == 0 && s.last_success_at.is_some() => "ready",
+        Some(s) if s.last_success_at.is_some() || s.content_digest.is_some() => "failing",
+        Some(s) if s.failed_attempts > 0 => "failed",
+        Some(_) => "pending",
+    }
+}
+
+fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistryState>) -> RegistryView<'a> {
+    let names = app.snapshot().registry(&spec.name).map_or(0, |s| s.name_count());
+    RegistryView {
+        name: &spec.name,
+        source: SourceView { kind: spec.source.kind(), location: redacted(spec.source.location()) },
+        format: serde_json::to_value(spec.format).unwrap_or(Value::Null),
+        sync_policy: &spec.sync_policy,
+        filter: if spec.filter.is_empty() {
+            Value::Null
+        } else {
+            serde_json::to_value(&spec.filter).unwrap_or_default()
+        },
+        validation: &spec.validation,
+        status: status_of(state),
+        last_sync_time: state.and_then(|s| s.last_success_at.as_deref()),
+        last_attempt_time: state.and_then(|s| s.last_attempt_at.as_deref()),
+        failed_attempts: state.map_or(0, |s| s.failed_attempts),
+        last_error: state.and_then(|s| s.last_error.as_deref()),
+        revision: state.and_then(|s| s.revision.as_deref()),
+        digest: state.and_then(|s| s.content_digest.as_deref()),
+        server_count: state.map_or(0, |s| s.server_count),
+        server_names: names,
+        recent_runs: None,
+    }
+}
+
+fn store_of(state: &AppState) -> Result<&Arc<dyn Store>, Problem> {
+    state.store().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "This server has no database to read."))
+}
+
+fn spec_of<'a>(state: &'a AppState, name: &str) -> Result<&'a RegistrySpec, Problem> {
+    state
+        .registries()
+        .iter()
+        .find(|spec| spec.name == name)
+        .ok_or_else(|| Problem::not_found(format!("Registry {name:?} not found")))
+}
+
+fn store_failed(e: thv_store::StoreError) -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("The database failed: {e}"))
+}
+
+fn to_json(body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => json(text),
+        Err(e) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /api/v1/registries`: every configured registry with its sync status.
+pub async fn list(State(app): State<AppState>) -> Response {
+    async {
+        let states = store_of(&app)?.registry_states().await.map_err(store_failed)?;
+        let views: Vec<RegistryView<'_>> = app
+            .registries()
+            .iter()
+            .map(|spec| view(&app, spec, states.iter().find(|s| s.registry == spec.name)))
+            .collect();
+        Ok::<_, Problem>(to_json(&serde_json::json!({"registries": views, "count": views.len()})))
+    }
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/v1/registries/{name}`: one registry's status and its last ten sync runs.
+pub async fn show(State(app): State<AppState>, Path(name): Path<String>) -> Response {
+    async {
+        let spec = spec_of(&app, &name)?;
+        let store = store_of(&app)?;
+        let state = store.registry_state(&name).await.map_err(store_failed)?;
+        let runs = store.runs(&name, 10).await.map_err(store_failed)?;
+        let mut shown = view(&app, spec, state.as_ref());
+        shown.recent_runs = Some(runs);
+        Ok::<_, Problem>(to_json(&shown))
+    }
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// One change set of `GET /api/v1/registries/{name}/changes`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeSet {
+    run_id: i64,
+    started_at: String,
+    finished_at: String,
+    revision: Option<String>,
+    digest: Option<String>,
+    counts: Counts,
+    changes: Vec<Change>,
+}
+
+/// `GET /api/v1/registries/{name}/changes?limit=N`: the change sets of the last N syncs that changed the
+/// catalog (newest first; N 1–100, default 10).
+pub async fn changes(State(app): State<AppState>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
+    async {
+        spec_of(&app, &name)?;
+        let limit = change_set_limit(&Query::parse(query.as_deref()))?;
+        let store = store_of(&app)?;
+        let runs = store.runs(&name, RUNS_SCANNED).await.map_err(store_failed)?;
+        let mut sets = Vec::new();
+        for run in runs.into_iter().filter(|r| r.outcome == SyncOutcome::Success).take(limit) {
+            let changes = store.changes(run.id).await.map_err(store_failed)?;
+            sets.push(ChangeSet {
+                run_id: run.id,
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                revision: run.revision,
+                digest: run.digest,
+                counts: run.counts,
+                changes,
+            });
+        }
+        Ok::<_, Problem>(to_json(&serde_json::json!({"registry": name, "changeSets": sets})))
+    }
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn change_set_limit(query: &Query) -> Result<usize, Problem> {
+    let Some(text) = query.get("limit") else {
+        return Ok(DEFAULT_CHANGE_SETS);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_CHANGE_SETS).contains(&n) => Ok(n),
+        _ => Err(Problem::validation("expected an integer from 1 to 100", "query.limit", Value::from(text))),
+    }
+}
+
+/// `POST /api/v1/registries/{name}/sync?wait=SECONDS`: syncs the registry now. Answers 200 with the sync
+/// report when it finishes within `wait` (default 20, at most 25; 0 = do not wait), 502 when it failed
+/// (the last good catalog is still served), or 202 while it is still running.
+pub async fn sync(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    caller: Option<axum::Extension<Caller>>,
+) -> Response {
+    async {
+        spec_of(&app, &name)?;
+        let wait = sync_wait(&Query::parse(query.as_deref()))?;
+        let scheduler = app
+            .scheduler()
+            .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "This server does not run syncs."))?;
+        let report = scheduler
+            .trigger(&name)
+            .await
+            .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The scheduler is stopping."))?;
+        let by = caller.map(|axum::Extension(c)| c.subject).unwrap_or_else(|| "anonymous".to_owned());
+        match tokio::time::timeout(wait, report).await {
+            Ok(Ok(report)) if report.outcome == SyncOutcome::Failed => Err(Problem::new(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "The sync of {name} failed; the last good catalog is still served: {}",
+                    report.error.as_deref().unwrap_or("unknown error")
+                ),
+            )),
+            Ok(Ok(report)) => Ok(to_json(&serde_json::json!({"requestedBy": by, "report": report}))),
+            Ok(Err(_)) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The scheduler stopped during the sync.")),
+            Err(_) => {
+                let mut response = (
+                    StatusCode::ACCEPTED,
+                    serde_json::json!({"registry": name, "status": "running", "requestedBy": by}).to_string(),
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/registries/{name}")) {
+                    headers.insert(header::LOCATION, location);
+                }
+                Ok(response)
+            }
+        }
+    }
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+fn sync_wait(query: &Query) -> Result<Duration, Problem> {
+    let Some(text) = query.get("wait") else {
+        return Ok(DEFAULT_WAIT);
+    };
+    match text.parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_WAIT_SECONDS => Ok(Duration::from_secs(seconds)),
+        _ => Err(Problem::validation("expected whole seconds from 0 to 25", "query.wait", Value::from(text))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_lose_credentials() {
+        assert_eq!(
+            redacted("https://user:pw@example.com/a.json?token=x".to_owned()),
+            "https://example.com/a.json?redacted"
+        );
+        assert_eq!(redacted("/etc/catalog.json".to_owned()), "/etc/catalog.json");
+        assert_eq!(
+            redacted("https://example.com/repo.git@main:x.json".to_owned()),
+            "https://example.com/repo.git@main:x.json"
+        );
+    }
+
+    #[test]
+    fn status_follows_the_state() {
+        assert_eq!(status_of(None), "pending");
+        let mut state = RegistryState { last_success_at: Some("t".to_owned()), ..RegistryState::default() };
+        assert_eq!(status_of(Some(&state)), "ready");
+        state.failed_attempts = 2;
+        assert_eq!(status_of(Some(&state)), "failing");
+        state.last_success_at = None;
+        assert_eq!(status_of(Some(&state)), "failed");
+    }
+}
