@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use crate::problem::Problem;
 use crate::state::AppState;
 
-pub use oidc::{OidcConfig, OidcError, OidcVerifier};
+pub use oidc::{DEFAULT_REFRESH_GAP, OidcConfig, OidcError, OidcVerifier};
 pub use tokens::{TokenFileError, TokenSet, generate_token, parse_scopes};
 
 /// What a caller may do.

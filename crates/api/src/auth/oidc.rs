@@ -2,8 +2,8 @@
 //!
 //! The keys are found through the issuer's discovery document (`/.well-known/openid-configuration`) unless a
 //! JWKS URL is given, fetched on first use, cached for [`KEY_TTL`], and fetched again early when a token
-//! names a key id the cache does not know (at most once per [`REFRESH_GAP`], so random key ids cannot make
-//! the server hammer the provider).
+//! names a key id the cache does not know (at most once per [`OidcConfig::refresh_gap`], so random key ids
+//! cannot make the server hammer the provider).
 
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,8 @@ use super::{Caller, Scopes};
 
 /// How long fetched keys are trusted before they are fetched again.
 pub const KEY_TTL: Duration = Duration::from_secs(3600);
-/// The shortest time between two fetches of the keys.
-pub const REFRESH_GAP: Duration = Duration::from_secs(30);
+/// The default shortest time between two fetches of the keys.
+pub const DEFAULT_REFRESH_GAP: Duration = Duration::from_secs(30);
 /// Largest discovery or JWKS document accepted.
 const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 /// Time allowed for one fetch.
@@ -38,6 +38,8 @@ pub struct OidcConfig {
     /// The scope, role or group that allows writes (found in `scope`, `scp`, `roles`, `groups` or
     /// `permissions`).
     pub write_scope: String,
+    /// The shortest time between two fetches of the keys ([`DEFAULT_REFRESH_GAP`]).
+    pub refresh_gap: Duration,
 }
 
 /// Why a token was refused (the text is safe to send back: it never contains the token).
@@ -127,11 +129,11 @@ impl OidcVerifier {
         })
     }
 
-    /// Fetches the keys unless another fetch started less than [`REFRESH_GAP`] ago.
+    /// Fetches the keys unless another fetch started less than `refresh_gap` ago.
     async fn refresh(&self) -> Result<(), OidcError> {
         let mut last = self.fetching.lock().await;
         let have_keys = self.keys.read().await.is_some();
-        if have_keys && last.is_some_and(|at| at.elapsed() < REFRESH_GAP) {
+        if have_keys && last.is_some_and(|at| at.elapsed() < self.config.refresh_gap) {
             return Ok(());
         }
         *last = Some(Instant::now());

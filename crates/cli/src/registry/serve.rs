@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use thv_api::auth::{AuthConfig, OidcConfig, OidcVerifier, TokenSet};
+use thv_api::auth::{AuthConfig, DEFAULT_REFRESH_GAP, OidcConfig, OidcVerifier, TokenSet};
 use thv_store::SyncOutcome;
 use thv_sync::Scheduler;
 
@@ -64,6 +64,7 @@ impl AuthArgs {
                 audience: audience.clone(),
                 jwks_url: self.oidc_jwks_url.clone(),
                 write_scope: self.oidc_write_scope.clone(),
+                refresh_gap: DEFAULT_REFRESH_GAP,
             })?)),
             _ => None,
         };
