@@ -1300,3 +1300,45 @@ fn output_to_a_closed_pipe_ends_quietly() {
     let report = env.json(&["registry", "sync", "verbose"]);
     assert_eq!(report[0]["outcome"], "unchanged", "the sync cut short by the closed pipe had committed: {report}");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// thv registry token
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn tokens_are_stored_hashed_listed_and_revoked() {
+    let env = Env::new();
+    let created = env.ok(&["registry", "token", "create", "ci", "--scope", "write"]);
+    let token = created.stdout.trim().to_owned();
+    assert!(token.starts_with("thv_") && token.len() == 47, "{token}");
+    let file = env.path("xdg-config/thv/tokens");
+    let text = std::fs::read_to_string(&file).expect("the default token file");
+    assert!(!text.contains(&token), "only the hash is stored");
+    assert!(text.lines().any(|l| l.starts_with("ci sha256:") && l.ends_with(" write")), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&file).expect("metadata").permissions().mode() & 0o777, 0o600);
+    }
+    let viewer = env.ok(&["registry", "token", "create", "viewer"]).stdout.trim().to_owned();
+    assert_ne!(viewer, token);
+    env.run(&["registry", "token", "create", "ci"]).expect_code(2, "a name is used once");
+    env.run(&["registry", "token", "create", "bad name"]).expect_code(2, "names are checked");
+
+    let listed = env.json(&["registry", "token", "list"]);
+    assert_eq!(listed, json!([{"name": "ci", "scopes": "write"}, {"name": "viewer", "scopes": "read"}]));
+    env.ok(&["registry", "token", "revoke", "ci"]);
+    assert_eq!(env.json(&["registry", "token", "list"]), json!([{"name": "viewer", "scopes": "read"}]));
+    env.run(&["registry", "token", "revoke", "ci"]).expect_code(2, "revoking twice");
+}
+
+#[test]
+fn serve_refuses_a_broken_token_file_by_line() {
+    let env = Env::new();
+    std::fs::write(env.path("tokens"), "ci thv_pasted-token-by-mistake write\n").expect("write");
+    let run = env
+        .run(&["registry", "serve", "--listen", "127.0.0.1:0", "--token-file", "tokens"])
+        .expect_code(2, "a token file holding a token instead of a hash");
+    assert!(run.stderr.contains("tokens:1:") && run.stderr.contains("store hashes"), "{}", run.stderr);
+    assert!(!run.stderr.contains("thv_pasted-token-by-mistake"), "the token is not echoed: {}", run.stderr);
+}
