@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
-use thv_store::Store;
+use thv_store::{Store, StoreError};
 use thv_sync::{RegistrySpec, SchedulerHandle};
 
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, load_snapshot};
 
 /// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
 /// Cloning shares them.
@@ -24,6 +24,7 @@ pub struct AppState {
     registries: Arc<OnceLock<Vec<RegistrySpec>>>,
     scheduler: Arc<OnceLock<SchedulerHandle>>,
     auth: Arc<OnceLock<AuthConfig>>,
+    reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The store `GET /readyz` probes.
@@ -108,5 +109,19 @@ impl AppState {
     pub fn auth(&self) -> &AuthConfig {
         static DEFAULT: OnceLock<AuthConfig> = OnceLock::new();
         self.auth.get().unwrap_or_else(|| DEFAULT.get_or_init(AuthConfig::default))
+    }
+
+    /// Rebuilds the snapshot of every registry from the store (set with [`AppState::set_store`] and
+    /// [`AppState::set_registries`]) and serves it. Reloads run one at a time, so the last one to finish
+    /// always saw the last commit. Without a store this does nothing.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let Some(store) = self.store().cloned() else {
+            return Ok(());
+        };
+        let _one_at_a_time = self.reloading.lock().await;
+        let names: Vec<String> = self.registries().iter().map(|spec| spec.name.clone()).collect();
+        let snapshot = load_snapshot(store.as_ref(), &names).await?;
+        self.replace(snapshot);
+        Ok(())
     }
 }

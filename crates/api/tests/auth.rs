@@ -176,6 +176,7 @@ async fn a_write_token_syncs_and_the_change_sets_follow() {
     assert_eq!(first.json()["requestedBy"], "token:ci");
     assert_eq!(first.json()["report"]["outcome"], "success");
     assert_eq!(first.json()["report"]["counts"]["added"], 1);
+    assert_eq!(get(app, "/api/v1/servers").await.json()["count"], 1, "served as soon as the sync answers");
 
     std::fs::write(server.file.path(), catalog(&["alpha", "beta"])).expect("write");
     let second = sync(app, Some(&writer)).await;
@@ -183,6 +184,7 @@ async fn a_write_token_syncs_and_the_change_sets_follow() {
         second.json()["report"]["changes"],
         json!([{"kind": "added", "name": "io.example/beta", "version": "1.0.0"}])
     );
+    assert_eq!(get(app, "/v0.1/servers").await.json()["metadata"]["count"], 2);
     let unchanged = sync(app, Some(&writer)).await;
     assert_eq!(unchanged.json()["report"]["outcome"], "unchanged");
 

@@ -220,8 +220,9 @@ fn change_set_limit(query: &Query) -> Result<usize, Problem> {
 }
 
 /// `POST /api/v1/registries/{name}/sync?wait=SECONDS`: syncs the registry now. Answers 200 with the sync
-/// report when it finishes within `wait` (default 20, at most 25; 0 = do not wait), 502 when it failed
-/// (the last good catalog is still served), or 202 while it is still running.
+/// report when it finishes within `wait` (default 20, at most 25; 0 = do not wait) — once the new catalog
+/// is being served —, 502 when it failed (the last good catalog is still served), or 202 while it is still
+/// running.
 pub async fn sync(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -247,7 +248,13 @@ pub async fn sync(
                     report.error.as_deref().unwrap_or("unknown error")
                 ),
             )),
-            Ok(Ok(report)) => Ok(to_json(&serde_json::json!({"requestedBy": by, "report": report}))),
+            Ok(Ok(report)) => {
+                // Serve the new catalog before answering, so that the caller's next read sees it.
+                if report.outcome == SyncOutcome::Success {
+                    app.reload().await.map_err(store_failed)?;
+                }
+                Ok(to_json(&serde_json::json!({"requestedBy": by, "report": report})))
+            }
             Ok(Err(_)) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The scheduler stopped during the sync.")),
             Err(_) => {
                 let mut response = (

@@ -95,7 +95,6 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     // Record every sync in the metrics, and swap in a new snapshot whenever a sync commits something.
     let mut reports = scheduler.subscribe();
     let reload_state = state.clone();
-    let reload_store = Arc::clone(&store);
     let reloader = tokio::spawn(async move {
         loop {
             let received = reports.recv().await;
@@ -110,9 +109,8 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
             }
             match received {
                 Ok(report) if report.outcome == SyncOutcome::Success => {
-                    match thv_api::load_snapshot(reload_store.as_ref(), &names).await {
-                        Ok(snapshot) => reload_state.replace(snapshot),
-                        Err(e) => eprintln!("error: reloading catalogs after a sync of {}: {e}", report.registry),
+                    if let Err(e) = reload_state.reload().await {
+                        eprintln!("error: reloading catalogs after a sync of {}: {e}", report.registry);
                     }
                 }
                 Ok(report) if report.outcome == SyncOutcome::Failed => eprintln!(
