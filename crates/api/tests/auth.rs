@@ -18,7 +18,7 @@ use common::{Reply, get, send};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use thv_api::AppState;
-use thv_api::auth::{AuthConfig, OidcConfig, OidcVerifier, Scopes, TokenSet, generate_token};
+use thv_api::auth::{AuthConfig, OidcConfig, OidcVerifier, Scopes, TokenSet, TokenSource, generate_token};
 use thv_store::{SqliteStore, Store};
 use thv_sync::{RegistrySpec, Scheduler};
 
@@ -148,10 +148,11 @@ async fn sync(app: &Router, token: Option<&str>) -> Reply {
     send(app, request(Method::POST, "/api/v1/registries/local/sync", token)).await
 }
 
-fn tokens() -> (TokenSet, String, String) {
+fn tokens() -> (Arc<TokenSource>, String, String) {
     let (writer, write_line) = generate_token("ci", Scopes { read: true, write: true }).expect("token");
     let (reader, read_line) = generate_token("viewer", Scopes { read: true, write: false }).expect("token");
-    (TokenSet::parse(&format!("{write_line}\n{read_line}\n")).expect("tokens"), writer, reader)
+    let set = TokenSet::parse(&format!("{write_line}\n{read_line}\n")).expect("tokens");
+    (Arc::new(TokenSource::fixed(set)), writer, reader)
 }
 
 #[tokio::test]

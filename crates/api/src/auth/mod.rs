@@ -5,6 +5,7 @@
 //! authenticated caller without the needed scope gets 403. Tokens are never logged nor echoed.
 
 pub mod oidc;
+pub mod token_source;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 pub use oidc::{DEFAULT_REFRESH_GAP, OidcConfig, OidcError, OidcVerifier};
+pub use token_source::TokenSource;
 pub use tokens::{TokenFileError, TokenSet, generate_token, parse_scopes};
 
 /// What a caller may do.
@@ -64,7 +66,7 @@ pub struct AuthConfig {
     /// Whether reads need no token.
     pub anonymous_reads: bool,
     /// Tokens from a token file.
-    pub tokens: Option<TokenSet>,
+    pub tokens: Option<Arc<TokenSource>>,
     /// OIDC tokens.
     pub oidc: Option<Arc<OidcVerifier>>,
 }
@@ -173,7 +175,7 @@ mod tests {
     fn config(anonymous_reads: bool) -> (AuthConfig, String, String) {
         let (writer, write_line) = generate_token("ci", Scopes { read: true, write: true }).unwrap();
         let (reader, read_line) = generate_token("viewer", Scopes { read: true, write: false }).unwrap();
-        let tokens = TokenSet::parse(&format!("{write_line}\n{read_line}\n")).unwrap();
+        let tokens = Arc::new(TokenSource::fixed(TokenSet::parse(&format!("{write_line}\n{read_line}\n")).unwrap()));
         (AuthConfig { anonymous_reads, tokens: Some(tokens), oidc: None }, writer, reader)
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use thv_api::auth::{AuthConfig, DEFAULT_REFRESH_GAP, OidcConfig, OidcVerifier, TokenSet};
+use thv_api::auth::{AuthConfig, DEFAULT_REFRESH_GAP, OidcConfig, OidcVerifier, TokenSource};
 use thv_store::SyncOutcome;
 use thv_sync::Scheduler;
 
@@ -57,7 +57,7 @@ impl AuthArgs {
     /// The server's authentication settings.
     fn load(&self) -> anyhow::Result<AuthConfig> {
         let token_file = self.token_file.clone().or_else(|| Some(default_token_file()).filter(|p| p.is_file()));
-        let tokens = token_file.map(|path| TokenSet::load(&path)).transpose()?;
+        let tokens = token_file.map(|path| TokenSource::watch(&path).map(Arc::new)).transpose()?;
         let oidc = match (&self.oidc_issuer, &self.oidc_audience) {
             (Some(issuer), Some(audience)) => Some(Arc::new(OidcVerifier::new(OidcConfig {
                 issuer: issuer.clone(),

@@ -39,7 +39,7 @@ pub enum TokenCommand {
     Create(CreateArgs),
     /// List the tokens' names and scopes.
     List(ListArgs),
-    /// Revoke a token by name (a running server picks the change up on restart).
+    /// Revoke a token by name (a running server applies it within 2 s).
     Revoke(RevokeArgs),
 }
 
