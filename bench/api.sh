@@ -113,21 +113,28 @@ EOF
 "$nginx" -p "$work/nginx" -e "$work/nginx/logs/error.log" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
 wait_for "http://127.0.0.1:$nginx_port/v0.1/servers" "$work/nginx/logs/error.log"
+read -ra nginx_workers < <(ps --ppid "$nginx_pid" -o pid= | paste -sd' ')
 for i in 0 1; do
   fetch "http://127.0.0.1:$nginx_port${paths[$i]}" "$work/nginx-$i.json"
   cmp -s "$work/www/${labels[$i]}.json" "$work/nginx-$i.json" || { echo "nginx bytes differ for ${paths[$i]}" >&2; exit 1; }
 done
 
 # --- load ----------------------------------------------------------------------------------------------
-# Runs wrk against URL; sets rps and p99 (ms); warns on errors or non-2xx answers.
+# Runs wrk against URL while measuring the CPU time of PIDS; sets rps, p99 (ms) and cpu (µs per request, user +
+# system, which unlike req/s does not depend on what else the machine runs); warns on errors or non-2xx answers.
 drive() {
-  wrk -t2 -c64 -d"${seconds}s" --latency "$1" > "$work/wrk.txt"
+  local url=$1; shift
+  local before; before=$(cpu_ticks "$@")
+  wrk -t2 -c64 -d"${seconds}s" --latency "$url" > "$work/wrk.txt"
+  local ticks=$(($(cpu_ticks "$@") - before))
+  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.1f", t / hz * 1e6 / $1}' "$work/wrk.txt")
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else if (v ~ /m$/) print v*60000; else print v*1000}' "$work/wrk.txt")
   if grep -qE 'Non-2xx|Socket errors' "$work/wrk.txt"; then
-    echo "warning: $1: $(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | tr -s ' ' | paste -sd ';')" >&2
+    echo "warning: $url: $(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | tr -s ' ' | paste -sd ';')" >&2
   fi
 }
+cpu_ticks() { printf '/proc/%s/stat\n' "$@" | xargs cat | awk '{t += $14 + $15} END {print t}'; }  # PIDS: their user + system clock ticks
 mark() { awk "BEGIN { print ($1) ? \"PASS\" : \"MISS\" }"; }  # an awk condition
 mb_of() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$thv_pid/status"; }  # VmRSS or VmHWM
 
@@ -138,15 +145,16 @@ for i in 0 1; do
   printf '%-7s %s (%s bytes)\n' "${labels[$i]}:" "${paths[$i]}" "$(stat -c %s "$work/www/${labels[$i]}.json")"
 done
 echo
-printf '%-7s %-6s %10s %9s %8s %8s %10s\n' URL server 'req/s' 'p99 ms' 'RSS MB' 'peak MB' 'thv/nginx'
+printf '%-7s %-6s %10s %9s %11s %8s %8s %10s\n' URL server 'req/s' 'p99 ms' 'CPU us/req' 'RSS MB' 'peak MB' 'thv/nginx'
 verdicts=()
 for i in 0 1; do
-  drive "http://127.0.0.1:$thv_port${paths[$i]}"
-  thv_rps=$rps thv_p99=$p99 rss=$(mb_of VmRSS) hwm=$(mb_of VmHWM)
-  drive "http://127.0.0.1:$nginx_port${paths[$i]}"
+  drive "http://127.0.0.1:$thv_port${paths[$i]}" "$thv_pid"
+  thv_rps=$rps thv_p99=$p99 thv_cpu=$cpu rss=$(mb_of VmRSS) hwm=$(mb_of VmHWM)
+  drive "http://127.0.0.1:$nginx_port${paths[$i]}" "${nginx_workers[@]}"
   ratio=$(awk -v a="$thv_rps" -v b="$rps" 'BEGIN {printf "%.0f", 100 * a / b}')
-  printf '%-7s %-6s %10.0f %9.2f %8s %8s %9s%%\n' "${labels[$i]}" thv "$thv_rps" "$thv_p99" "$rss" "$hwm" "$ratio"
-  printf '%-7s %-6s %10.0f %9.2f\n' "" nginx "$rps" "$p99"
+  printf '%-7s %-6s %10.0f %9.2f %11s %8s %8s %9s%%\n' "${labels[$i]}" thv "$thv_rps" "$thv_p99" "$thv_cpu" "$rss" "$hwm" \
+    "$ratio"
+  printf '%-7s %-6s %10.0f %9.2f %11s\n' "" nginx "$rps" "$p99" "$cpu"
   verdicts+=("$(printf '%-7s req/s %4s%% of nginx (≥ 50%%) %s   p99 %6.2f ms (≤ 10 ms) %s   peak RSS %5s MB (≤ 100 MB) %s' \
     "${labels[$i]}" "$ratio" "$(mark "$ratio >= 50")" "$thv_p99" "$(mark "$thv_p99 <= 10")" "$hwm" "$(mark "$hwm <= 100")")")
 done
