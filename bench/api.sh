@@ -2,8 +2,8 @@
 # API-serving benchmark: the production dump (2,794 records) synced from a file source into a fresh database
 # and served by `thv registry serve`, driven with wrk on loopback; then nginx serving the same response
 # bytes as static files, driven the same way, as the yardstick.
-# Prints, per URL and server: requests/s and p99 latency; for thv also its RSS (VmRSS and peak VmHWM after
-# the load) and its requests/s as a share of nginx's. Targets: ≥ 50% of nginx's requests/s, p99 ≤ 10 ms,
+# Prints, per URL and server: requests/s, p99 latency and CPU time per request; for thv also its RSS (VmRSS
+# and peak VmHWM after the load) and its requests/s as a share of nginx's. Targets: ≥ 50% of nginx's requests/s, p99 ≤ 10 ms,
 # RSS ≤ 100 MB.
 #   [BENCH_SECONDS=10] [BENCH_SERVER=NAME] bench/api.sh [FILE]
 # Needs wrk and nginx (installed with apt-get when missing, as root).
