@@ -3,8 +3,8 @@
 # and served by `thv registry serve`, driven with wrk on loopback; then nginx serving the same response
 # bytes as static files, driven the same way, as the yardstick.
 # Prints, per URL and server: requests/s, p99 latency and CPU time per request; for thv also its RSS (VmRSS
-# and peak VmHWM after the load) and its requests/s as a share of nginx's. Targets: ≥ 50% of nginx's requests/s, p99 ≤ 10 ms,
-# RSS ≤ 100 MB.
+# and peak VmHWM after the load) and its requests/s as a share of nginx's. Targets: ≥ 50% of nginx's
+# requests/s, p99 ≤ 10 ms, RSS ≤ 100 MB.
 #   [BENCH_SECONDS=10] [BENCH_SERVER=NAME] bench/api.sh [FILE]
 # Needs wrk and nginx (installed with apt-get when missing, as root).
 set -euo pipefail
