@@ -33,7 +33,8 @@ fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 cargo build --release --quiet --bin thv --locked
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 thv=$target/release/thv
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -65,7 +66,8 @@ registries:
 EOF
 thv_args=(--config "$work/registries.yaml" --database "$work/registry.db")
 "$thv" "${thv_args[@]}" registry sync production -o json > "$work/sync.json"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]; print("synced", sys.argv[2] + ":", r["outcome"], r["counts"]["total"], "versions in", r["duration"])' \
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]
+print("synced", sys.argv[2] + ":", r["outcome"], r["counts"]["total"], "versions in", r["duration"])' \
   "$work/sync.json" "$(basename "$file")"
 thv_port=$(free_port)
 "$thv" "${thv_args[@]}" registry serve --listen "127.0.0.1:$thv_port" 2> "$work/serve.log" &
@@ -116,7 +118,8 @@ wait_for "http://127.0.0.1:$nginx_port/v0.1/servers" "$work/nginx/logs/error.log
 read -ra nginx_workers < <(ps --ppid "$nginx_pid" -o pid= | paste -sd' ')
 for i in 0 1; do
   fetch "http://127.0.0.1:$nginx_port${paths[$i]}" "$work/nginx-$i.json"
-  cmp -s "$work/www/${labels[$i]}.json" "$work/nginx-$i.json" || { echo "nginx bytes differ for ${paths[$i]}" >&2; exit 1; }
+  cmp -s "$work/www/${labels[$i]}.json" "$work/nginx-$i.json" ||
+    { echo "nginx bytes differ for ${paths[$i]}" >&2; exit 1; }
 done
 
 # --- load ----------------------------------------------------------------------------------------------
@@ -127,14 +130,19 @@ drive() {
   local before; before=$(cpu_ticks "$@")
   wrk -t2 -c64 -d"${seconds}s" --latency "$url" > "$work/wrk.txt"
   local ticks=$(($(cpu_ticks "$@") - before))
-  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.1f", t / hz * 1e6 / $1}' "$work/wrk.txt")
+  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.1f", t / hz * 1e6 / $1}' \
+    "$work/wrk.txt")
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else if (v ~ /m$/) print v*60000; else print v*1000}' "$work/wrk.txt")
+  p99=$(awk '$1 == "99%" { v = $2
+    if (v ~ /us$/) print v / 1000; else if (v ~ /ms$/) print v + 0
+    else if (v ~ /m$/) print v * 60000; else print v * 1000
+  }' "$work/wrk.txt")
   if grep -qE 'Non-2xx|Socket errors' "$work/wrk.txt"; then
     echo "warning: $url: $(grep -E 'Non-2xx|Socket errors' "$work/wrk.txt" | tr -s ' ' | paste -sd ';')" >&2
   fi
 }
-cpu_ticks() { printf '/proc/%s/stat\n' "$@" | xargs cat | awk '{t += $14 + $15} END {print t}'; }  # PIDS: their user + system clock ticks
+# PIDS: their user + system clock ticks so far.
+cpu_ticks() { printf '/proc/%s/stat\n' "$@" | xargs cat | awk '{t += $14 + $15} END {print t}'; }
 mark() { awk "BEGIN { print ($1) ? \"PASS\" : \"MISS\" }"; }  # an awk condition
 mb_of() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$thv_pid/status"; }  # VmRSS or VmHWM
 
@@ -152,11 +160,12 @@ for i in 0 1; do
   thv_rps=$rps thv_p99=$p99 thv_cpu=$cpu rss=$(mb_of VmRSS) hwm=$(mb_of VmHWM)
   drive "http://127.0.0.1:$nginx_port${paths[$i]}" "${nginx_workers[@]}"
   ratio=$(awk -v a="$thv_rps" -v b="$rps" 'BEGIN {printf "%.0f", 100 * a / b}')
-  printf '%-7s %-6s %10.0f %9.2f %11s %8s %8s %9s%%\n' "${labels[$i]}" thv "$thv_rps" "$thv_p99" "$thv_cpu" "$rss" "$hwm" \
-    "$ratio"
+  printf '%-7s %-6s %10.0f %9.2f %11s %8s %8s %9s%%\n' \
+    "${labels[$i]}" thv "$thv_rps" "$thv_p99" "$thv_cpu" "$rss" "$hwm" "$ratio"
   printf '%-7s %-6s %10.0f %9.2f %11s\n' "" nginx "$rps" "$p99" "$cpu"
-  verdicts+=("$(printf '%-7s req/s %4s%% of nginx (≥ 50%%) %s   p99 %6.2f ms (≤ 10 ms) %s   peak RSS %5s MB (≤ 100 MB) %s' \
-    "${labels[$i]}" "$ratio" "$(mark "$ratio >= 50")" "$thv_p99" "$(mark "$thv_p99 <= 10")" "$hwm" "$(mark "$hwm <= 100")")")
+  verdicts+=("$(printf '%-7s req/s %4s%% of nginx (≥ 50%%) %s   p99 %6.2f ms (≤ 10 ms) %s   ' \
+    "${labels[$i]}" "$ratio" "$(mark "$ratio >= 50")" "$thv_p99" "$(mark "$thv_p99 <= 10")")$(
+    printf 'peak RSS %5s MB (≤ 100 MB) %s' "$hwm" "$(mark "$hwm <= 100")")")
 done
 echo
 echo "targets (thv):"
