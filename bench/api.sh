@@ -15,12 +15,15 @@ server=${BENCH_SERVER:-io.github.brave/brave-search-mcp-server}  # 36 versions i
 cores=$(nproc)
 work=$(mktemp -d)
 cleanup() {
-  for pid in "${thv_pid:-}" "${nginx_pid:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  set +e
+  for pid in "${wrk_pid:-}" "${thv_pid:-}" "${nginx_pid:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 missing=()
 command -v wrk > /dev/null || missing+=(wrk)
@@ -128,7 +131,10 @@ done
 drive() {
   local url=$1; shift
   local before; before=$(cpu_ticks "$@")
-  wrk -t2 -c64 -d"${seconds}s" --latency "$url" > "$work/wrk.txt"
+  wrk -t2 -c64 -d"${seconds}s" --latency "$url" > "$work/wrk.txt" &  # in the background, so Ctrl-C stops us at once
+  wrk_pid=$!
+  wait "$wrk_pid"
+  wrk_pid=
   local ticks=$(($(cpu_ticks "$@") - before))
   cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.1f", t / hz * 1e6 / $1}' \
     "$work/wrk.txt")
