@@ -3,6 +3,7 @@
 //! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]).
 
 mod metrics;
+pub mod openapi;
 mod params;
 mod problem;
 mod routes;
@@ -10,6 +11,7 @@ mod snapshot;
 mod state;
 
 pub use metrics::{Metrics, OPENMETRICS_TEXT};
+pub use openapi::{openapi_document, openapi_json, openapi_yaml};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::router;

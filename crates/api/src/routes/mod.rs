@@ -1,11 +1,12 @@
 //! The axum router: the MCP Registry read API under `/v0.1` and `/v0` (aggregate of all registries) and
 //! under `/registry/{name}/v0.1` and `/registry/{name}/v0` (one registry), with the official
 //! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s), and the
-//! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`).
+//! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`), and the
+//! OpenAPI document (`/openapi.yaml`, `/openapi.json`, also under `/registry/{name}`).
 
 mod middleware;
-mod ops;
-mod servers;
+pub(crate) mod ops;
+pub(crate) mod servers;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use axum::http::Method;
 use axum::routing::get;
 use tower_http::cors::{Any, CorsLayer};
 
+use crate::openapi;
 use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
 use crate::state::AppState;
 
@@ -32,7 +34,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", get(ops::ping))
         .route("/readyz", get(ops::readyz))
         .route("/version", get(ops::version))
-        .route("/metrics", get(ops::metrics));
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.yaml", get(openapi::serve::yaml))
+        .route("/openapi.json", get(openapi::serve::json))
+        .route("/registry/{registry}/openapi.yaml", get(openapi::serve::yaml))
+        .route("/registry/{registry}/openapi.json", get(openapi::serve::json));
     for prefix in PREFIXES {
         routes = routes.nest(prefix, api.clone());
     }
