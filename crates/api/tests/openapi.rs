@@ -177,11 +177,17 @@ fn assert_conforms(document: &Value, operation: &Value, uri: &str, reply: &commo
     let media = reply.header("content-type").unwrap_or_default();
     let content =
         response["content"].get(media).unwrap_or_else(|| panic!("GET {uri}: {status} as {media} is not documented"));
-    if media.contains("json") {
-        let body: Value = serde_json::from_str(&reply.text).expect("a JSON body");
+    let body: Value = if media.contains("json") {
+        serde_json::from_str(&reply.text).expect("a JSON body")
+    } else if media.contains("yaml") {
+        serde_saphyr::from_str(&reply.text).expect("a YAML body")
+    } else {
+        Value::String(reply.text.clone())
+    };
+    {
         let validator = validator(document, &content["schema"]);
         let errors: Vec<String> =
-            validator.iter_errors(&body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            validator.iter_errors(&body).map(|e| format!("{:.300} at {}", e.to_string(), e.instance_path())).collect();
         assert!(errors.is_empty(), "GET {uri}: the body does not match its schema: {errors:?}");
     }
 }

@@ -44,7 +44,7 @@ fn document(body: &'static str, media_type: &'static str) -> Response {
     operation_id = "getOpenApiYaml",
     tag = "openapi",
     responses(
-        (status = 200, description = "The OpenAPI 3.1 document (the same for every registry).", body = String,
+        (status = 200, description = "The OpenAPI 3.1 document (the same for every registry).", body = Object,
             content_type = "application/yaml"),
         (status = 400, description = "Undecodable path, or a NUL byte in the request (sent as `application/json`).",
             content(
