@@ -5,6 +5,7 @@
 pub mod auth;
 mod listing;
 mod metrics;
+pub mod openapi;
 mod params;
 mod problem;
 mod routes;
@@ -13,6 +14,7 @@ mod state;
 
 pub use listing::Listing;
 pub use metrics::{Metrics, OPENMETRICS_TEXT};
+pub use openapi::{openapi_document, openapi_json, openapi_yaml};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::router;

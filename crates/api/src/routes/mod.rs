@@ -2,14 +2,15 @@
 //! under `/registry/{name}/v0.1` and `/registry/{name}/v0` (one registry), with the official
 //! cross-cutting behaviour (NUL rejection, trailing-slash redirect, CORS, problem+json 404s), and the
 //! operational endpoints (`/healthz`, `/readyz`, `/health`, `/ping`, `/version`, `/metrics`), and the
-//! ToolHive API under `/api/v1`. The catalog routes go through [`crate::auth::require`]; operational ones
-//! never need a token (probes and scrapers).
+//! ToolHive API under `/api/v1`, and the OpenAPI document (`/openapi.yaml`, `/openapi.json`, also under
+//! `/registry/{name}`). The catalog routes go through [`crate::auth::require`]; operational ones and the
+//! OpenAPI document never need a token (probes, scrapers, and clients checking what this server is).
 
 mod middleware;
-mod ops;
-mod registries;
-mod servers;
-mod toolhive;
+pub(crate) mod ops;
+pub(crate) mod registries;
+pub(crate) mod servers;
+pub(crate) mod toolhive;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 
+use crate::openapi;
 use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
 use crate::state::AppState;
 
@@ -48,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/version", get(ops::version))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.yaml", get(openapi::serve::yaml))
+        .route("/openapi.json", get(openapi::serve::json))
+        .route("/registry/{registry}/openapi.yaml", get(openapi::serve::yaml))
+        .route("/registry/{registry}/openapi.json", get(openapi::serve::json))
         .merge(catalog);
     let cors = CorsLayer::new()
         .allow_origin(Any)

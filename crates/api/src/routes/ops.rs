@@ -24,17 +24,31 @@ const STORE_UNREACHABLE: &str = "The database does not answer.";
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    summary = "Liveness", responses(
+    (status = 200, description = "The process is up.", body = crate::openapi::schemas::Health),
+))]
 pub async fn healthz() -> Response {
     json(json!({"status": "ok"}))
 }
 
 /// `GET /ping`, as the official registry answers it.
+#[utoipa::path(get, path = "/ping", operation_id = "ping", tag = "operations",
+    summary = "Ping", responses(
+    (status = 200, description = "Pong.", body = crate::openapi::schemas::Pong),
+))]
 pub async fn ping() -> Response {
     json(json!({"pong": true}))
 }
 
 /// `GET /readyz`: 200 with the number of registries once the snapshot is loaded (and the store, when one
 /// was set, answers within [`STORE_TIMEOUT`]), 503 otherwise.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
+    summary = "Readiness", responses(
+    (status = 200, description = "The catalogs are loaded and the database answers.", body = crate::openapi::schemas::Ready),
+    (status = 503, description = "Not ready yet, or the database does not answer.",
+        body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> {
     if !state.is_ready() {
         return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, NOT_READY));
@@ -51,6 +65,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> 
 
 /// `GET /version`: the crate version, and the git commit and build time from the `THV_GIT_COMMIT` and
 /// `THV_BUILD_TIME` environment variables at build time (`unknown` without them).
+#[utoipa::path(get, path = "/version", operation_id = "version", tag = "operations",
+    summary = "Build information", responses(
+    (status = 200, description = "Build information.", body = crate::openapi::schemas::VersionInfo),
+))]
 pub async fn version() -> Response {
     json(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -60,6 +78,13 @@ pub async fn version() -> Response {
 }
 
 /// `GET /metrics`: the OpenMetrics text exposition.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    summary = "Prometheus metrics", responses(
+    (status = 200, description = "The OpenMetrics text exposition.", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    (status = 500, description = "The metrics could not be encoded.",
+        body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match state.metrics().encode() {
         Ok(text) => {

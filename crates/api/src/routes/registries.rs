@@ -140,6 +140,17 @@ fn to_json(body: &impl Serialize) -> Response {
 }
 
 /// `GET /api/v1/registries`: every configured registry with its sync status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/registries",
+    operation_id = "listRegistries",
+    tag = "registries",
+    summary = "List registries and their sync status",
+    responses(
+        (status = 200, description = "The configured registries.", body = crate::openapi::toolhive_schemas::RegistryList),
+        (status = 503, description = "The database is not available.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(State(app): State<AppState>) -> Response {
     async {
         let states = store_of(&app)?.registry_states().await.map_err(store_failed)?;
@@ -155,6 +166,19 @@ pub async fn list(State(app): State<AppState>) -> Response {
 }
 
 /// `GET /api/v1/registries/{name}`: one registry's status and its last ten sync runs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/registries/{name}",
+    operation_id = "getRegistry",
+    tag = "registries",
+    summary = "One registry's status and recent sync runs",
+    params(("name" = String, Path, description = "Registry name.")),
+    responses(
+        (status = 200, description = "The registry.", body = crate::openapi::toolhive_schemas::RegistryStatus),
+        (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn show(State(app): State<AppState>, Path(name): Path<String>) -> Response {
     async {
         let spec = spec_of(&app, &name)?;
@@ -184,6 +208,23 @@ struct ChangeSet {
 
 /// `GET /api/v1/registries/{name}/changes?limit=N`: the change sets of the last N syncs that changed the
 /// catalog (newest first; N 1–100, default 10).
+#[utoipa::path(
+    get,
+    path = "/api/v1/registries/{name}/changes",
+    operation_id = "listRegistryChanges",
+    tag = "registries",
+    summary = "Change sets of recent syncs",
+    params(
+        ("name" = String, Path, description = "Registry name."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many change sets (default 10)."),
+    ),
+    responses(
+        (status = 200, description = "The change sets, newest first.", body = crate::openapi::toolhive_schemas::ChangeSets),
+        (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn changes(State(app): State<AppState>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
     async {
         spec_of(&app, &name)?;
@@ -223,6 +264,31 @@ fn change_set_limit(query: &Query) -> Result<usize, Problem> {
 /// report when it finishes within `wait` (default 20, at most 25; 0 = do not wait) — once the new catalog
 /// is being served —, 502 when it failed (the last good catalog is still served), or 202 while it is still
 /// running.
+#[utoipa::path(
+    post,
+    path = "/api/v1/registries/{name}/sync",
+    operation_id = "syncRegistry",
+    tag = "registries",
+    summary = "Sync a registry now",
+    description = "Needs a bearer token with the write scope. Waits for the sync up to `wait` seconds.",
+    params(
+        ("name" = String, Path, description = "Registry name."),
+        ("wait" = Option<i64>, Query, minimum = 0, maximum = 25, description = "Seconds to wait for the sync (default 20; 0 = do not wait)."),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The sync finished (`success` or `unchanged`); its catalog is being served.",
+            body = crate::openapi::toolhive_schemas::SyncDone),
+        (status = 202, description = "The sync is still running.", body = crate::openapi::toolhive_schemas::SyncRunning,
+            headers(("location" = String, description = "The registry's status URL."))),
+        (status = 401, description = "No token, or the token was refused (`WWW-Authenticate: Bearer`).", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the write scope.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wait` out of range.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The sync failed; the last good catalog is still served.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server runs no syncs, or is stopping.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn sync(
     State(app): State<AppState>,
     Path(name): Path<String>,

@@ -86,6 +86,35 @@ fn matches(record: &Record, params: &ListParams) -> bool {
 }
 
 /// `GET /servers`: one item per server version, ordered by (name, version), cursor-paginated.
+#[utoipa::path(
+    get,
+    path = "/servers",
+    operation_id = "listServers",
+    tag = "servers",
+    summary = "List server versions",
+    description = "One item per server version, ordered by (name, version) as byte strings, cursor-paginated: \
+        `metadata.nextCursor` is present only when the page is full.",
+    params(
+        ("cursor" = Option<String>, Query, description = "Opaque cursor: the `metadata.nextCursor` of the previous page."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 30)."),
+        ("search" = Option<String>, Query, description = "Case-insensitive substring of the server name."),
+        ("updated_since" = Option<String>, Query, format = DateTime,
+            description = "RFC 3339 time: only versions updated strictly after it; implies `include_deleted`."),
+        ("version" = Option<String>, Query, description = "`latest` (one version per name) or an exact version."),
+        ("include_deleted" = Option<bool>, Query,
+            description = "Also list deleted versions (default false; cannot be false with `updated_since`)."),
+    ),
+    responses(
+        (status = 200, description = "One page of server versions, ordered by (name, version).",
+            body = crate::openapi::schemas::ServerList),
+        (status = 400, description = "Bad `updated_since`, `include_deleted=false` with `updated_since`, or a NUL \
+            byte in the request (sent as `application/json`).", content(
+            (crate::openapi::schemas::Problem = "application/problem+json"),
+            (crate::openapi::schemas::Problem = "application/json"))),
+        (status = 422, description = "`limit` or `include_deleted` is invalid.",
+            body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
     list_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
 }
@@ -123,6 +152,30 @@ fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &HashMap<String, Stri
 }
 
 /// `GET /servers/{serverName}/versions`: every version, newest `publishedAt` first.
+#[utoipa::path(
+    get,
+    path = "/servers/{serverName}/versions",
+    operation_id = "listServerVersions",
+    tag = "servers",
+    summary = "List the versions of a server",
+    description = "Every version of the name, newest `publishedAt` first; not paginated.",
+    params(
+        ("serverName" = String, Path, description = "The server name, URL-encoded as one segment (`io.github.alice%2Fnotes`)."),
+        ("include_deleted" = Option<bool>, Query, description = "Also list deleted versions (default false)."),
+    ),
+    responses(
+        (status = 200, description = "Every version of the name, newest `publishedAt` first (no cursor).",
+            body = crate::openapi::schemas::ServerList),
+        (status = 400, description = "Undecodable path, or a NUL byte in the request (sent as `application/json`).",
+            content(
+            (crate::openapi::schemas::Problem = "application/problem+json"),
+            (crate::openapi::schemas::Problem = "application/json"))),
+        (status = 404, description = "Server not found (unknown name, or every version deleted).",
+            body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`include_deleted` is not a boolean.",
+            body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn versions(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
     versions_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
 }
@@ -141,6 +194,30 @@ fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> 
 }
 
 /// `GET /servers/{serverName}/versions/{version}`: one version; `latest` is the `isLatest` row.
+#[utoipa::path(
+    get,
+    path = "/servers/{serverName}/versions/{version}",
+    operation_id = "getServerVersion",
+    tag = "servers",
+    summary = "Get one version of a server",
+    description = "One version; `latest` is the version flagged `isLatest`.",
+    params(
+        ("serverName" = String, Path, description = "The server name, URL-encoded as one segment (`io.github.alice%2Fnotes`)."),
+        ("version" = String, Path, description = "An exact version (URL-encoded), or `latest`."),
+        ("include_deleted" = Option<bool>, Query, description = "Also return a deleted version (default false)."),
+    ),
+    responses(
+        (status = 200, description = "The server version.", body = crate::openapi::schemas::ServerResponse),
+        (status = 400, description = "Undecodable path, or a NUL byte in the request (sent as `application/json`).",
+            content(
+            (crate::openapi::schemas::Problem = "application/problem+json"),
+            (crate::openapi::schemas::Problem = "application/json"))),
+        (status = 404, description = "Server not found (unknown name or version, or a deleted version).",
+            body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`include_deleted` is not a boolean.",
+            body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn version(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
     version_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
 }

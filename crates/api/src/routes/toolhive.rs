@@ -49,6 +49,31 @@ fn scope(state: &AppState, query: &Query) -> Result<Arc<RegistrySnapshot>, Probl
 /// `GET /api/v1/servers`: the latest, not deleted, version of each server, ordered by name, filtered by
 /// `registry`, `tag`, `category`, `tier`, `transport` (repeatable or comma-separated: any value matches;
 /// the same matching rules as registry filters) and `search` (part of the name, title or description).
+#[utoipa::path(
+    get,
+    path = "/api/v1/servers",
+    operation_id = "listToolHiveServers",
+    tag = "toolhive",
+    summary = "List servers (latest versions)",
+    description = "The latest, not deleted, version of each server, ordered by name. List filters take several \
+        values (repeat the parameter or separate with commas): any value matches.",
+    params(
+        ("registry" = Option<String>, Query, description = "Only this registry (default: all, the first registry winning a name)."),
+        ("tag" = Option<String>, Query, description = "ToolHive tags."),
+        ("category" = Option<String>, Query, description = "ToolHive categories."),
+        ("tier" = Option<String>, Query, description = "ToolHive tiers (`Official`, `Community`)."),
+        ("transport" = Option<String>, Query, description = "Transport types (`stdio`, `streamable-http`, `sse`)."),
+        ("search" = Option<String>, Query, description = "Case-insensitive part of the name, title or description."),
+    ),
+    responses(
+        (status = 200, description = "The matching servers.", body = crate::openapi::toolhive_schemas::ToolHiveServerList),
+        (status = 400, description = "A filter value is not usable, or a NUL byte in the request (sent as `application/json`).",
+            content(
+            (crate::openapi::schemas::Problem = "application/problem+json"),
+            (crate::openapi::schemas::Problem = "application/json"))),
+        (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     list_inner(&state, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
 }
@@ -145,6 +170,32 @@ fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a 
 /// `GET /api/v1/servers/{name}`: the latest version (or `?version=`) of a server, by full or short name,
 /// optionally within `?registry=`; ToolHive's format (with `name` always set to the full name when the entry
 /// has none) unless `format=upstream` is asked for.
+#[utoipa::path(
+    get,
+    path = "/api/v1/servers/{name}",
+    operation_id = "getToolHiveServer",
+    tag = "toolhive",
+    summary = "Get one server in ToolHive's format or as server.json",
+    description = "The latest version (or `version`) of a server, by full name or by ToolHive short name. \
+        ToolHive's catalog-entry format unless `format=upstream` or `Accept: application/json; format=upstream`.",
+    params(
+        ("name" = String, Path, description = "Full name, URL-encoded as one segment (`io.github.alice%2Fnotes`), or short name (`notes`)."),
+        ("registry" = Option<String>, Query, description = "Only this registry."),
+        ("version" = Option<String>, Query, description = "An exact version instead of the latest."),
+        ("format" = Option<String>, Query, description = "`toolhive` (default) or `upstream`."),
+    ),
+    responses(
+        (status = 200, description = "The server.", body = crate::openapi::toolhive_schemas::ToolHiveServerDetail),
+        (status = 400, description = "A NUL byte in the request (sent as `application/json`).",
+            content(
+            (crate::openapi::schemas::Problem = "application/problem+json"),
+            (crate::openapi::schemas::Problem = "application/json"))),
+        (status = 404, description = "Unknown server, version or registry.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 406, description = "ToolHive's format cannot hold this server; ask for `format=upstream`.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The short name belongs to several servers.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown `format`.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
