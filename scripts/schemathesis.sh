@@ -43,8 +43,10 @@ echo "== syncing examples/registries.yaml"
 
 port=${THV_ST_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 base=http://127.0.0.1:$port
+# A write token, so that the sync endpoint is exercised past its 401.
+token=$("$thv" registry token create schemathesis --scope write --token-file "$work/tokens" 2>/dev/null)
 "$thv" --config examples/registries.yaml --database "$work/db.sqlite" registry serve --listen "127.0.0.1:$port" \
-    >"$work/serve.log" 2>&1 &
+    --token-file "$work/tokens" >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
     if curl -fsS "$base/readyz" >/dev/null 2>&1; then
@@ -64,6 +66,7 @@ curl -fsS "$base/readyz" >/dev/null
 # reach path parameters when tried), so that the 200 bodies of real records are checked too.
 python3 - "$base" "$work/registries.json" >"$work/real.toml" <<'PY'
 import json, sys, urllib.request
+# `path.name` is the server of /api/v1/servers/{name}; `path.registry` every registry parameter.
 
 base, registries = sys.argv[1], sys.argv[2]
 with open(registries) as file:
@@ -73,6 +76,7 @@ with urllib.request.urlopen(f"{base}/registry/{registry}/v0.1/servers?limit=1") 
 print("[parameters]")
 print(f'"path.registry" = {json.dumps(registry)}')
 print(f'"path.serverName" = {json.dumps(name)}')
+print(f'"path.name" = {json.dumps(name)}')
 print('"path.version" = "latest"')
 PY
 : >"$work/generated.toml"
@@ -83,6 +87,7 @@ for run in generated real; do
     # From the temporary folder: Schemathesis keeps a cache (.schemathesis/) in the working directory.
     (cd "$work" && "$venv/bin/st" --config-file "$work/$run.toml" --no-color run "$base/openapi.json" \
         --url "$base" \
+        --header "Authorization: Bearer $token" \
         --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
         --max-examples "$max_examples" \
         --exclude-path /metrics \

@@ -179,8 +179,23 @@ fn mounted(item: &PathItem, prefix: &Prefix) -> PathItem {
         if per_registry {
             add_registry(operation);
         }
+        add_nul_rejection(operation);
     }
     item
+}
+
+/// Adds the 400 that any route answers for a NUL byte in the path or query, where the annotation has none.
+fn add_nul_rejection(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    if responses.contains_key("400") {
+        return;
+    }
+    let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    let response = ResponseBuilder::new()
+        .description("A NUL byte in the request (sent as `application/json`).")
+        .content(PROBLEM_JSON, problem())
+        .content("application/json", problem());
+    responses.insert("400".to_owned(), RefOr::T(response.build()));
 }
 
 /// Adds the `registry` path parameter (first) and the 404 for an unknown registry.

@@ -36,9 +36,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/servers", get(toolhive::list))
         .route("/api/v1/servers/{name}", get(toolhive::show))
         .route("/api/v1/registries", get(registries::list))
-        .route("/api/v1/registries/{name}", get(registries::show))
-        .route("/api/v1/registries/{name}/changes", get(registries::changes))
-        .route("/api/v1/registries/{name}/sync", post(registries::sync));
+        .route("/api/v1/registries/{registry}", get(registries::show))
+        .route("/api/v1/registries/{registry}/changes", get(registries::changes))
+        .route("/api/v1/registries/{registry}/sync", post(registries::sync));
     for prefix in PREFIXES {
         catalog = catalog.nest(prefix, mcp.clone());
     }

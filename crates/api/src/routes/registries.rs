@@ -1,6 +1,6 @@
-//! The ToolHive API's registry routes: status (`GET /api/v1/registries`, `GET /api/v1/registries/{name}`),
-//! recent change sets (`GET /api/v1/registries/{name}/changes`) and manual syncs
-//! (`POST /api/v1/registries/{name}/sync`).
+//! The ToolHive API's registry routes: status (`GET /api/v1/registries`, `GET /api/v1/registries/{registry}`),
+//! recent change sets (`GET /api/v1/registries/{registry}/changes`) and manual syncs
+//! (`POST /api/v1/registries/{registry}/sync`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,14 +165,14 @@ pub async fn list(State(app): State<AppState>) -> Response {
     .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET /api/v1/registries/{name}`: one registry's status and its last ten sync runs.
+/// `GET /api/v1/registries/{registry}`: one registry's status and its last ten sync runs.
 #[utoipa::path(
     get,
-    path = "/api/v1/registries/{name}",
+    path = "/api/v1/registries/{registry}",
     operation_id = "getRegistry",
     tag = "registries",
     summary = "One registry's status and recent sync runs",
-    params(("name" = String, Path, description = "Registry name.")),
+    params(("registry" = String, Path, description = "Registry name.")),
     responses(
         (status = 200, description = "The registry.", body = crate::openapi::toolhive_schemas::RegistryStatus),
         (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
@@ -193,7 +193,7 @@ pub async fn show(State(app): State<AppState>, Path(name): Path<String>) -> Resp
     .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// One change set of `GET /api/v1/registries/{name}/changes`.
+/// One change set of `GET /api/v1/registries/{registry}/changes`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ChangeSet {
@@ -206,16 +206,16 @@ struct ChangeSet {
     changes: Vec<Change>,
 }
 
-/// `GET /api/v1/registries/{name}/changes?limit=N`: the change sets of the last N syncs that changed the
+/// `GET /api/v1/registries/{registry}/changes?limit=N`: the change sets of the last N syncs that changed the
 /// catalog (newest first; N 1–100, default 10).
 #[utoipa::path(
     get,
-    path = "/api/v1/registries/{name}/changes",
+    path = "/api/v1/registries/{registry}/changes",
     operation_id = "listRegistryChanges",
     tag = "registries",
     summary = "Change sets of recent syncs",
     params(
-        ("name" = String, Path, description = "Registry name."),
+        ("registry" = String, Path, description = "Registry name."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "How many change sets (default 10)."),
     ),
     responses(
@@ -260,19 +260,19 @@ fn change_set_limit(query: &Query) -> Result<usize, Problem> {
     }
 }
 
-/// `POST /api/v1/registries/{name}/sync?wait=SECONDS`: syncs the registry now. Answers 200 with the sync
+/// `POST /api/v1/registries/{registry}/sync?wait=SECONDS`: syncs the registry now. Answers 200 with the sync
 /// report when it finishes within `wait` (default 20, at most 25; 0 = do not wait) — once the new catalog
 /// is being served —, 502 when it failed (the last good catalog is still served), or 202 while it is still
 /// running.
 #[utoipa::path(
     post,
-    path = "/api/v1/registries/{name}/sync",
+    path = "/api/v1/registries/{registry}/sync",
     operation_id = "syncRegistry",
     tag = "registries",
     summary = "Sync a registry now",
     description = "Needs a bearer token with the write scope. Waits for the sync up to `wait` seconds.",
     params(
-        ("name" = String, Path, description = "Registry name."),
+        ("registry" = String, Path, description = "Registry name."),
         ("wait" = Option<i64>, Query, minimum = 0, maximum = 25, description = "Seconds to wait for the sync (default 20; 0 = do not wait)."),
     ),
     security(("bearer" = [])),
