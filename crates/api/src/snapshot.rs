@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::Value;
 use thv_model::upstream::ServerJson;
@@ -36,8 +37,8 @@ pub struct Record {
     pub updated_at: Option<Timestamp>,
     /// First publish; `None` when the stored text is not RFC 3339.
     pub published_at: Option<Timestamp>,
-    /// The rendered `ServerResponse` JSON.
-    pub json: Arc<str>,
+    /// The rendered `ServerResponse` JSON (shared: a response body is a reference-count increment).
+    pub json: Bytes,
     /// The registry the record comes from (set when the [`Snapshot`] is built).
     pub registry: Arc<str>,
     /// What the ToolHive API lists, for the latest version of a name whose document parses.
@@ -56,7 +57,7 @@ impl Record {
             is_latest: version.is_latest,
             updated_at: version.updated_at.parse().ok(),
             published_at: version.published_at.parse().ok(),
-            json: render(version).into(),
+            json: Bytes::from(render(version)),
             registry: Arc::from(""),
             listing: version
                 .is_latest
@@ -72,7 +73,7 @@ impl Record {
         struct Envelope {
             server: ServerJson,
         }
-        serde_json::from_str::<Envelope>(&self.json).map(|envelope| envelope.server)
+        serde_json::from_slice::<Envelope>(&self.json).map(|envelope| envelope.server)
     }
 }
 
@@ -241,7 +242,7 @@ mod tests {
         v.extra_meta = json!({OFFICIAL_META: {"status": "forged"}, "x.y/z": [1]});
         let record = Record::new(&v);
         assert_eq!(
-            &*record.json,
+            std::str::from_utf8(&record.json).unwrap(),
             r#"{"server":{"name":"a/b","version":"1.0.0"},"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-02T00:00:00Z","isLatest":true},"x.y/z":[1]}}"#
         );
     }

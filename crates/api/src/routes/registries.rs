@@ -306,7 +306,9 @@ pub async fn sync(
             .await
             .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The scheduler is stopping."))?;
         let by = caller.map(|axum::Extension(c)| c.subject).unwrap_or_else(|| "anonymous".to_owned());
-        match tokio::time::timeout(wait, report).await {
+        // `wait=0` answers 202 at once, even if a quick sync already finished.
+        let finished = if wait.is_zero() { Err(()) } else { tokio::time::timeout(wait, report).await.map_err(|_| ()) };
+        match finished {
             Ok(Ok(report)) if report.outcome == SyncOutcome::Failed => Err(Problem::new(
                 StatusCode::BAD_GATEWAY,
                 format!(

@@ -33,33 +33,34 @@ fn path_params(params: PathParams) -> Result<HashMap<String, String>, Problem> {
     params.map(|Path(params)| params).map_err(|e| Problem::bad_request(format!("Invalid path: {}", e.body_text())))
 }
 
-/// A JSON response from pre-rendered text.
-pub(super) fn json(body: String) -> Response {
+/// A JSON response from pre-rendered text or bytes.
+pub(super) fn json(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
-/// Appends `{"servers":[…],"metadata":{…}}` built from pre-rendered records.
-fn server_list<'a>(records: impl IntoIterator<Item = &'a Record>, next_cursor: Option<String>) -> String {
-    let mut body = String::from("{\"servers\":[");
-    let mut count = 0usize;
-    for record in records {
-        if count > 0 {
-            body.push(',');
+/// `{"servers":[…],"metadata":{…}}` built from pre-rendered records, in one allocation.
+fn server_list(records: &[&Record], next_cursor: Option<String>) -> Vec<u8> {
+    let cursor = next_cursor.map(|cursor| serde_json::Value::from(cursor).to_string());
+    let size = records.iter().map(|r| r.json.len() + 1).sum::<usize>() + cursor.as_ref().map_or(0, String::len) + 64;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(b"{\"servers\":[");
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
         }
-        body.push_str(&record.json);
-        count += 1;
+        body.extend_from_slice(&record.json);
     }
-    body.push_str("],\"metadata\":{");
-    if let Some(cursor) = next_cursor {
-        body.push_str("\"nextCursor\":");
-        body.push_str(&serde_json::Value::from(cursor).to_string());
-        body.push(',');
+    body.extend_from_slice(b"],\"metadata\":{");
+    if let Some(cursor) = cursor {
+        body.extend_from_slice(b"\"nextCursor\":");
+        body.extend_from_slice(cursor.as_bytes());
+        body.push(b',');
     }
-    body.push_str("\"count\":");
-    body.push_str(&count.to_string());
-    body.push_str("}}");
+    body.extend_from_slice(b"\"count\":");
+    body.extend_from_slice(records.len().to_string().as_bytes());
+    body.extend_from_slice(b"}}");
     body
 }
 
@@ -128,7 +129,7 @@ fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Resu
         records.get(start..).unwrap_or(&[]).iter().filter(|r| matches(r, &params)).take(params.limit).collect();
     let next_cursor =
         (page.len() == params.limit).then(|| page.last().map(|r| format!("{}:{}", r.name, r.version))).flatten();
-    Ok(json(server_list(page, next_cursor)))
+    Ok(json(server_list(&page, next_cursor)))
 }
 
 /// Decodes a path segment a second time when it still holds escapes (the official handler does).
@@ -190,7 +191,7 @@ fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> 
         return Err(Problem::not_found(SERVER_NOT_FOUND));
     }
     records.sort_by(|a, b| b.published_at.cmp(&a.published_at).then_with(|| b.version.cmp(&a.version)));
-    Ok(json(server_list(records, None)))
+    Ok(json(server_list(&records, None)))
 }
 
 /// `GET /servers/{serverName}/versions/{version}`: one version; `latest` is the `isLatest` row.
@@ -232,7 +233,7 @@ fn version_inner(state: &AppState, params: PathParams, query: Option<&str>) -> R
         |version: &str| records.iter().find(|r| if version == "latest" { r.is_latest } else { r.version == version });
     let found = find(wanted).or_else(|| decoded_again(wanted).and_then(|v| find(&v)));
     match found {
-        Some(record) if include_deleted || !record.deleted => Ok(json(record.json.to_string())),
+        Some(record) if include_deleted || !record.deleted => Ok(json(record.json.clone())),
         _ => Err(Problem::not_found(SERVER_NOT_FOUND)),
     }
 }

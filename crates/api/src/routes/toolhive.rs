@@ -219,7 +219,7 @@ fn show_inner(state: &AppState, name: &str, query: Option<&str>, headers: &Heade
     }
     .ok_or_else(|| Problem::not_found(format!("Server {name:?} has no such version")))?;
     if format == Format::Upstream {
-        return Ok(json(record.json.to_string()));
+        return Ok(json(record.json.clone()));
     }
     let server = record.document().map_err(|e| {
         Problem::new(
