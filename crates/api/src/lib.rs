@@ -9,7 +9,7 @@ mod routes;
 mod snapshot;
 mod state;
 
-pub use metrics::{Metrics, OPENMETRICS_TEXT};
+pub use metrics::{Exposition, Metrics, OPENMETRICS_TEXT, PROMETHEUS_TEXT};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::router;

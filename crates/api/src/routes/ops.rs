@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::metrics::OPENMETRICS_TEXT;
+use crate::metrics::Exposition;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -59,12 +59,15 @@ pub async fn version() -> Response {
     }))
 }
 
-/// `GET /metrics`: the OpenMetrics text exposition.
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics().encode() {
+/// `GET /metrics`: the OpenMetrics text exposition when `Accept` asks for it, else the Prometheus text
+/// format 0.0.4.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Exposition::negotiate(accept);
+    match state.metrics().encode_as(format) {
         Ok(text) => {
             let mut response = text.into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS_TEXT));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
             response
         }
         Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The metrics could not be encoded.").into_response(),
