@@ -20,7 +20,8 @@ pub async fn log(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().cloned();
     let id = request.extensions().get::<RequestId>().cloned();
     let response = next.run(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Microsecond resolution, so the JSON number stays short.
+    let latency_ms = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0;
     tracing::info!(
         target: "thv::http",
         method = method.as_str(),
