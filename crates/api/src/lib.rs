@@ -13,10 +13,10 @@ mod snapshot;
 mod state;
 
 pub use listing::Listing;
-pub use metrics::{Metrics, OPENMETRICS_TEXT};
+pub use metrics::{Exposition, Metrics, OPENMETRICS_TEXT, PROMETHEUS_TEXT};
 pub use openapi::{openapi_document, openapi_json, openapi_yaml};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
-pub use routes::router;
+pub use routes::{HttpOptions, MAX_REQUEST_ID_LEN, RequestId, X_REQUEST_ID, http_layers, router, router_with};
 pub use snapshot::{OFFICIAL_META, Record, RegistrySnapshot, Snapshot, load_snapshot};
 pub use state::AppState;

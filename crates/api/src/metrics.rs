@@ -1,4 +1,5 @@
-//! Prometheus metrics of the HTTP API and of the syncs, exposed at `GET /metrics` as OpenMetrics text.
+//! Prometheus metrics of the HTTP API and of the syncs, exposed at `GET /metrics` as OpenMetrics text or as
+//! the Prometheus text format 0.0.4, whichever the client's `Accept` header prefers ([`Exposition`]).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -7,8 +8,55 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// The media type of the exposition.
+/// The media type of the OpenMetrics exposition.
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The media type of the Prometheus text exposition (format 0.0.4), the default.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A text format of the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 ([`OPENMETRICS_TEXT`]): counters are described on their base name, ends in `# EOF`.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4 ([`PROMETHEUS_TEXT`]): counters are described on their `_total`
+    /// sample name, no `# UNIT` or `# EOF` lines. What `promtool check metrics` expects.
+    Prometheus,
+}
+
+impl Exposition {
+    /// The format an `Accept` header asks for: OpenMetrics when it lists `application/openmetrics-text`
+    /// with a quality above zero and at least that of `text/plain` (as Prometheus servers ask), else the
+    /// Prometheus text format.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        let Some(accept) = accept else {
+            return Self::Prometheus;
+        };
+        let (mut openmetrics, mut text) = (0.0_f32, 0.0_f32);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                openmetrics = openmetrics.max(quality);
+            } else if media.eq_ignore_ascii_case("text/plain") {
+                text = text.max(quality);
+            }
+        }
+        if openmetrics > 0.0 && openmetrics >= text { Self::OpenMetrics } else { Self::Prometheus }
+    }
+
+    /// The media type of the format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::OpenMetrics => OPENMETRICS_TEXT,
+            Self::Prometheus => PROMETHEUS_TEXT,
+        }
+    }
+}
 
 /// Labels of the HTTP metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -131,5 +179,96 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+
+    /// The exposition in `format`.
+    pub fn encode_as(&self, format: Exposition) -> Result<String, std::fmt::Error> {
+        let text = self.encode()?;
+        Ok(match format {
+            Exposition::OpenMetrics => text,
+            Exposition::Prometheus => openmetrics_to_prometheus(&text),
+        })
+    }
+}
+
+/// Rewrites OpenMetrics text as the Prometheus text format 0.0.4: `# HELP`/`# TYPE` of a counter move to
+/// its `_total` sample name, `unknown` becomes `untyped` (and the other OpenMetrics-only types too), `\"`
+/// in help text becomes `"`, and `# UNIT`/`# EOF` lines go. Samples are the same in both formats.
+fn openmetrics_to_prometheus(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    // The last `# HELP` line's name and text, written out with the `# TYPE` line that follows it.
+    let mut help: Option<(&str, &str)> = None;
+    let flush = |out: &mut String, help: &mut Option<(&str, &str)>, name: Option<&str>| {
+        if let Some((help_name, help_text)) = help.take() {
+            out.push_str("# HELP ");
+            out.push_str(name.unwrap_or(help_name));
+            out.push(' ');
+            out.push_str(&help_text.replace("\\\"", "\""));
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            flush(&mut out, &mut help, None);
+            help = Some(rest.split_once(' ').unwrap_or((rest, "")));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let (suffix, kind) = match kind {
+                "counter" if !name.ends_with("_total") => ("_total", kind),
+                "counter" | "gauge" | "histogram" | "summary" => ("", kind),
+                _ => ("", "untyped"),
+            };
+            let full = format!("{name}{suffix}");
+            if help.is_some_and(|(help_name, _)| help_name == name) {
+                flush(&mut out, &mut help, Some(&full));
+            } else {
+                flush(&mut out, &mut help, None);
+            }
+            out.push_str("# TYPE ");
+            out.push_str(&full);
+            out.push(' ');
+            out.push_str(kind);
+            out.push('\n');
+        } else if line.starts_with("# UNIT ") || line == "# EOF" {
+            flush(&mut out, &mut help, None);
+        } else {
+            flush(&mut out, &mut help, None);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    flush(&mut out, &mut help, None);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Exposition, openmetrics_to_prometheus};
+
+    #[test]
+    fn negotiation_prefers_openmetrics_only_when_asked() {
+        assert_eq!(Exposition::negotiate(None), Exposition::Prometheus);
+        assert_eq!(Exposition::negotiate(Some("*/*")), Exposition::Prometheus);
+        assert_eq!(Exposition::negotiate(Some("text/plain")), Exposition::Prometheus);
+        let prometheus_server = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                                 version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Exposition::negotiate(Some(prometheus_server)), Exposition::OpenMetrics);
+        assert_eq!(Exposition::negotiate(Some("application/openmetrics-text; q=0")), Exposition::Prometheus);
+        assert_eq!(
+            Exposition::negotiate(Some("text/plain;version=0.0.4,application/openmetrics-text;q=0.5")),
+            Exposition::Prometheus
+        );
+    }
+
+    #[test]
+    fn counters_are_described_on_their_total_name() {
+        let open = "# HELP a_requests Requests \\\"x\\\".\n# TYPE a_requests counter\na_requests_total 3\n\
+                    # HELP a_size Size.\n# TYPE a_size gauge\n# UNIT a_size bytes\na_size 1\n# TYPE odd unknown\n\
+                    odd 2\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_prometheus(open),
+            "# HELP a_requests_total Requests \"x\".\n# TYPE a_requests_total counter\na_requests_total 3\n\
+             # HELP a_size Size.\n# TYPE a_size gauge\na_size 1\n# TYPE odd untyped\nodd 2\n"
+        );
     }
 }

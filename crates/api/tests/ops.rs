@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{assert_problem, get, state_of};
+use axum::body::Body;
+use axum::http::{Request, header};
+use common::{assert_problem, get, send, state_of};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -86,7 +88,12 @@ async fn metrics_count_requests_by_route_template() {
     assert_eq!(get(&app, "/registry/first/v0/servers").await.status, 200);
     assert_eq!(get(&app, "/no/such/path").await.status, 404);
 
-    let reply = get(&app, "/metrics").await;
+    let request = Request::builder()
+        .uri("/metrics")
+        .header(header::ACCEPT, "application/openmetrics-text; version=1.0.0")
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(&app, request).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(OPENMETRICS_TEXT));
     let text = &reply.text;

@@ -2,6 +2,7 @@
 
 mod config;
 mod input;
+mod logging;
 mod lookup;
 mod output;
 mod registry;
@@ -39,6 +40,13 @@ pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Held to the end of `main`, so the last buffered log lines are written out.
+    let _log_guard = match &cli.command {
+        Command::Registry(registry::RegistryCommand::Serve(args)) => {
+            logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
+        }
+        _ => logging::init(logging::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -202,9 +202,14 @@ fn the_example_registries_sync_and_are_searchable() {
 
 /// One HTTP/1.1 GET over a plain TCP connection; returns the status code and the body.
 fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_get_with(addr, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+fn http_get_with(addr: &str, path: &str, headers: &str) -> (u16, String) {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n").expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -213,7 +218,7 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// `thv registry serve` serves the stored catalogs at once, syncs on schedule, swaps in the new catalogs,
-/// and stops gracefully on SIGTERM.
+/// logs JSON lines (one per request, without headers or query strings), and stops gracefully on SIGTERM.
 #[test]
 fn serve_syncs_serves_and_stops_on_sigterm() {
     use std::io::BufRead;
@@ -230,10 +235,14 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
         .spawn()
         .expect("thv starts");
     let mut stderr_lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut logged = Vec::new();
     let addr = loop {
         let line = stderr_lines.next().expect("a line").expect("utf8");
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.trim().to_owned();
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        logged.push(event.clone());
+        if event["message"] == "serving" {
+            let address = event["address"].as_str().expect("address");
+            break address.trim_start_matches("http://").to_owned();
         }
     };
     // The first syncs run at once; the API switches to their catalogs when they commit.
@@ -257,9 +266,33 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
     assert_eq!(record["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"], true);
     let (status, _) = http_get(&addr, "/v0.1/servers?limit=101");
     assert_eq!(status, 422);
+    let secret_headers = "Authorization: Bearer secret-x\r\nX-Request-Id: e2e-request-1\r\n";
+    let (status, _) = http_get_with(&addr, "/v0.1/servers?limit=1&token=secret-q", secret_headers);
+    assert_eq!(status, 200);
 
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(kill.success());
     let status = child.wait().expect("thv exits");
     assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+
+    for line in stderr_lines {
+        let line = line.expect("utf8");
+        assert!(!line.to_ascii_lowercase().contains("authorization"), "a header was logged: {line}");
+        assert!(!line.contains("secret-"), "a secret was logged: {line}");
+        logged.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
+    }
+    let request = logged
+        .iter()
+        .find(|e| e["request_id"] == "e2e-request-1")
+        .unwrap_or_else(|| panic!("no log line for the request: {logged:?}"));
+    assert_eq!(request["level"], "INFO", "{request}");
+    assert_eq!(request["method"], "GET", "{request}");
+    assert_eq!(request["route"], "/v0.1/servers", "{request}");
+    assert_eq!(request["status"], 200, "{request}");
+    assert!(request["latency_ms"].as_f64().is_some() && request["bytes"].as_u64() > Some(0), "{request}");
+    let synced = logged.iter().filter(|e| e["message"] == "sync finished").count();
+    assert!(synced >= 1, "{logged:?}");
+    let requests = logged.iter().filter(|e| e["message"] == "request").collect::<Vec<_>>();
+    assert!(requests.iter().all(|e| e["request_id"].as_str().is_some_and(|id| !id.is_empty())), "{requests:?}");
+    assert!(logged.iter().any(|e| e["message"] == "shutting down"), "{logged:?}");
 }

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::metrics::OPENMETRICS_TEXT;
+use crate::metrics::Exposition;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -77,19 +77,24 @@ pub async fn version() -> Response {
     }))
 }
 
-/// `GET /metrics`: the OpenMetrics text exposition.
+/// `GET /metrics`: the OpenMetrics text exposition when `Accept` asks for it, else the Prometheus text
+/// format 0.0.4.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     summary = "Prometheus metrics", responses(
-    (status = 200, description = "The OpenMetrics text exposition.", body = String,
-        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    (status = 200, description = "The Prometheus text exposition 0.0.4, or OpenMetrics 1.0 when `Accept` asks for \
+        `application/openmetrics-text`.", content(
+        (String = "text/plain; version=0.0.4; charset=utf-8"),
+        (String = "application/openmetrics-text; version=1.0.0; charset=utf-8"))),
     (status = 500, description = "The metrics could not be encoded.",
         body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
 ))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics().encode() {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Exposition::negotiate(accept);
+    match state.metrics().encode_as(format) {
         Ok(text) => {
             let mut response = text.into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS_TEXT));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
             response
         }
         Err(_) => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The metrics could not be encoded.").into_response(),

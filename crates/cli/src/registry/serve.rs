@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -12,6 +13,7 @@ use thv_store::SyncOutcome;
 use thv_sync::Scheduler;
 
 use crate::config::{Config, Locations};
+use crate::logging::LogFormat;
 use crate::registry::token::default_token_file;
 
 /// Arguments of `thv registry serve`.
@@ -25,6 +27,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "THV_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Log format on stderr: one JSON object per line, or text. The level comes from THV_LOG (else
+    /// RUST_LOG), e.g. `info`, `warn`, `thv::http=off`; default info.
+    #[arg(long, env = "THV_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+    /// How long a request may take before it is answered 503 (e.g. 30s, 500ms).
+    #[arg(long, env = "THV_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -99,6 +108,15 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
         loop {
             let received = reports.recv().await;
             if let Ok(report) = &received {
+                if report.outcome != SyncOutcome::Failed {
+                    tracing::info!(
+                        registry = %report.registry,
+                        outcome = report.outcome.as_str(),
+                        duration_ms = millis(report.duration),
+                        servers = report.counts.total,
+                        "sync finished"
+                    );
+                }
                 reload_state.metrics().record_sync(
                     &report.registry,
                     report.outcome.as_str(),
@@ -110,13 +128,19 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
             match received {
                 Ok(report) if report.outcome == SyncOutcome::Success => {
                     if let Err(e) = reload_state.reload().await {
-                        eprintln!("error: reloading catalogs after a sync of {}: {e}", report.registry);
+                        tracing::error!(
+                            registry = %report.registry,
+                            error = %e,
+                            "reloading the catalogs after a sync failed, still serving the previous ones"
+                        );
                     }
                 }
-                Ok(report) if report.outcome == SyncOutcome::Failed => eprintln!(
-                    "warning: sync of {} failed, still serving its last good catalog: {}",
-                    report.registry,
-                    report.error.as_deref().unwrap_or("")
+                Ok(report) if report.outcome == SyncOutcome::Failed => tracing::warn!(
+                    registry = %report.registry,
+                    outcome = report.outcome.as_str(),
+                    duration_ms = millis(report.duration),
+                    error = report.error.as_deref().unwrap_or(""),
+                    "sync failed, still serving the registry's last good catalog"
                 ),
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -127,12 +151,19 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    eprintln!("serving {} registries on http://{}", config.registries.len(), listener.local_addr()?);
-    axum::serve(listener, thv_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
-    eprintln!("shutting down");
+    let address = format!("http://{}", listener.local_addr()?);
+    tracing::info!(registries = config.registries.len(), %address, "serving");
+    let options = thv_api::HttpOptions { request_timeout: args.request_timeout, ..thv_api::HttpOptions::default() };
+    axum::serve(listener, thv_api::router_with(state, options)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("shutting down");
     scheduler.stop().await;
     reloader.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// `duration` in whole milliseconds, for log fields.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,0 +1,61 @@
+//! Request limits: a deadline for the response ([`timeout`], 503) and a cap on the request body
+//! ([`body_limit`], 413), both answered as problem+json.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::problem::{PROBLEM_JSON, Problem};
+
+/// The limits the router applies to every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// How long a handler may take to produce its response before the client gets 503.
+    pub request_timeout: Duration,
+    /// The largest request body accepted, in bytes (larger: 413).
+    pub body_limit: usize,
+}
+
+impl Default for HttpOptions {
+    /// 30 seconds and 1 MiB.
+    fn default() -> Self {
+        Self { request_timeout: Duration::from_secs(30), body_limit: 1024 * 1024 }
+    }
+}
+
+/// Answers 503 problem+json when the inner service takes longer than the deadline.
+pub async fn timeout(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The request did not complete within {} ms.", deadline.as_millis()),
+        )
+        .into_response(),
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body is larger than {limit} bytes."))
+        .into_response()
+}
+
+/// Answers 413 problem+json to a declared `Content-Length` above `limit`, and turns the plain 413 of a
+/// body extractor that hit [`axum::extract::DefaultBodyLimit`] (set to the same limit) into problem+json.
+pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(limit);
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes() != PROBLEM_JSON.as_bytes())
+    {
+        return too_large(limit);
+    }
+    response
+}
