@@ -145,7 +145,11 @@ impl OidcVerifier {
                 self.fetch_json::<Discovery>(&discovery).await?.jwks_uri
             }
         };
-        let set = self.fetch_json::<JwkSet>(&url).await?;
+        let set = self
+            .fetch_json::<JwkSet>(&url)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "OIDC keys not fetched"))?;
+        tracing::info!(url = %url, keys = set.keys.len(), "OIDC keys fetched");
         *self.keys.write().await = Some(CachedKeys { set, fetched: Instant::now() });
         Ok(())
     }

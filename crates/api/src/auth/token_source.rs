@@ -85,10 +85,14 @@ impl TokenSource {
         }
         match TokenSet::load(path) {
             Ok(set) => {
+                tracing::info!(path = %path.display(), tokens = set.len(), "token file reloaded");
                 loaded.set = set;
                 loaded.problem = None;
             }
-            Err(e) => loaded.problem = Some(e.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the changed token file is not applied; the tokens in use stay");
+                loaded.problem = Some(e.to_string());
+            }
         }
     }
 }

@@ -306,6 +306,7 @@ pub async fn sync(
             .await
             .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The scheduler is stopping."))?;
         let by = caller.map(|axum::Extension(c)| c.subject).unwrap_or_else(|| "anonymous".to_owned());
+        tracing::info!(registry = %name, requested_by = %by, "manual sync requested");
         // `wait=0` answers 202 at once, even if a quick sync already finished.
         let finished = if wait.is_zero() { Err(()) } else { tokio::time::timeout(wait, report).await.map_err(|_| ()) };
         match finished {
