@@ -207,9 +207,18 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
 
 /// A GET with extra header lines (each ending in `\r\n`).
 fn http_get_with(addr: &str, path: &str, headers: &str) -> (u16, String) {
+    http_request(addr, "GET", path, headers)
+}
+
+/// One HTTP/1.1 request with extra `headers` (each ending in CRLF) and no body.
+fn http_request(addr: &str, method: &str, path: &str, headers: &str) -> (u16, String) {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n").expect("send");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -225,10 +234,16 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/registries.yaml");
     let database = dir.path().join("serve.db");
+    let tokens = dir.path().join("tokens");
+    let tokens = tokens.to_str().expect("utf8");
+    let created = thv(&["registry", "token", "create", "e2e", "--scope", "write", "--token-file", tokens], None);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = String::from_utf8(created.stdout).expect("utf8").trim().to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
         .args(["--config", config.to_str().expect("utf8"), "--database", database.to_str().expect("utf8")])
-        .args(["registry", "serve", "--listen", "127.0.0.1:0"])
+        .args(["registry", "serve", "--listen", "127.0.0.1:0", "--token-file", tokens])
         .env("XDG_CACHE_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -266,9 +281,18 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
     assert_eq!(record["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"], true);
     let (status, _) = http_get(&addr, "/v0.1/servers?limit=101");
     assert_eq!(status, 422);
-    let secret_headers = "Authorization: Bearer secret-x\r\nX-Request-Id: e2e-request-1\r\n";
-    let (status, _) = http_get_with(&addr, "/v0.1/servers?limit=1&token=secret-q", secret_headers);
+    let (status, _) = http_get_with(&addr, "/v0.1/servers?limit=1&token=secret-q", "X-Request-Id: e2e-request-1\r\n");
     assert_eq!(status, 200);
+    // A token the server does not know is refused, even on a read that needs none.
+    let (status, body) = http_get_with(&addr, "/v0.1/servers?limit=1", "Authorization: Bearer secret-x\r\n");
+    assert_eq!(status, 401, "{body}");
+    // The write token from `thv registry token create` syncs a registry now.
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    let (status, body) = http_request(&addr, "POST", "/api/v1/registries/platform/sync", &bearer);
+    assert_eq!(status, 200, "{body}");
+    let synced: Value = serde_json::from_str(&body).expect("JSON report");
+    assert_eq!(synced["requestedBy"], "token:e2e");
+    assert_eq!(http_request(&addr, "POST", "/api/v1/registries/platform/sync", "").0, 401);
 
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(kill.success());
@@ -278,7 +302,7 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
     for line in stderr_lines {
         let line = line.expect("utf8");
         assert!(!line.to_ascii_lowercase().contains("authorization"), "a header was logged: {line}");
-        assert!(!line.contains("secret-"), "a secret was logged: {line}");
+        assert!(!line.contains("secret-") && !line.contains(&token), "a secret was logged: {line}");
         logged.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
     }
     let request = logged
@@ -295,4 +319,8 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
     let requests = logged.iter().filter(|e| e["message"] == "request").collect::<Vec<_>>();
     assert!(requests.iter().all(|e| e["request_id"].as_str().is_some_and(|id| !id.is_empty())), "{requests:?}");
     assert!(logged.iter().any(|e| e["message"] == "shutting down"), "{logged:?}");
+    assert!(
+        logged.iter().any(|e| e["message"] == "manual sync requested" && e["requested_by"] == "token:e2e"),
+        "{logged:?}"
+    );
 }
