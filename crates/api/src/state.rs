@@ -14,17 +14,20 @@ use crate::metrics::Metrics;
 use crate::snapshot::{Snapshot, load_snapshot};
 
 /// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
-/// Cloning shares them.
+/// Cloning shares them (one reference count: the state is cloned several times per request).
 #[derive(Debug, Clone, Default)]
-pub struct AppState {
-    current: Arc<ArcSwap<Snapshot>>,
-    ready: Arc<AtomicBool>,
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    current: ArcSwap<Snapshot>,
+    ready: AtomicBool,
     metrics: Arc<Metrics>,
-    store: Arc<OnceLock<StoreProbe>>,
-    registries: Arc<OnceLock<Vec<RegistrySpec>>>,
-    scheduler: Arc<OnceLock<SchedulerHandle>>,
-    auth: Arc<OnceLock<AuthConfig>>,
-    reloading: Arc<tokio::sync::Mutex<()>>,
+    store: OnceLock<StoreProbe>,
+    registries: OnceLock<Vec<RegistrySpec>>,
+    scheduler: OnceLock<SchedulerHandle>,
+    auth: OnceLock<AuthConfig>,
+    reloading: tokio::sync::Mutex<()>,
 }
 
 /// The store `GET /readyz` probes.
@@ -40,75 +43,75 @@ impl fmt::Debug for StoreProbe {
 impl AppState {
     /// State serving `snapshot`, not yet ready (see [`AppState::set_ready`]).
     pub fn new(snapshot: Snapshot) -> Self {
-        Self { current: Arc::new(ArcSwap::from_pointee(snapshot)), ..Self::default() }
+        Self(Arc::new(Shared { current: ArcSwap::from_pointee(snapshot), ..Shared::default() }))
     }
 
     /// The snapshot being served; requests keep the one they started with.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.current.load_full()
+        self.0.current.load_full()
     }
 
     /// Serves `snapshot` from now on (in-flight requests finish on the old one).
     pub fn replace(&self, snapshot: Snapshot) {
-        self.current.store(Arc::new(snapshot));
+        self.0.current.store(Arc::new(snapshot));
     }
 
     /// Marks the server ready (`GET /readyz` answers 200) or not (503). `thv registry serve` sets it once
     /// the snapshot has been loaded from the store.
     pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::Release);
+        self.0.ready.store(ready, Ordering::Release);
     }
 
     /// Whether the server is ready.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.0.ready.load(Ordering::Acquire)
     }
 
     /// Makes `GET /readyz` also check that `store` answers a cheap query. Only the first call counts.
     pub fn set_store(&self, store: Arc<dyn Store>) {
-        let _ = self.store.set(StoreProbe(store));
+        let _ = self.0.store.set(StoreProbe(store));
     }
 
     /// The store `GET /readyz` probes, if one was set.
     pub fn store(&self) -> Option<&Arc<dyn Store>> {
-        self.store.get().map(|probe| &probe.0)
+        self.0.store.get().map(|probe| &probe.0)
     }
 
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+        &self.0.metrics
     }
 
     /// Sets the registry specs the `/api/v1/registries` routes describe. Only the first call counts.
     pub fn set_registries(&self, registries: Vec<RegistrySpec>) {
-        let _ = self.registries.set(registries);
+        let _ = self.0.registries.set(registries);
     }
 
     /// The registry specs, in config order (empty when none were set).
     pub fn registries(&self) -> &[RegistrySpec] {
-        self.registries.get().map_or(&[], Vec::as_slice)
+        self.0.registries.get().map_or(&[], Vec::as_slice)
     }
 
     /// Lets `POST /api/v1/registries/{name}/sync` request syncs. Only the first call counts.
     pub fn set_scheduler(&self, scheduler: SchedulerHandle) {
-        let _ = self.scheduler.set(scheduler);
+        let _ = self.0.scheduler.set(scheduler);
     }
 
     /// The scheduler, if one was set.
     pub fn scheduler(&self) -> Option<&SchedulerHandle> {
-        self.scheduler.get()
+        self.0.scheduler.get()
     }
 
     /// Sets who may call the API. Only the first call counts; until then reads are anonymous and writes
     /// are refused.
     pub fn set_auth(&self, auth: AuthConfig) {
-        let _ = self.auth.set(auth);
+        let _ = self.0.auth.set(auth);
     }
 
     /// The authentication settings.
     pub fn auth(&self) -> &AuthConfig {
         static DEFAULT: OnceLock<AuthConfig> = OnceLock::new();
-        self.auth.get().unwrap_or_else(|| DEFAULT.get_or_init(AuthConfig::default))
+        self.0.auth.get().unwrap_or_else(|| DEFAULT.get_or_init(AuthConfig::default))
     }
 
     /// Rebuilds the snapshot of every registry from the store (set with [`AppState::set_store`] and
@@ -118,7 +121,7 @@ impl AppState {
         let Some(store) = self.store().cloned() else {
             return Ok(());
         };
-        let _one_at_a_time = self.reloading.lock().await;
+        let _one_at_a_time = self.0.reloading.lock().await;
         let names: Vec<String> = self.registries().iter().map(|spec| spec.name.clone()).collect();
         let snapshot = load_snapshot(store.as_ref(), &names).await?;
         self.replace(snapshot);

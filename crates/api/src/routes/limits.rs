@@ -1,9 +1,9 @@
-//! Request limits: a deadline for the response ([`timeout`], 503) and a cap on the request body
-//! ([`body_limit`], 413), both answered as problem+json.
+//! Request limits ([`limited`]): a deadline for the response (503) and a cap on the request body (413), both
+//! answered as problem+json.
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,32 +26,32 @@ impl Default for HttpOptions {
     }
 }
 
-/// Answers 503 problem+json when the inner service takes longer than the deadline.
-pub async fn timeout(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(deadline, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("The request did not complete within {} ms.", deadline.as_millis()),
-        )
-        .into_response(),
-    }
-}
-
+/// 413 problem+json.
 fn too_large(limit: usize) -> Response {
     Problem::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body is larger than {limit} bytes."))
         .into_response()
 }
 
-/// Answers 413 problem+json to a declared `Content-Length` above `limit`, and turns the plain 413 of a
-/// body extractor that hit [`axum::extract::DefaultBodyLimit`] (set to the same limit) into problem+json.
-pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next) -> Response {
+/// Runs the request under `options`: 413 when `Content-Length` declares more than the body limit (or a
+/// handler's extractor hits it, whatever the handler answered), 503 when it takes longer than the timeout.
+pub async fn limited(options: HttpOptions, request: Request, next: Next) -> Response {
+    let limit = options.body_limit;
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return too_large(limit);
     }
-    let response = next.run(request).await;
+    let deadline = options.request_timeout;
+    let response = match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("The request did not complete within {} ms.", deadline.as_millis()),
+            )
+            .into_response();
+        }
+    };
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE
         && response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes() != PROBLEM_JSON.as_bytes())
     {

@@ -1,26 +1,39 @@
-//! Request checks that run before routing: NUL bytes (400) and trailing slashes (308).
+//! Request checks around every handler, in one layer (each layer costs an allocation and a service clone per
+//! request): NUL bytes (400), trailing slashes (308), then the body limit and timeout of [`super::limits`].
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::limits::{self, HttpOptions};
 use crate::problem::Problem;
 
-/// Answers 400 (as plain `application/json`) when the path or query holds a NUL byte (`%00`).
-pub async fn reject_nul(request: Request, next: Next) -> Response {
+/// Rejects NUL bytes, redirects trailing slashes, and runs the request under the body limit and timeout.
+pub async fn guard(State(options): State<HttpOptions>, request: Request, next: Next) -> Response {
+    if let Some(rejected) = reject_nul(&request) {
+        return rejected;
+    }
+    if let Some(redirect) = redirect_trailing_slash(&request) {
+        return redirect;
+    }
+    limits::limited(options, request, next).await
+}
+
+/// 400 (as plain `application/json`) when the path or query holds a NUL byte (`%00`).
+fn reject_nul(request: &Request) -> Option<Response> {
     let uri = request.uri();
     let has_nul = |text: &str| text.contains('\0') || text.as_bytes().windows(3).any(|w| w == b"%00");
     if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         let mut problem = Problem::bad_request("The request path or query contains a NUL byte.");
         problem.plain_json = true;
-        return problem.into_response();
+        return Some(problem.into_response());
     }
-    next.run(request).await
+    None
 }
 
-/// Redirects (308) a path ending in `/` (other than `/`) to the path without it, keeping the query.
-pub async fn redirect_trailing_slash(request: Request, next: Next) -> Response {
+/// 308 to the path without its trailing `/` (other than `/`), keeping the query.
+fn redirect_trailing_slash(request: &Request) -> Option<Response> {
     let uri = request.uri();
     let path = uri.path();
     if path.len() > 1 && path.ends_with('/') {
@@ -34,8 +47,8 @@ pub async fn redirect_trailing_slash(request: Request, next: Next) -> Response {
         if let Ok(location) = HeaderValue::from_str(&target) {
             let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
             response.headers_mut().insert(header::LOCATION, location);
-            return response;
+            return Some(response);
         }
     }
-    next.run(request).await
+    None
 }

@@ -80,8 +80,9 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     http_layers(routes, state, options)
 }
 
-/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, CORS, trailing-slash
-/// redirect, NUL rejection, body limit, timeout, metrics, access log, request id. Public so routers built
+/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, CORS, the guard (NUL
+/// rejection, trailing-slash redirect, body limit, timeout), then request id, metrics and access log. Few
+/// layers on purpose: each costs an allocation and a service clone per request. Public so routers built
 /// elsewhere (tests) get the same behaviour.
 pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Router {
     let cors = CorsLayer::new()
@@ -98,14 +99,9 @@ pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Rou
         .layer(CompressionLayer::new().compress_when(gzip_when))
         .layer(axum::middleware::from_fn(conditional::weaken_encoded))
         .layer(cors)
-        .layer(axum::middleware::from_fn(middleware::redirect_trailing_slash))
-        .layer(axum::middleware::from_fn(middleware::reject_nul))
+        .layer(axum::middleware::from_fn_with_state(options, middleware::guard))
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::middleware::from_fn_with_state(options.body_limit, limits::body_limit))
-        .layer(axum::middleware::from_fn_with_state(options.request_timeout, limits::timeout))
-        .layer(axum::middleware::from_fn_with_state(state, ops::track))
-        .layer(axum::middleware::from_fn(access_log::log))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(state, access_log::observe))
 }
 
 async fn endpoint_not_found() -> Problem {

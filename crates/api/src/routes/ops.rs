@@ -2,11 +2,10 @@
 //! (`/readyz`), build information (`/version`) and Prometheus metrics (`/metrics`), plus the middleware that
 //! counts requests.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -105,16 +104,5 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
 fn json(body: Value) -> Response {
     let mut response = body.to_string().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// Counts every request and its latency under its route template (`unmatched` when no route matched).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    let seconds = started.elapsed().as_secs_f64();
-    state.metrics().record_request(route.as_deref(), method.as_str(), response.status().as_u16(), seconds);
     response
 }

@@ -4,8 +4,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 /// The header carrying the id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -37,17 +35,16 @@ fn generate() -> HeaderValue {
     HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-/// Assigns the request its id and echoes it on the response.
-pub async fn assign(mut request: Request, next: Next) -> Response {
+/// Gives the request its id (kept from the client or generated) as header and [`RequestId`] extension, and
+/// returns it for the response.
+pub fn assign(request: &mut Request) -> HeaderValue {
     let id = match request.headers().get(&X_REQUEST_ID) {
         Some(value) if acceptable(value) => value.clone(),
         _ => generate(),
     };
     request.headers_mut().insert(X_REQUEST_ID, id.clone());
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
-    response.headers_mut().insert(X_REQUEST_ID, id);
-    response
+    id
 }
 
 #[cfg(test)]
