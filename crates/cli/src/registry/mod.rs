@@ -29,7 +29,7 @@ pub enum RegistryCommand {
     Remove(remove::RemoveArgs),
     /// Sync registries now.
     Sync(sync::SyncArgs),
-    /// Serve the registries over the MCP Registry API, keeping them fresh with scheduled syncs.
+    /// Serve the registries over the MCP Registry API and the ToolHive API, keeping them fresh with scheduled syncs.
     Serve(serve::ServeArgs),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),

@@ -22,7 +22,12 @@ use crate::registry::token::default_token_file;
                         registry syncs on its own schedule and the API switches to a new catalog as soon as a \
                         sync commits it. SIGTERM or SIGINT (Ctrl-C) stops the server gracefully.\n\n\
                         Examples:\n  thv registry serve --config examples/registries.yaml --database /tmp/thv.db\n  \
-                        curl -s 'http://127.0.0.1:8080/v0.1/servers?limit=2'")]
+                        curl -s 'http://127.0.0.1:8080/v0.1/servers?limit=2'\n  \
+                        curl -s 'http://127.0.0.1:8080/api/v1/servers?tier=Official'\n  \
+                        TOKEN=$(thv registry token create ci --scope write)\n  \
+                        curl -s -X POST -H \"Authorization: Bearer $TOKEN\" \
+                        http://127.0.0.1:8080/api/v1/registries/platform/sync\n\n\
+                        Routes, auth and headers: docs/api.md; the OpenAPI document is served at /openapi.yaml.")]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "THV_LISTEN", default_value = "127.0.0.1:8080")]
@@ -52,7 +57,7 @@ pub struct AuthArgs {
     #[arg(long, env = "THV_OIDC_ISSUER", value_name = "URL", requires = "oidc_audience")]
     pub oidc_issuer: Option<String>,
     /// The audience OIDC tokens must carry.
-    #[arg(long, env = "THV_OIDC_AUDIENCE", value_name = "AUD")]
+    #[arg(long, env = "THV_OIDC_AUDIENCE", value_name = "AUD", requires = "oidc_issuer")]
     pub oidc_audience: Option<String>,
     /// The provider's JWKS URL, when it has no discovery document.
     #[arg(long, env = "THV_OIDC_JWKS_URL", value_name = "URL")]
