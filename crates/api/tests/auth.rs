@@ -295,3 +295,28 @@ async fn oidc_tokens_are_checked_against_the_providers_keys() {
     assert_eq!(sync(app, Some(&stranger)).await.status, 401);
     assert_eq!(provider.jwks_fetches.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn an_unreachable_identity_provider_is_503_not_a_bad_token() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let issuer = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let verifier = OidcVerifier::new(OidcConfig {
+        issuer: issuer.clone(),
+        audience: AUDIENCE.to_owned(),
+        jwks_url: None,
+        write_scope: "registry:write".to_owned(),
+        refresh_gap: Duration::from_secs(30),
+    })
+    .expect("verifier");
+    let server = server(AuthConfig { anonymous_reads: true, tokens: None, oidc: Some(Arc::new(verifier)) }).await;
+    let key = SigningKey::new("k1");
+    let now = jiff::Timestamp::now().as_second();
+    let token =
+        key.sign(&json!({"iss": issuer, "aud": AUDIENCE, "sub": "bob", "exp": now + 300, "scope": "registry:write"}));
+    let reply = sync(&server.app, Some(&token)).await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert!(reply.json()["detail"].as_str().unwrap().contains("cannot be checked now"), "{}", reply.text);
+    assert!(!reply.text.contains(&token));
+}

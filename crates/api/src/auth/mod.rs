@@ -86,6 +86,8 @@ enum Refusal {
     Invalid(String),
     /// Valid, but without the needed scope.
     Forbidden(String),
+    /// The token cannot be checked now (the identity provider's keys cannot be fetched).
+    Unavailable(String),
 }
 
 impl AuthConfig {
@@ -113,7 +115,10 @@ impl AuthConfig {
         }
         // Only JWT-shaped tokens go to the identity provider.
         if let Some(oidc) = self.oidc.as_ref().filter(|_| token.split('.').count() == 3) {
-            return oidc.verify(token).await.map_err(|e| Refusal::Invalid(e.to_string()));
+            return oidc.verify(token).await.map_err(|e| match e {
+                OidcError::Keys(_) => Refusal::Unavailable(e.to_string()),
+                OidcError::Invalid(_) => Refusal::Invalid(e.to_string()),
+            });
         }
         Err(Refusal::Invalid("the token is not known".to_owned()))
     }
@@ -155,6 +160,10 @@ fn refuse(refusal: Refusal) -> Response {
             format!("The bearer token was refused: {why}."),
             "Bearer realm=\"thv-registry\", error=\"invalid_token\"".to_owned(),
         ),
+        Refusal::Unavailable(why) => {
+            return Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("The token cannot be checked now: {why}."))
+                .into_response();
+        }
         Refusal::Forbidden(why) => (
             StatusCode::FORBIDDEN,
             format!("{why}."),

@@ -286,7 +286,8 @@ fn change_set_limit(query: &Query) -> Result<usize, Problem> {
         (status = 404, description = "The registry is unknown.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wait` out of range.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
         (status = 502, description = "The sync failed; the last good catalog is still served.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server runs no syncs, or is stopping.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server runs no syncs, is stopping, or cannot reach the identity provider to \
+            check an OIDC token.", body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sync(
