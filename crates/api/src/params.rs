@@ -43,6 +43,21 @@ impl RawQuery {
             .collect()
     }
 
+    /// `key` as a whole number in `range` (`default` when absent); 422 at `query.<key>` otherwise.
+    pub fn bounded(&self, key: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, Problem> {
+        let Some(text) = self.get(key) else {
+            return Ok(default);
+        };
+        match text.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(Problem::validation(
+                format!("expected an integer from {} to {}", range.start(), range.end()),
+                format!("query.{key}"),
+                Value::from(text),
+            )),
+        }
+    }
+
     /// `include_deleted` as a bool (`None` when absent).
     pub fn include_deleted(&self) -> Result<Option<bool>, Problem> {
         self.get("include_deleted").map(|v| parse_bool(v, "query.include_deleted")).transpose()

@@ -46,6 +46,11 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, detail)
     }
 
+    /// 404 for a registry name that is not configured.
+    pub fn unknown_registry(name: &str) -> Self {
+        Self::not_found(format!("Registry {name:?} not found"))
+    }
+
     /// 400 with `detail`.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)

@@ -11,7 +11,8 @@ use thv_sync::{RegistrySpec, SchedulerHandle};
 
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
-use crate::snapshot::{Snapshot, load_snapshot};
+use crate::problem::Problem;
+use crate::snapshot::{RegistrySnapshot, Snapshot, load_snapshot};
 
 /// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
 /// Cloning shares them (one reference count: the state is cloned several times per request).
@@ -49,6 +50,16 @@ impl AppState {
     /// The snapshot being served; requests keep the one they started with.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.0.current.load_full()
+    }
+
+    /// What a request reads: the snapshot of `registry`, or the aggregate when `None`; 404 for an unknown
+    /// registry.
+    pub fn scope(&self, registry: Option<&str>) -> Result<Arc<RegistrySnapshot>, Problem> {
+        let snapshot = self.snapshot();
+        match registry {
+            None => Ok(Arc::clone(snapshot.aggregate())),
+            Some(name) => snapshot.registry(name).cloned().ok_or_else(|| Problem::unknown_registry(name)),
+        }
     }
 
     /// Serves `snapshot` from now on (in-flight requests finish on the old one).

@@ -10,7 +10,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -148,8 +147,8 @@ pub fn generate_token(name: &str, scopes: Scopes) -> Result<(String, String), To
     let mut bytes = [0u8; 32];
     SystemRandom::new().fill(&mut bytes).map_err(|_| TokenFileError::Random)?;
     let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let mut line = format!("{name} sha256:{} ", hex::encode(hash_token(&token)));
-    let _ = write!(line, "{}", if scopes.write { "write" } else { "read" });
+    let scope = if scopes.write { "write" } else { "read" };
+    let line = format!("{name} sha256:{} {scope}", hex::encode(hash_token(&token)));
     Ok((token, line))
 }
 

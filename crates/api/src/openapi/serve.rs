@@ -23,10 +23,8 @@ type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
 fn check_registry(state: &AppState, params: PathParams) -> Result<(), Problem> {
     let Path(params) = params.map_err(|e| Problem::bad_request(format!("Invalid path: {}", e.body_text())))?;
     match params.get("registry") {
-        Some(name) if state.snapshot().registry(name).is_none() => {
-            Err(Problem::not_found(format!("Registry {name:?} not found")))
-        }
-        _ => Ok(()),
+        Some(name) => state.scope(Some(name)).map(drop),
+        None => Ok(()),
     }
 }
 

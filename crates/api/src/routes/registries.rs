@@ -19,13 +19,13 @@ use crate::params::RawQuery as Query;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// How long `POST …/sync` waits for the sync by default before answering 202.
-const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+/// How long `POST …/sync` waits for the sync by default before answering 202, in seconds.
+const DEFAULT_WAIT_SECONDS: u64 = 20;
 /// The longest wait a client may ask for.
 const MAX_WAIT_SECONDS: u64 = 25;
 /// Change sets listed by default, and at most.
-const DEFAULT_CHANGE_SETS: usize = 10;
-const MAX_CHANGE_SETS: usize = 100;
+const DEFAULT_CHANGE_SETS: u64 = 10;
+const MAX_CHANGE_SETS: u64 = 100;
 /// Runs looked at to find change sets.
 const RUNS_SCANNED: u32 = 1000;
 
@@ -121,11 +121,7 @@ fn store_of(state: &AppState) -> Result<&Arc<dyn Store>, Problem> {
 }
 
 fn spec_of<'a>(state: &'a AppState, name: &str) -> Result<&'a RegistrySpec, Problem> {
-    state
-        .registries()
-        .iter()
-        .find(|spec| spec.name == name)
-        .ok_or_else(|| Problem::not_found(format!("Registry {name:?} not found")))
+    state.registries().iter().find(|spec| spec.name == name).ok_or_else(|| Problem::unknown_registry(name))
 }
 
 fn store_failed(e: thv_store::StoreError) -> Problem {
@@ -228,11 +224,15 @@ struct ChangeSet {
 pub async fn changes(State(app): State<AppState>, Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
     async {
         spec_of(&app, &name)?;
-        let limit = change_set_limit(&Query::parse(query.as_deref()))?;
+        let limit = Query::parse(query.as_deref()).bounded("limit", DEFAULT_CHANGE_SETS, 1..=MAX_CHANGE_SETS)?;
         let store = store_of(&app)?;
         let runs = store.runs(&name, RUNS_SCANNED).await.map_err(store_failed)?;
         let mut sets = Vec::new();
-        for run in runs.into_iter().filter(|r| r.outcome == SyncOutcome::Success).take(limit) {
+        for run in runs
+            .into_iter()
+            .filter(|r| r.outcome == SyncOutcome::Success)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        {
             let changes = store.changes(run.id).await.map_err(store_failed)?;
             sets.push(ChangeSet {
                 run_id: run.id,
@@ -248,16 +248,6 @@ pub async fn changes(State(app): State<AppState>, Path(name): Path<String>, RawQ
     }
     .await
     .unwrap_or_else(IntoResponse::into_response)
-}
-
-fn change_set_limit(query: &Query) -> Result<usize, Problem> {
-    let Some(text) = query.get("limit") else {
-        return Ok(DEFAULT_CHANGE_SETS);
-    };
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_CHANGE_SETS).contains(&n) => Ok(n),
-        _ => Err(Problem::validation("expected an integer from 1 to 100", "query.limit", Value::from(text))),
-    }
 }
 
 /// `POST /api/v1/registries/{registry}/sync?wait=SECONDS`: syncs the registry now. Answers 200 with the sync
@@ -298,7 +288,11 @@ pub async fn sync(
 ) -> Response {
     async {
         spec_of(&app, &name)?;
-        let wait = sync_wait(&Query::parse(query.as_deref()))?;
+        let wait = Duration::from_secs(Query::parse(query.as_deref()).bounded(
+            "wait",
+            DEFAULT_WAIT_SECONDS,
+            0..=MAX_WAIT_SECONDS,
+        )?);
         let scheduler = app
             .scheduler()
             .ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "This server does not run syncs."))?;
@@ -343,16 +337,6 @@ pub async fn sync(
     }
     .await
     .unwrap_or_else(IntoResponse::into_response)
-}
-
-fn sync_wait(query: &Query) -> Result<Duration, Problem> {
-    let Some(text) = query.get("wait") else {
-        return Ok(DEFAULT_WAIT);
-    };
-    match text.parse::<u64>() {
-        Ok(seconds) if seconds <= MAX_WAIT_SECONDS => Ok(Duration::from_secs(seconds)),
-        _ => Err(Problem::validation("expected whole seconds from 0 to 25", "query.wait", Value::from(text))),
-    }
 }
 
 #[cfg(test)]

@@ -20,13 +20,7 @@ type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
 
 /// The snapshot a request reads: one registry's, or the aggregate when the path has no registry.
 fn scope(state: &AppState, params: &HashMap<String, String>) -> Result<Arc<RegistrySnapshot>, Problem> {
-    let snapshot = state.snapshot();
-    match params.get("registry") {
-        None => Ok(Arc::clone(snapshot.aggregate())),
-        Some(name) => {
-            snapshot.registry(name).cloned().ok_or_else(|| Problem::not_found(format!("Registry {name:?} not found")))
-        }
-    }
+    state.scope(params.get("registry").map(String::as_str))
 }
 
 fn path_params(params: PathParams) -> Result<HashMap<String, String>, Problem> {

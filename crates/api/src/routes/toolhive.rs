@@ -1,8 +1,6 @@
 //! The ToolHive API's server routes: `GET /api/v1/servers` (the latest version of each server, filtered)
 //! and `GET /api/v1/servers/{name}` (one server, in ToolHive's format or as `server.json`).
 
-use std::sync::Arc;
-
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,17 +31,6 @@ struct Item<'a> {
 struct ServerList<'a> {
     servers: Vec<Item<'a>>,
     count: usize,
-}
-
-/// The snapshot named by `?registry=`, or the aggregate.
-fn scope(state: &AppState, query: &Query) -> Result<Arc<RegistrySnapshot>, Problem> {
-    let snapshot = state.snapshot();
-    match query.get("registry") {
-        None => Ok(Arc::clone(snapshot.aggregate())),
-        Some(name) => {
-            snapshot.registry(name).cloned().ok_or_else(|| Problem::not_found(format!("Registry {name:?} not found")))
-        }
-    }
 }
 
 /// `GET /api/v1/servers`: the latest, not deleted, version of each server, ordered by name, filtered by
@@ -80,7 +67,7 @@ pub async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
 
 fn list_inner(state: &AppState, query: Option<&str>) -> Result<Response, Problem> {
     let query = Query::parse(query);
-    let snapshot = scope(state, &query)?;
+    let snapshot = state.scope(query.get("registry"))?;
     let filter = Filter {
         include: Criteria {
             tags: query.all("tag"),
@@ -150,13 +137,13 @@ fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a 
     if let Some(decoded) = decoded_again(name).filter(|n| snapshot.contains(n)) {
         return Ok(snapshot.versions_of(&decoded));
     }
-    let mut owners: Vec<&str> = snapshot
+    // One latest version per name, so each owner appears once.
+    let owners: Vec<&str> = snapshot
         .records()
         .iter()
         .filter(|r| r.is_latest && short_name(&r.name) == Some(name))
         .map(|r| r.name.as_str())
         .collect();
-    owners.dedup();
     match owners.as_slice() {
         [] => Err(Problem::not_found(format!("Server {name:?} not found"))),
         [only] => Ok(snapshot.versions_of(only)),
@@ -211,7 +198,7 @@ pub async fn show(
 fn show_inner(state: &AppState, name: &str, query: Option<&str>, headers: &HeaderMap) -> Result<Response, Problem> {
     let query = Query::parse(query);
     let format = requested_format(&query, headers)?;
-    let snapshot = scope(state, &query)?;
+    let snapshot = state.scope(query.get("registry"))?;
     let versions = versions_named(&snapshot, name)?;
     let record = match query.get("version") {
         Some(version) => versions.iter().find(|r| r.version == version),

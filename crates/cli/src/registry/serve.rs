@@ -91,17 +91,16 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     let config = Config::load(&locations.config_path())?;
     let auth = args.auth.load()?;
     let store = crate::store::open(locations).await?;
-    let names: Vec<String> = config.registries.iter().map(|r| r.name.clone()).collect();
-    let snapshot = thv_api::load_snapshot(store.as_ref(), &names).await.context("loading the stored catalogs")?;
-    let state = thv_api::AppState::new(snapshot);
-    for name in &names {
-        if let Some(registry) = state.snapshot().registry(name) {
-            state.metrics().set_servers(name, registry.records().len() as u64);
-        }
-    }
+    let state = thv_api::AppState::new(thv_api::Snapshot::default());
     state.set_store(Arc::clone(&store));
     state.set_registries(config.registries.clone());
     state.set_auth(auth);
+    state.reload().await.context("loading the stored catalogs")?;
+    for spec in &config.registries {
+        if let Some(registry) = state.snapshot().registry(&spec.name) {
+            state.metrics().set_servers(&spec.name, registry.records().len() as u64);
+        }
+    }
     let scheduler = Scheduler::start(config.registries.clone(), Arc::clone(&store), locations.cache_dir());
     state.set_scheduler(scheduler.handle());
     state.set_ready(true);
