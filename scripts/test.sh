@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. The model and CLI tests need only the Rust toolchain and, for the tests over real
-# data, ../shared/data beside the project. The /metrics test also runs `promtool check metrics`: promtool is
-# installed here when missing (Debian's `prometheus` package, when apt-get exists and we are root), and the
-# test is then required to run (THV_REQUIRE_TOOLS=1) instead of skipping.
+# The test command (README): installs what the tests need, then runs the whole workspace suite.
+#
+# - The tests over real third-party data read ../shared/data; whenever it is beside the project they are
+#   required to run (THV_REQUIRE_SHARED_DATA=1), so a broken path fails instead of skipping.
+# - Tools the tests drive (git, promtool) are installed with apt-get when missing (as root, or with sudo);
+#   when one cannot be installed the script fails with the command that would install it. The tests are
+#   then told the tools are there (THV_REQUIRE_TOOLS=1), so none of them skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        echo "test.sh: installing promtool (Debian package prometheus)" >&2
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >&2 \
-            || echo "test.sh: could not install promtool; the /metrics lint test will skip" >&2
-    else
-        echo "test.sh: promtool not found; the /metrics lint test will skip." \
-            "Install it with: sudo apt-get install --no-install-recommends prometheus" >&2
-    fi
+if [ -d ../shared/data ]; then
+    export THV_REQUIRE_SHARED_DATA=1
 fi
-if command -v promtool >/dev/null 2>&1; then
-    export THV_REQUIRE_TOOLS=1
-fi
+
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
+require_tool git git
+require_tool promtool prometheus
+export THV_REQUIRE_TOOLS=1
 
 exec cargo test --workspace --locked "$@"
