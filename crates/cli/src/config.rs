@@ -2,7 +2,8 @@
 //!
 //! Paths follow the XDG base directories: `$XDG_CONFIG_HOME/thv/registries.yaml`,
 //! `$XDG_DATA_HOME/thv/registry.db`, `$XDG_CACHE_HOME/thv/sources/`; `--config`/`THV_CONFIG` and
-//! `--database`/`THV_DATABASE` override the first two.
+//! `--database`/`THV_DATABASE` override the first two (the database may also be a PostgreSQL URL; see
+//! `crate::store`).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -19,9 +20,28 @@ pub struct Locations {
     /// Registry configuration file [default: $XDG_CONFIG_HOME/thv/registries.yaml].
     #[arg(long, global = true, env = "THV_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Database file (SQLite) [default: $XDG_DATA_HOME/thv/registry.db].
-    #[arg(long, global = true, env = "THV_DATABASE", value_name = "PATH")]
+    /// Database: an SQLite file, or a PostgreSQL URL (postgres://USER@HOST:5432/DB?sslmode=verify-full)
+    /// [env: THV_DATABASE] [default: $XDG_DATA_HOME/thv/registry.db]. A PostgreSQL password is never given
+    /// in this flag: put it in a file named by THV_DATABASE_PASSWORD_FILE, in PGPASSWORD or ~/.pgpass, or
+    /// in the URL in THV_DATABASE.
+    // Not clap's `env`: the flag and the variable are told apart (a password is refused only in the flag),
+    // and clap would print the variable's value, password included, in --help.
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub database: Option<PathBuf>,
+}
+
+/// The variable that names the database when `--database` is not given.
+pub const DATABASE_ENV: &str = "THV_DATABASE";
+
+/// Where the database setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// `--database` (visible to other users of the machine, and kept in shell history).
+    Flag,
+    /// `THV_DATABASE`.
+    Environment,
+    /// Neither: the default SQLite file.
+    Default,
 }
 
 /// `$var` if set, else `$HOME/fallback`.
@@ -39,9 +59,15 @@ impl Locations {
         self.config.clone().unwrap_or_else(|| xdg("XDG_CONFIG_HOME", ".config").join("thv/registries.yaml"))
     }
 
-    /// The database file.
-    pub fn database_path(&self) -> PathBuf {
-        self.database.clone().unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share").join("thv/registry.db"))
+    /// The database as given (a path or a URL): `--database`, else `THV_DATABASE`, else the default file.
+    pub fn database(&self) -> (PathBuf, DatabaseSource) {
+        if let Some(flag) = &self.database {
+            return (flag.clone(), DatabaseSource::Flag);
+        }
+        match std::env::var_os(DATABASE_ENV).filter(|v| !v.is_empty()) {
+            Some(env) => (PathBuf::from(env), DatabaseSource::Environment),
+            None => (xdg("XDG_DATA_HOME", ".local/share").join("thv/registry.db"), DatabaseSource::Default),
+        }
     }
 
     /// Where sources cache data (Git clones).
