@@ -9,7 +9,7 @@ use thv_model::upstream::ServerJson;
 
 use crate::config::{Config, Locations};
 use crate::lookup::visible;
-use crate::output::{OutputFormat, clip, print_data, table};
+use crate::output::{OutputFormat, clip, plural, print_data, table};
 
 /// Arguments of `thv search`.
 #[derive(Debug, Args)]
@@ -131,6 +131,6 @@ pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<Exi
         t.add_row(cells);
     }
     crate::output::outln!("{t}");
-    eprintln!("{} servers", hits.len());
+    eprintln!("{}", plural(hits.len(), "server"));
     Ok(ExitCode::SUCCESS)
 }

@@ -156,6 +156,57 @@ fn bad_input_never_panics() {
     }
 }
 
+/// Runs `thv ARGS` and waits at most `limit` for it: a run that takes longer is killed and fails the test.
+fn thv_within(args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv starts");
+    // Drain stdout on a thread, so a big output cannot block the child on a full pipe.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).expect("read stdout");
+        bytes
+    });
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("thv {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut output = child.wait_with_output().expect("thv finishes");
+    output.stdout = reader.join().expect("stdout reader");
+    output
+}
+
+/// A table costs time in proportion to its input, whatever the width of one cell: a 5 MB server name is
+/// cut with an ellipsis (it took seconds as a table before, quadratic in the cell's width).
+#[test]
+fn a_huge_cell_is_cut_so_a_table_prints_fast() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = format!("io.example/{}", "n".repeat(5 * 1024 * 1024));
+    let doc = json!([{"server": {"name": name, "description": "d", "version": "1.0.0"}}]);
+    let file = write_temp(dir.path(), "huge-name.json", &serde_json::to_vec(&doc).expect("json"));
+    let o = thv_within(&["registry", "validate", "--strict", &file], std::time::Duration::from_secs(60));
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "a finding about the name: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("io.example/nnnn") && out.contains('…'),
+        "the name is shown cut:\n{}",
+        &out[..out.len().min(2000)]
+    );
+    assert!(out.len() < 64 * 1024, "the table holds no 5 MB cell: {} bytes", out.len());
+    assert!(out.contains("1 document, 1 server: 0 valid, 1 invalid"), "{}", &out[out.len().saturating_sub(500)..]);
+}
+
 #[test]
 fn validate_counts_the_real_dump_by_declared_and_current_schema() {
     let Some(path) = shared_file(thv_testdata::REAL_DUMP) else { return };

@@ -11,6 +11,7 @@ use thv_model::load::{EntryIssue, load_bytes};
 use thv_model::write::{EntryReport, Outcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
 
 use crate::input::read_input;
+use crate::output::plural;
 
 /// Input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,7 +120,7 @@ fn summarise(
     verbose: bool,
 ) {
     let count = |o: Outcome| reports.iter().filter(|r| r.outcome == o).count();
-    eprint!("{name}: {format}, {loaded} records");
+    eprint!("{name}: {format}, {}", plural(loaded, "record"));
     if !unreadable.is_empty() {
         eprint!(", {} unreadable", unreadable.len());
     }

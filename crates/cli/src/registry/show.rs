@@ -8,7 +8,7 @@ use thv_store::{Change, SyncOutcome, SyncRun};
 use thv_sync::RegistrySpec;
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, count_cells, print_data, table};
+use crate::output::{OutputFormat, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
@@ -72,8 +72,8 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         crate::output::outln!("  last success: {}", s.last_success_at.as_deref().unwrap_or("never"));
         if s.failed_attempts > 0 {
             crate::output::outln!(
-                "  failing: {} attempts; last error: {}",
-                s.failed_attempts,
+                "  failing: {}; last error: {}",
+                plural(s.failed_attempts, "attempt"),
                 s.last_error.as_deref().unwrap_or("")
             );
         }

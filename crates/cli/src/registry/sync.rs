@@ -10,7 +10,7 @@ use thv_store::{ChangeKind, SyncOutcome};
 use thv_sync::{SyncReport, sync_spec};
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, count_cells, print_data, table};
+use crate::output::{OutputFormat, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry sync`.
 #[derive(Debug, Args)]
@@ -92,9 +92,9 @@ fn print_summary(reports: &[SyncReport], verbose: bool) {
         }
         if r.invalid_kept > 0 {
             crate::output::outln!(
-                "{}: {} records kept with validation findings (thv registry validate shows them)",
+                "{}: {} kept with validation findings (thv registry validate shows them)",
                 r.registry,
-                r.invalid_kept
+                plural(r.invalid_kept, "record")
             );
         }
         let limit = if verbose { usize::MAX } else { 5 };
