@@ -5,13 +5,14 @@
 //! `--database`/`THV_DATABASE` override the first two.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use thv_sync::RegistrySpec;
+
+use crate::files::{Readers, write_atomically};
 
 /// Where the configuration and the database are.
 #[derive(Debug, Clone, Args)]
@@ -108,14 +109,8 @@ impl Config {
 
     /// Writes the configuration atomically, creating its directory.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let text = serde_saphyr::to_string(self).context("cannot serialise the configuration")?;
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-        tmp.write_all(text.as_bytes())?;
-        tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        write_atomically(path, text.as_bytes(), Readers::AsBefore)
     }
 
     /// The registry called `name`.

@@ -1342,3 +1342,35 @@ fn serve_refuses_a_broken_token_file_by_line() {
     assert!(run.stderr.contains("tokens:1:") && run.stderr.contains("store hashes"), "{}", run.stderr);
     assert!(!run.stderr.contains("thv_pasted-token-by-mistake"), "the token is not echoed: {}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Files thv writes
+// ---------------------------------------------------------------------------------------------------------
+
+/// Every file is written through one atomic helper: a converted catalog gets the permissions of any new
+/// file (it was private, 0600, like a temporary file), and an edited configuration keeps its own.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_usual_permissions_or_keep_their_own() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let env = Env::new();
+    // What any new file gets here (0666 less this process's umask).
+    std::fs::write(env.path("reference"), "").expect("write");
+    let usual = mode(&env.path("reference"));
+    std::fs::write(env.path("catalog.json"), alpha_catalog().to_string()).expect("write");
+
+    env.ok(&["registry", "convert", "--to", "toolhive", "catalog.json", "-o", "out/toolhive.json"]);
+    assert_eq!(mode(&env.path("out/toolhive.json")), usual, "a converted catalog is an ordinary file");
+
+    env.ok(&["registry", "add", "a", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), usual, "a new configuration is an ordinary file");
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    env.ok(&["registry", "add", "b", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+    env.ok(&["registry", "remove", "a"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+
+    env.ok(&["registry", "token", "create", "ci"]);
+    assert_eq!(mode(&env.path("xdg-config/thv/tokens")), 0o600, "the token file stays private");
+}

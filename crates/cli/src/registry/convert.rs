@@ -10,6 +10,7 @@ use thv_model::detect::FormatHint;
 use thv_model::load::{EntryIssue, load_bytes};
 use thv_model::write::{EntryReport, Outcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
 
+use crate::files::{Readers, write_atomically};
 use crate::input::read_input;
 use crate::output::plural;
 
@@ -100,13 +101,10 @@ fn write_output(path: Option<&PathBuf>, json: &[u8]) -> anyhow::Result<()> {
             Ok(())
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-            tmp.write_all(json)?;
-            tmp.write_all(b"\n")?;
-            tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(())
+            let mut bytes = Vec::with_capacity(json.len() + 1);
+            bytes.extend_from_slice(json);
+            bytes.push(b'\n');
+            write_atomically(path, &bytes, Readers::AsBefore)
         }
     }
 }
