@@ -35,9 +35,23 @@ pub fn xdg(var: &str, fallback: &str) -> PathBuf {
 }
 
 impl Locations {
-    /// The configuration file.
+    /// The configuration file, to write (it may not exist yet).
     pub fn config_path(&self) -> PathBuf {
         self.config.clone().unwrap_or_else(|| xdg("XDG_CONFIG_HOME", ".config").join("thv/registries.yaml"))
+    }
+
+    /// The configuration file, to read: one named by `--config` or `THV_CONFIG` must exist (a typo must not
+    /// look like an empty configuration); the default one may be absent (nothing configured yet).
+    pub fn config_file(&self) -> anyhow::Result<PathBuf> {
+        let path = self.config_path();
+        if self.config.is_some() && !path.exists() {
+            bail!(
+                "the configuration file {} (given by --config or THV_CONFIG) does not exist; \
+                 `thv registry add` creates it",
+                path.display()
+            );
+        }
+        Ok(path)
     }
 
     /// The database file.
@@ -77,7 +91,7 @@ impl Config {
         let config: Self = if text.trim().is_empty() {
             Self::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?
         };
         config.check().with_context(|| path.display().to_string())?;
         Ok(config)
@@ -113,6 +127,14 @@ impl Config {
         write_atomically(path, text.as_bytes(), Readers::AsBefore)
     }
 
+    /// Warns on stderr when no registry is configured: then every command that reads the catalogs finds
+    /// nothing, which should not look like an empty catalog.
+    pub fn warn_if_empty(&self, path: &Path) {
+        if self.registries.is_empty() {
+            eprintln!("warning: no registries configured in {} (add one with `thv registry add`)", path.display());
+        }
+    }
+
     /// The registry called `name`.
     pub fn registry(&self, name: &str) -> anyhow::Result<&RegistrySpec> {
         self.registries.iter().find(|r| r.name == name).with_context(|| {
@@ -123,5 +145,43 @@ impl Config {
                 format!("no registry named {name:?}; configured: {}", known.join(", "))
             }
         })
+    }
+}
+
+/// A YAML error as one message naming the file: `FILE: line 2 column 11: …` and the parser's snippet of the
+/// file (`--> FILE:2:11`), without the parser's own `error:` title (`thv` prints one).
+pub fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> anyhow::Error {
+    let name = path.display().to_string();
+    let rendered = error.render_with_options(serde_saphyr::render_options! { source_name: Some(&name) });
+    let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    anyhow::anyhow!("{name}: {rendered}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yaml_error_names_the_file_once_and_says_error_nowhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("registries.yaml");
+        std::fs::write(&path, "registries:\n  - name: [\n").expect("write");
+        let message = format!("{:#}", Config::load(&path).expect_err("broken YAML"));
+        let name = path.display().to_string();
+        assert!(message.starts_with(&format!("{name}: line 2 column 11")), "{message}");
+        assert!(message.contains(&format!("{name}:2:11")), "the snippet names the file: {message}");
+        assert!(!message.contains("error:") && !message.contains("<input>"), "{message}");
+    }
+
+    #[test]
+    fn a_named_configuration_must_exist_and_the_default_may_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.yaml");
+        let named = Locations { config: Some(missing.clone()), database: None };
+        let message = format!("{:#}", named.config_file().expect_err("a named file that is not there"));
+        assert!(message.contains("nope.yaml") && message.contains("does not exist"), "{message}");
+        std::fs::write(&missing, "").expect("write");
+        assert_eq!(named.config_file().expect("it exists now"), missing);
+        assert_eq!(named.config_path(), missing);
     }
 }

@@ -64,7 +64,9 @@ pub struct Hit {
 
 /// Runs the command.
 pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
     let store = crate::store::open(locations).await?;
     let found = visible(&config, store.as_ref(), args.registry.as_deref()).await?;
     let filter = Filter {

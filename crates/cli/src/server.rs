@@ -42,7 +42,9 @@ struct Shown {
 
 /// Runs the command.
 pub async fn run(args: &ShowServerArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
     let store = crate::store::open(locations).await?;
     let found = visible(&config, store.as_ref(), args.registry.as_deref()).await?;
     let name = resolve_name(&found, &args.server)?.to_owned();

@@ -91,6 +91,20 @@ impl Env {
         run
     }
 
+    /// Runs `thv ARGS` to the end without `THV_CONFIG`: with the default configuration file,
+    /// `$XDG_CONFIG_HOME/thv/registries.yaml`.
+    #[track_caller]
+    fn run_with_default_config(&self, args: &[&str]) -> Run {
+        let out = self.command(args).env_remove("THV_CONFIG").output().expect("thv starts");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "thv {args:?} panicked: {}", run.stderr);
+        run
+    }
+
     /// Runs `thv ARGS`, which must succeed.
     #[track_caller]
     fn ok(&self, args: &[&str]) -> Run {
@@ -103,6 +117,13 @@ impl Env {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
         self.ok(&all).json()
+    }
+
+    /// Creates the configuration file, empty: no registries configured.
+    fn write_empty_config(&self) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create the config folder");
+        std::fs::write(path, "").expect("write the config");
     }
 
     /// The configuration file as text (empty when absent).
@@ -604,6 +625,7 @@ fn sync_of_the_real_dump_then_unchanged() {
 #[test]
 fn sync_all_and_unknown_names() {
     let env = Env::new();
+    env.write_empty_config();
     let none = env.run(&["registry", "sync", "--all"]).expect_code(2, "nothing configured");
     assert!(none.stderr.contains("thv registry add"), "{}", none.stderr);
     let none = env.run(&["registry", "sync", "x"]).expect_code(2, "nothing configured");
@@ -712,6 +734,7 @@ fn an_unreadable_catalog_fails_the_sync() {
 #[test]
 fn list_in_each_format() {
     let env = Env::new();
+    env.write_empty_config();
     let empty = env.ok(&["registry", "list"]);
     assert!(empty.stdout.is_empty() && empty.stderr.contains("thv registry add"), "{}", empty.stderr);
     assert_eq!(env.json(&["registry", "list"]), json!([]));
@@ -1335,6 +1358,7 @@ fn tokens_are_stored_hashed_listed_and_revoked() {
 #[test]
 fn serve_refuses_a_broken_token_file_by_line() {
     let env = Env::new();
+    env.write_empty_config();
     std::fs::write(env.path("tokens"), "ci thv_pasted-token-by-mistake write\n").expect("write");
     let run = env
         .run(&["registry", "serve", "--listen", "127.0.0.1:0", "--token-file", "tokens"])
@@ -1373,4 +1397,77 @@ fn written_files_get_the_usual_permissions_or_keep_their_own() {
 
     env.ok(&["registry", "token", "create", "ci"]);
     assert_eq!(mode(&env.path("xdg-config/thv/tokens")), 0o600, "the token file stays private");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What a new user trips on
+// ---------------------------------------------------------------------------------------------------------
+
+/// A configuration file named by `THV_CONFIG` or `--config` that does not exist is an error naming it
+/// (a typo used to look like an empty configuration, exit 0, and `serve` started with nothing).
+#[test]
+fn a_named_configuration_file_must_exist() {
+    let env = Env::new();
+    let path = env.config_path().display().to_string();
+    let commands: [&[&str]; 8] = [
+        &["registry", "list"],
+        &["registry", "list", "-o", "json"],
+        &["registry", "show", "a"],
+        &["registry", "remove", "a"],
+        &["registry", "sync", "--all"],
+        &["search", "notes"],
+        &["show", "notes"],
+        &["registry", "serve", "--listen", "127.0.0.1:0"],
+    ];
+    for args in commands {
+        let run = env.run(args).expect_code(2, &format!("thv {args:?} with a missing THV_CONFIG file"));
+        assert!(run.stderr.contains(&path) && run.stderr.contains("does not exist"), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+    }
+    let run = env.run(&["--config", "nope.yaml", "registry", "list"]).expect_code(2, "--config nope.yaml");
+    assert!(run.stderr.contains("nope.yaml") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!env.path("nope.yaml").exists() && !env.config_path().exists(), "reading creates no configuration");
+
+    // The command that writes the configuration creates the named file.
+    env.ok(&["--config", "new.yaml", "registry", "add", "a", "--url", "https://a.example/r.json"]);
+    assert!(env.path("new.yaml").is_file(), "add creates the file --config names");
+    let listed = env.ok(&["--config", "new.yaml", "registry", "list", "-o", "json"]).json();
+    assert_eq!(listed[0]["name"], "a");
+}
+
+/// The default configuration file may be absent or empty (nothing configured yet): a warning, not an error.
+#[test]
+fn an_absent_or_empty_default_configuration_is_a_warning() {
+    let env = Env::new();
+    let default = env.path("xdg-config/thv/registries.yaml");
+    let warning = format!("warning: no registries configured in {}", default.display());
+    for create in [false, true] {
+        if create {
+            std::fs::create_dir_all(default.parent().expect("folder")).expect("mkdir");
+            std::fs::write(&default, "# nothing yet\n").expect("write");
+        }
+        for args in [&["registry", "list"][..], &["registry", "list", "-o", "json"], &["search", "x"]] {
+            let run = env.run_with_default_config(args).expect_code(0, &format!("{args:?}"));
+            assert!(run.stderr.contains(&warning), "{args:?} (file there: {create}): {}", run.stderr);
+        }
+        let run = env.run_with_default_config(&["registry", "list", "-o", "json"]);
+        assert_eq!(run.json(), json!([]), "the JSON output stays data");
+    }
+}
+
+/// A YAML error says `error:` once and names the file, in the message and in the snippet.
+#[test]
+fn a_yaml_error_names_the_file() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), "registries:\n  - name: [\n").expect("write");
+    let path = env.config_path().display().to_string();
+    for args in [&["registry", "list"][..], &["registry", "add", "b", "--url", "https://b.example/r.json"]] {
+        let run = env.run(args).expect_code(2, "a broken configuration");
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with(&format!("error: {path}: line 2 column 11")), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("--> {path}:2:11")), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("<input>"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.config_text(), "registries:\n  - name: [\n", "a broken configuration is left as it was");
 }

@@ -76,7 +76,9 @@ pub async fn rows(config: &Config, store: &dyn thv_store::Store) -> anyhow::Resu
 
 /// Runs the command.
 pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
     let store = crate::store::open(locations).await?;
     let rows = rows(&config, store.as_ref()).await?;
     if !args.output.is_table() {
@@ -84,10 +86,6 @@ pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!(
-            "no registries configured in {} (add one with `thv registry add`)",
-            locations.config_path().display()
-        );
         return Ok(ExitCode::SUCCESS);
     }
     let wide = args.output == OutputFormat::Wide;

@@ -17,7 +17,7 @@ pub struct RemoveArgs {
 
 /// Runs the command.
 pub async fn run(args: &RemoveArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let path = locations.config_path();
+    let path = locations.config_file()?;
     let mut config = Config::load_for_edit(&path)?;
     config.registry(&args.name)?;
     config.registries.retain(|r| r.name != args.name);

@@ -88,7 +88,7 @@ impl AuthArgs {
 
 /// Runs the command until SIGTERM or SIGINT.
 pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let config = Config::load(&locations.config_file()?)?;
     let auth = args.auth.load()?;
     let store = crate::store::open(locations).await?;
     let state = thv_api::AppState::new(thv_api::Snapshot::default());

@@ -44,7 +44,7 @@ struct LatestChanges {
 
 /// Runs the command.
 pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let config = Config::load(&locations.config_file()?)?;
     let spec = config.registry(&args.name)?;
     let store = crate::store::open(locations).await?;
     let state = store.registry_state(&spec.name).await?;

@@ -35,14 +35,15 @@ pub struct SyncArgs {
 
 /// Runs the command.
 pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
     let specs: Vec<_> = if args.all {
         config.registries.iter().collect()
     } else {
         args.names.iter().map(|n| config.registry(n)).collect::<anyhow::Result<_>>()?
     };
     if specs.is_empty() {
-        bail!("no registries configured (thv registry add)");
+        bail!("no registries configured in {} (add one with `thv registry add`)", path.display());
     }
     let store = crate::store::open(locations).await?;
     let cache = locations.cache_dir();
