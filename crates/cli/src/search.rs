@@ -67,8 +67,18 @@ pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<Exi
     let path = locations.config_file()?;
     let config = Config::load(&path)?;
     config.warn_if_empty(&path);
-    let store = crate::store::open(locations).await?;
-    let found = visible(&config, store.as_ref(), args.registry.as_deref()).await?;
+    let found = match crate::store::open_existing(locations).await? {
+        Some(store) => visible(&config, store.as_ref(), args.registry.as_deref()).await?,
+        None => {
+            if let Some(name) = &args.registry {
+                config.registry(name)?;
+            }
+            if !config.registries.is_empty() {
+                eprintln!("warning: {}", crate::store::nothing_synced_yet(locations));
+            }
+            Vec::new()
+        }
+    };
     let filter = Filter {
         include: Criteria {
             tags: args.tag.clone(),

@@ -1471,3 +1471,41 @@ fn a_yaml_error_names_the_file() {
     }
     assert_eq!(env.config_text(), "registries:\n  - name: [\n", "a broken configuration is left as it was");
 }
+
+/// Commands that only read create no database and no folder for it (`list --database /nowhere/m.db` made
+/// the folder): they say nothing was synced yet. Only the commands that write create it.
+#[test]
+fn reading_commands_create_no_database() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    env.ok(&["registry", "add", "alpha", "--file", &a]);
+    env.ok(&["registry", "add", "gone", "--file", &a]);
+    let database = env.path("nowhere/deeper/m.db");
+    let db = database.to_str().expect("utf-8 path");
+    let folder = env.path("nowhere");
+
+    let rows = env.json(&["--database", db, "registry", "list"]);
+    assert_eq!((&rows[0]["servers"], &rows[0]["lastSync"]), (&json!(0), &Value::Null), "{rows}");
+    let table = env.ok(&["--database", db, "registry", "list", "-o", "wide"]);
+    assert!(table.stdout.contains("alpha") && table.stdout.contains("never"), "{}", table.stdout);
+    let shown = env.json(&["--database", db, "registry", "show", "alpha"]);
+    assert_eq!((&shown["state"], &shown["runs"]), (&Value::Null, &json!([])), "{shown}");
+    let shown = env.ok(&["--database", db, "registry", "show", "alpha"]);
+    assert!(shown.stdout.contains("never synced"), "{}", shown.stdout);
+    let search = env.ok(&["--database", db, "search", "notes", "-o", "json"]);
+    assert_eq!(search.json(), json!([]));
+    assert!(search.stderr.contains("nothing synced yet") && search.stderr.contains(db), "{}", search.stderr);
+    let show = env.run(&["--database", db, "show", "notes"]).expect_code(2, "no server without a database");
+    assert!(show.stderr.contains("nothing synced yet") && show.stderr.contains(db), "{}", show.stderr);
+    env.run(&["--database", db, "search", "--registry", "nope"]).expect_code(2, "an unknown registry is an error");
+    env.ok(&["--database", db, "registry", "remove", "gone"]);
+    assert_eq!(env.configured_names(), ["alpha"], "remove without a database still edits the configuration");
+    assert!(!folder.exists(), "a reading command created {}", folder.display());
+
+    // sync writes: it creates the folder and the database, and then the readers find them.
+    let reports = env.json(&["--database", db, "registry", "sync", "alpha"]);
+    assert_eq!(reports[0]["outcome"], "success", "{reports}");
+    assert!(database.is_file(), "sync creates the database");
+    assert_eq!(env.json(&["--database", db, "registry", "list"])[0]["servers"], 6);
+    assert_eq!(env.json(&["--database", db, "search", "notes"])[0]["name"], "io.github.acme/notes");
+}

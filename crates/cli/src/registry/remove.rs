@@ -21,8 +21,10 @@ pub async fn run(args: &RemoveArgs, locations: &Locations) -> anyhow::Result<Exi
     let mut config = Config::load_for_edit(&path)?;
     config.registry(&args.name)?;
     config.registries.retain(|r| r.name != args.name);
-    let store = crate::store::open(locations).await?;
-    store.remove_registry(&args.name).await?;
+    // Without a database there is no stored catalog to delete, and none is created.
+    if let Some(store) = crate::store::open_existing(locations).await? {
+        store.remove_registry(&args.name).await?;
+    }
     config.save(&path)?;
     eprintln!("removed registry {} and its stored catalog", args.name);
     Ok(ExitCode::SUCCESS)
