@@ -1,6 +1,7 @@
 //! `thv`: the thv-registry command-line tool.
 
 mod config;
+mod config_edit;
 mod files;
 mod input;
 mod logging;

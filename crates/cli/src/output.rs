@@ -44,6 +44,29 @@ impl OutputFormat {
     }
 }
 
+/// How a command that changes something prints what it did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ResultFormat {
+    /// A message for people (on stderr).
+    #[default]
+    Table,
+    /// JSON on stdout (documented in docs/cli.md).
+    Json,
+    /// YAML on stdout (the same data as JSON).
+    Yaml,
+}
+
+impl ResultFormat {
+    /// Prints `value` as JSON or YAML; nothing for `table`, whose message the command prints itself.
+    pub fn print<T: Serialize>(self, value: &T) -> anyhow::Result<()> {
+        match self {
+            Self::Table => Ok(()),
+            Self::Json => print_data(OutputFormat::Json, value),
+            Self::Yaml => print_data(OutputFormat::Yaml, value),
+        }
+    }
+}
+
 /// Prints `value` as JSON or YAML.
 pub fn print_data<T: Serialize>(format: OutputFormat, value: &T) -> anyhow::Result<()> {
     match format {

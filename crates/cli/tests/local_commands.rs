@@ -351,8 +351,7 @@ fn add_writes_each_source_kind_to_the_config() {
     let expected_path = env.path("catalog.json").to_string_lossy().into_owned();
     assert_eq!(local["source"], json!({"file": {"path": expected_path}}));
     assert_eq!(local["format"], "upstream");
-    assert_eq!(local["syncPolicy"]["enabled"], true);
-    assert_eq!(local["syncPolicy"]["interval"], "30m");
+    assert_eq!(local["syncPolicy"], json!({"interval": "30m"}), "only what was chosen is written: {local}");
     assert!(local.get("filter").is_none(), "no filter written when none given: {local}");
 
     let partner = env.configured("partner");
@@ -361,7 +360,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"url": {"url": "https://partner.example.com/registry.json", "headers": {"X-Tenant": "acme"},
             "auth": {"bearer": {"token": {"env": "PARTNER_TOKEN"}}}}})
     );
-    assert_eq!(partner["syncPolicy"]["interval"], "1h", "the default interval");
+    assert!(partner.get("syncPolicy").is_none(), "the default sync policy is not written: {partner}");
     assert!(partner.get("format").is_none(), "auto is the default and not written: {partner}");
     assert_eq!(
         partner["filter"],
@@ -386,7 +385,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"registryApi": {"url": "https://registry.modelcontextprotocol.io",
             "auth": {"bearer": {"token": {"file": "/run/secrets/api-token"}}}, "latestOnly": true}})
     );
-    assert_eq!(official["syncPolicy"]["enabled"], false, "--manual");
+    assert_eq!(official["syncPolicy"], json!({"enabled": false}), "--manual");
 
     assert_eq!(env.configured("pinned")["source"]["git"]["tag"], "v1");
 
@@ -833,7 +832,12 @@ fn registry_show_reports_spec_state_runs_and_latest_changes() {
     let shown = env.json(&["registry", "show", "gen"]);
     let keys: Vec<&str> = shown.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(keys, ["spec", "state", "runs", "latestChanges"]);
-    assert_eq!(shown["spec"], env.configured("gen"), "the spec is the configured one");
+    let configured = env.configured("gen");
+    for key in ["name", "source", "filter"] {
+        assert_eq!(shown["spec"][key], configured[key], "the spec is the configured one");
+    }
+    assert_eq!(shown["spec"]["syncPolicy"]["interval"], "2h");
+    assert_eq!(shown["spec"]["syncPolicy"]["enabled"], true, "the spec shows the defaults too");
     let state = &shown["state"];
     assert_eq!(state["serverCount"], 3);
     assert_eq!(state["revision"], second["revision"]);
@@ -1508,4 +1512,68 @@ fn reading_commands_create_no_database() {
     assert!(database.is_file(), "sync creates the database");
     assert_eq!(env.json(&["--database", db, "registry", "list"])[0]["servers"], 6);
     assert_eq!(env.json(&["--database", db, "search", "notes"])[0]["name"], "io.github.acme/notes");
+}
+
+/// `add` appends the new entry and `remove` deletes that entry's lines: the user's comments, order and
+/// layout stay as written, and no default is written (the whole file used to be rewritten, comments
+/// dropped and every default spelled out).
+#[test]
+fn add_and_remove_edit_the_configuration_in_place() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    let written = format!(
+        "# Our registries, in priority order.\n\
+         registries:\n\
+         \x20 # The local catalog.\n\
+         \x20 - name: local\n\
+         \x20   source: {{ file: {{ path: '{a}' }} }}   # kept as written\n\
+         \x20   syncPolicy: {{ interval: 10m }}\n\
+         # (end of the list)\n"
+    );
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), &written).expect("write");
+
+    let added = env.json(&["registry", "add", "partner", "--url", "https://p.example/r.json", "--tier", "Official"]);
+    assert_eq!(added["registry"]["name"], "partner");
+    assert_eq!(added["registry"]["syncPolicy"]["interval"], "1h", "-o json shows the registry with its defaults");
+    assert_eq!(added["config"], env.config_path().display().to_string());
+    let text = env.config_text();
+    let (kept, closing) = written.split_at(written.find("# (end").expect("closing comment"));
+    let appended = text
+        .strip_prefix(kept)
+        .and_then(|t| t.strip_suffix(closing))
+        .unwrap_or_else(|| panic!("the file was rewritten:\n{text}"));
+    assert_eq!(
+        appended,
+        "  - name: partner\n    source:\n      url:\n        url: https://p.example/r.json\n    \
+         filter:\n      include:\n        tiers:\n        - Official\n",
+        "only what was chosen is written, indented as the entries already there"
+    );
+    env.ok(&["registry", "add", "manual", "--url", "https://m.example/r.json", "--manual", "--interval", "2h"]);
+    assert_eq!(env.configured("manual")["syncPolicy"], json!({"enabled": false, "interval": "2h"}));
+    assert_eq!(env.configured_names(), ["local", "partner", "manual"]);
+
+    // Removing takes the entry's lines and the comment just above it, nothing else.
+    let removed = env.json(&["registry", "remove", "local"]);
+    assert_eq!((&removed["registry"]["name"], &removed["catalogDeleted"]), (&json!("local"), &json!(false)));
+    let text = env.config_text();
+    assert!(text.starts_with("# Our registries, in priority order.\nregistries:\n  - name: partner\n"), "{text}");
+    assert!(text.ends_with("# (end of the list)\n"), "{text}");
+    env.ok(&["registry", "remove", "manual"]);
+    env.ok(&["registry", "remove", "partner"]);
+    assert_eq!(env.config_text(), "# Our registries, in priority order.\nregistries: []\n# (end of the list)\n");
+    assert_eq!(env.json(&["registry", "list"]), json!([]));
+
+    // A list written in flow style is not rewritten: the error shows the lines to add by hand.
+    std::fs::write(env.config_path(), format!("registries: [{{name: local, source: {{file: {{path: '{a}'}}}}}}]\n"))
+        .expect("write");
+    let before = env.config_text();
+    let refused =
+        env.run(&["registry", "add", "other", "--url", "https://o.example/r.json"]).expect_code(2, "flow list");
+    assert!(
+        refused.stderr.contains("without rewriting it") && refused.stderr.contains("- name: other"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.config_text(), before, "the file is left as it was");
 }
