@@ -685,7 +685,12 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     assert_eq!(r["digest"], first["digest"]);
 
     let table = env.run(&["registry", "sync", "alpha"]).expect_code(1, "failed sync, table");
-    assert!(table.stdout.contains("the previous catalog is still served"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("alpha: its last good catalog (6 server versions, synced ")
+            && table.stdout.contains("ago) is kept"),
+        "{}",
+        table.stdout
+    );
 
     let row = env.list_row("alpha");
     assert_eq!(row["status"], "failing", "{row}");
@@ -1576,4 +1581,22 @@ fn add_and_remove_edit_the_configuration_in_place() {
         refused.stderr
     );
     assert_eq!(env.config_text(), before, "the file is left as it was");
+}
+
+/// A first sync that fails says there is no catalog yet (it said "the previous catalog is still served").
+#[test]
+fn a_failed_first_sync_says_there_is_no_catalog_yet() {
+    let env = Env::new();
+    let missing = env.path("missing.json").display().to_string();
+    env.ok(&["registry", "add", "fresh", "--file", &missing]);
+    for _ in 0..2 {
+        let run = env.run(&["registry", "sync", "fresh"]).expect_code(1, "the file is missing");
+        assert!(run.stdout.contains("fresh: sync failed:") && run.stdout.contains("missing.json"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("fresh: it has no catalog yet: nothing is stored until a sync succeeds"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("last good catalog") && !run.stdout.contains("previous"), "{}", run.stdout);
+    }
 }

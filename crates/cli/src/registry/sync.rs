@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
-use thv_store::{ChangeKind, SyncOutcome};
+use thv_store::{ChangeKind, RegistryState, SyncOutcome};
 use thv_sync::{SyncReport, sync_spec};
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, count_cells, plural, print_data, table};
+use crate::output::{OutputFormat, ago, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry sync`.
 #[derive(Debug, Args)]
@@ -67,7 +67,11 @@ pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitC
     });
     let reports = futures::future::join_all(syncs).await;
     if args.output.is_table() {
-        print_summary(&reports, args.verbose);
+        let mut kept = Vec::new();
+        for r in reports.iter().filter(|r| r.outcome == SyncOutcome::Failed) {
+            kept.push((r.registry.as_str(), store.registry_state(&r.registry).await?));
+        }
+        print_summary(&reports, &kept, args.verbose);
     } else {
         print_data(args.output, &reports)?;
     }
@@ -75,7 +79,20 @@ pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitC
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn print_summary(reports: &[SyncReport], verbose: bool) {
+/// What a failed sync leaves: the last good catalog, or none when no sync ever succeeded.
+fn kept_after_failure(state: Option<&RegistryState>) -> String {
+    match state {
+        Some(s) if s.last_success_at.is_some() => format!(
+            "its last good catalog ({}, synced {}) is kept",
+            plural(s.server_count, "server version"),
+            ago(s.last_success_at.as_deref())
+        ),
+        _ => "it has no catalog yet: nothing is stored until a sync succeeds".to_owned(),
+    }
+}
+
+/// Prints the reports; `kept` holds the stored state of each registry whose sync failed.
+fn print_summary(reports: &[SyncReport], kept: &[(&str, Option<RegistryState>)], verbose: bool) {
     let mut t =
         table(&["REGISTRY", "OUTCOME", "SERVERS", "ADDED", "REMOVED", "UPDATED", "SKIPPED", "TIME", "REVISION"]);
     for r in reports {
@@ -89,7 +106,8 @@ fn print_summary(reports: &[SyncReport], verbose: bool) {
     for r in reports {
         if let Some(error) = &r.error {
             crate::output::outln!("{}: sync failed: {error}", r.registry);
-            crate::output::outln!("{}: the previous catalog is still served", r.registry);
+            let state = kept.iter().find(|(name, _)| *name == r.registry).and_then(|(_, s)| s.as_ref());
+            crate::output::outln!("{}: {}", r.registry, kept_after_failure(state));
         }
         if r.invalid_kept > 0 {
             crate::output::outln!(
