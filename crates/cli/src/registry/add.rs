@@ -22,10 +22,15 @@ use crate::output::ResultFormat;
     group(ArgGroup::new("token").args(["token_file", "token_env"])),
     group(ArgGroup::new("password").args(["password_file", "password_env"])),
     after_help = "Secrets are never taken on the command line: give a file or an environment variable.\n\n\
-                  Examples:\n  thv registry add official --registry-api https://registry.modelcontextprotocol.io --tier Official\n  \
-                  thv registry add internal --git https://git.example.com/mcp.git --branch main --path catalog/registry.json \\\n      \
+                  Examples:\n  \
+                  thv registry add official --tier Official \\\n      \
+                  --registry-api https://registry.modelcontextprotocol.io\n  \
+                  thv registry add internal --git https://git.example.com/mcp.git \\\n      \
+                  --branch main --path catalog/registry.json \\\n      \
                   --username bot --password-file ~/.secrets/git-token\n  \
-                  thv registry add toolhive --url https://example.com/registry.json --exclude-name '*-experimental'"
+                  thv registry add toolhive --url https://example.com/registry.json \\\n      \
+                  --exclude-name '*-experimental'\n  \
+                  thv registry add local --file ./catalog.json --manual -o yaml"
 )]
 pub struct AddArgs {
     /// Registry name (lowercase letters, digits and '-').

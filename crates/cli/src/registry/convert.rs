@@ -41,7 +41,8 @@ pub enum ToFormat {
 #[command(after_help = "Exit status: 0 when the document converted (entries it could not hold are reported on \
                         stderr), 2 when the input cannot be read or is not a catalog.\n\n\
                         Examples:\n  thv registry convert --to upstream registry.json -o servers.json\n  \
-                        curl -s https://example.com/v0.1/servers | thv registry convert --to toolhive")]
+                        curl -s https://example.com/v0.1/servers | \\\n      \
+                        thv registry convert --to toolhive")]
 pub struct ConvertArgs {
     /// Format of the input.
     #[arg(long, value_enum, default_value_t = FromFormat::Auto)]

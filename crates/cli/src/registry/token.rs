@@ -33,13 +33,21 @@ impl TokenFileArg {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token; prints it once (only its SHA-256 hash is stored).
-    #[command(after_help = "Examples:\n  thv registry token create ci --scope write\n  \
-                            curl -X POST -H \"Authorization: Bearer $TOKEN\" \
+    #[command(after_help = "Examples:\n  \
+                            thv registry token create viewer\n  \
+                            TOKEN=$(thv registry token create ci --scope write)\n  \
+                            curl -X POST -H \"Authorization: Bearer $TOKEN\" \\\n      \
                             http://127.0.0.1:8080/api/v1/registries/platform/sync")]
     Create(CreateArgs),
-    /// List the tokens' names and scopes.
+    /// List the tokens' names and scopes (never the tokens or their hashes).
+    #[command(after_help = "Examples:\n  \
+                            thv registry token list\n  \
+                            thv registry token list -o json --token-file /etc/thv/tokens")]
     List(ListArgs),
     /// Revoke a token by name (a running server applies it within 2 s).
+    #[command(after_help = "Examples:\n  \
+                            thv registry token revoke ci\n  \
+                            thv registry token revoke ci --token-file /etc/thv/tokens")]
     Revoke(RevokeArgs),
 }
 
