@@ -1600,3 +1600,15 @@ fn a_failed_first_sync_says_there_is_no_catalog_yet() {
         assert!(!run.stdout.contains("last good catalog") && !run.stdout.contains("previous"), "{}", run.stdout);
     }
 }
+
+/// Counts in human output agree with their noun: "1 server", not "1 servers".
+#[test]
+fn human_output_says_one_server() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    add_and_sync(&env, "alpha", &a);
+    let one = env.ok(&["search", "weather"]);
+    assert_eq!(one.stderr.trim(), "1 server", "{}", one.stderr);
+    let two = env.ok(&["search", "tool"]);
+    assert_eq!(two.stderr.trim(), "2 servers", "{}", two.stderr);
+}
