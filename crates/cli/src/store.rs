@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use thv_store::{Store, StoreLocation};
 
 use crate::config::{DATABASE_ENV, DatabaseSource, Locations};
@@ -60,4 +60,24 @@ pub async fn close_all() {
     for store in stores {
         store.close().await;
     }
+}
+
+/// Opens the database for a command that only reads it: `None` when the SQLite file does not exist yet
+/// (nothing was synced), so that reading creates neither the file nor its folder. A PostgreSQL database is
+/// a server, and is opened as it is.
+pub async fn open_existing(locations: &Locations) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    if let StoreLocation::Sqlite(path) = location(locations)?
+        && !path.try_exists().with_context(|| format!("cannot look for the database {}", path.display()))?
+    {
+        return Ok(None);
+    }
+    open(locations).await.map(Some)
+}
+
+/// What a reading command says when [`open_existing`] found no database.
+pub fn nothing_synced_yet(locations: &Locations) -> String {
+    format!(
+        "nothing synced yet: there is no database at {} (`thv registry sync` creates it)",
+        locations.database().0.display()
+    )
 }

@@ -20,7 +20,8 @@ fn thv(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_thv"));
     cmd.args(args)
         .current_dir(dir)
-        .env("THV_CONFIG", dir.join("registries.yaml"))
+        .env_remove("THV_CONFIG")
+        .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_CACHE_HOME", dir.join("cache"))
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("HOME", dir.join("home"))
@@ -141,8 +142,10 @@ fn a_wrong_password_is_an_error_naming_the_server_not_the_password() {
 #[test]
 fn anything_but_a_postgres_url_is_an_sqlite_path() {
     let dir = tempfile::tempdir().unwrap();
+    let catalog = example_catalog().display().to_string();
+    expect_code(&thv(dir.path(), &["registry", "add", "examples", "--file", &catalog], &[]), 0, "registry add");
     let path = dir.path().join("postgres:/not-a-url.db");
-    let out = thv(dir.path(), &["--database", &path.display().to_string(), "registry", "list"], &[]);
-    expect_code(&out, 0, "an SQLite path");
+    let out = thv(dir.path(), &["--database", &path.display().to_string(), "registry", "sync", "examples"], &[]);
+    expect_code(&out, 0, "a sync into an SQLite path");
     assert!(path.is_file(), "the SQLite file was created at {}", path.display());
 }
