@@ -57,9 +57,7 @@ async fn reconcile(catalog: Arc<Catalog>, client: Arc<Client>) -> Result<Action,
         data: Some(data),
         ..ConfigMap::default()
     };
-    configmaps
-        .patch(&storage.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&storage))
-        .await?;
+    configmaps.patch(&storage.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&storage)).await?;
     let status = json!({"apiVersion": "example.com/v1", "kind": "Catalog", "status": {"revision": revision}});
     Api::<Catalog>::namespaced((*client).clone(), &namespace)
         .patch_status(&catalog.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&status))
@@ -157,11 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let idle_start = cpu_seconds();
     tokio::time::sleep(Duration::from_secs(idle_seconds)).await;
     let idle_cpu = cpu_seconds() - idle_start;
-    println!(
-        "idle {idle_seconds} s: {:.3} s CPU = {:.4} cores",
-        idle_cpu,
-        idle_cpu / idle_seconds as f64
-    );
+    println!("idle {idle_seconds} s: {:.3} s CPU = {:.4} cores", idle_cpu, idle_cpu / idle_seconds as f64);
 
     let mut latencies = Vec::new();
     let edit_cpu_start = cpu_seconds();

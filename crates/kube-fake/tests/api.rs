@@ -537,3 +537,67 @@ async fn creating_a_crd_through_the_api_serves_its_kind() {
     assert_eq!(widgets.list(&ListParams::default()).await.unwrap().items.len(), 1);
     assert_eq!(Widget::crd().meta().name.as_deref(), Some("widgets.example.com"));
 }
+
+#[tokio::test]
+async fn the_event_recorder_creates_then_patches_a_series() {
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let fake = server();
+    let widgets: Api<Widget> = Api::default_namespaced(fake.client());
+    let created = widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    let reporter = Reporter { controller: "widget-controller".to_string(), instance: None };
+    let recorder = Recorder::new(fake.client_as("controller"), reporter);
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "SourceNotFound".to_string(),
+        note: Some("ConfigMap default/missing not found".to_string()),
+        action: "Sync".to_string(),
+        secondary: None,
+    };
+    let reference = created.object_ref(&());
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+    let stored = fake.list::<k8s_openapi::api::events::v1::Event>().unwrap();
+    assert_eq!(stored.len(), 1, "a repeat is a series on the same Event");
+    assert_eq!(stored[0].reason.as_deref(), Some("SourceNotFound"));
+    assert_eq!(stored[0].series.as_ref().map(|series| series.count), Some(2));
+    let verbs: Vec<Verb> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.client == "controller")
+        .map(|r| {
+            assert_eq!((r.group.as_str(), r.resource.as_str()), ("events.k8s.io", "events"));
+            r.verb
+        })
+        .collect();
+    assert_eq!(verbs, [Verb::Create, Verb::Patch]);
+}
+
+#[tokio::test]
+async fn kube_runtime_finalizer_adds_runs_cleanup_and_removes_its_finalizer() {
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+    use std::sync::Arc;
+    let fake = server();
+    let api: Api<Widget> = Api::default_namespaced(fake.client());
+    api.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    let step = |object: Widget| {
+        let api = api.clone();
+        async move {
+            finalizer(&api, "example.com/cleanup", Arc::new(object), |event| async move {
+                Ok::<_, std::convert::Infallible>(match event {
+                    Finalizer::Apply(_) => Action::requeue(Duration::from_secs(1)),
+                    Finalizer::Cleanup(_) => Action::await_change(),
+                })
+            })
+            .await
+        }
+    };
+    step(api.get("w").await.unwrap()).await.unwrap();
+    assert_eq!(api.get("w").await.unwrap().finalizers(), ["example.com/cleanup"]);
+    step(api.get("w").await.unwrap()).await.unwrap();
+    api.delete("w", &DeleteParams::default()).await.unwrap();
+    let terminating = api.get("w").await.unwrap();
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    step(terminating).await.unwrap();
+    assert_eq!(api_error(api.get("w").await).0, 404, "cleanup removed the finalizer and the object went");
+}
