@@ -27,3 +27,23 @@ pub async fn close_all() {
         store.close().await;
     }
 }
+
+/// Opens the database for a command that only reads it: `None` when the database file does not exist yet
+/// (nothing was synced), so that reading creates neither the file nor its folder. A database URL
+/// (`scheme://…`) names a server, and is opened as it is.
+pub async fn open_existing(locations: &Locations) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    let path = locations.database_path();
+    let is_url = path.to_str().is_some_and(|p| p.contains("://"));
+    if !is_url && !path.try_exists().with_context(|| format!("cannot look for the database {}", path.display()))? {
+        return Ok(None);
+    }
+    open(locations).await.map(Some)
+}
+
+/// What a reading command says when [`open_existing`] found no database.
+pub fn nothing_synced_yet(locations: &Locations) -> String {
+    format!(
+        "nothing synced yet: there is no database at {} (`thv registry sync` creates it)",
+        locations.database_path().display()
+    )
+}
