@@ -570,7 +570,7 @@ impl FakeApiServer {
         let state = lock(&self.shared.state);
         let body = match discovery {
             Discovery::Version => {
-                json!({"major": "1", "minor": "34", "gitVersion": "v1.34.0-thv-kube-fake", "platform": "linux/amd64"})
+                json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-thv-kube-fake", "platform": "linux/amd64"})
             }
             Discovery::CoreVersions => {
                 json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
