@@ -15,9 +15,13 @@ readonly KUBERNETES_VALIDATE_VERSION=1.37.0
 readonly KUBERNETES_VERSIONS=(1.33.0 1.37.0)
 venv=${THV_KV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION}
 
-# shellcheck source=scripts/tools.sh
-. scripts/tools.sh
-require_tool kubectl kubernetes-client
+# kubectl with its built-in kustomize 5 (components, kind-changing patches). Debian's kubernetes-client is far
+# older, so it is not installed from there: the machine's kubectl (google-cloud-sdk) or a current release.
+if ! kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p') \
+    || [[ -z "$kustomize_version" || "$kustomize_version" -lt 5 ]]; then
+    echo "$0: needs kubectl with kustomize v5 or later (kubectl 1.27+); found: $(kubectl version --client 2>&1 | tr '\n' ' ')" >&2
+    exit 1
+fi
 
 if [[ ! -x "$venv/bin/kubernetes-validate" ]]; then
     echo "== installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION into $venv"

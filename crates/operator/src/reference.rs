@@ -183,8 +183,18 @@ fn compact(value: &Value) -> String {
     value.as_str().map(ToOwned::to_owned).unwrap_or_else(|| value.to_string())
 }
 
-/// A table cell: one line, pipes escaped.
+/// A table cell of text: one line, pipes escaped, `<` and `>` outside code spans shown rather than read as HTML.
 fn cell(text: &str) -> String {
+    one_line(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 0 { part.replace('<', "&lt;").replace('>', "&gt;") } else { part.to_owned() })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+/// Text on one line with table pipes escaped.
+fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
 }
 
@@ -193,7 +203,7 @@ fn code(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') || longest > 0 { " " } else { "" };
-    format!("{fence}{pad}{}{pad}{fence}", cell(text))
+    format!("{fence}{pad}{}{pad}{fence}", one_line(text))
 }
 
 #[cfg(test)]
@@ -204,6 +214,8 @@ mod tests {
     fn code_spans_survive_backticks_and_pipes() {
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("x`y"), "`` x`y ``");
+        assert_eq!(code("<name>-api"), "`<name>-api`");
+        assert_eq!(cell("Service <name>-api, `<name>-api`"), "Service &lt;name&gt;-api, `<name>-api`");
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub struct McpRegistrySpec {
     pub api: ApiSpec,
 }
 
-/// See [`McpRegistrySpec::format`].
+/// Format of the source document, `toolhive` or `upstream` (any server.json-based document); detected from
+/// the content when absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceFormat {
