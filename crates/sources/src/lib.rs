@@ -23,7 +23,10 @@ pub use error::SourceError;
 pub use file::FileSource;
 pub use git::GitSource;
 pub use http::ensure_crypto_provider;
-pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
+pub use spec::{
+    ApiSpec, AuthSpec, ConfigMapSpec, DEFAULT_CONFIG_MAP_KEY, FileSpec, GitRef, GitSpec, KubernetesSecretAuth,
+    SecretRef, SourceSpec, UrlSpec,
+};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.
 ///
@@ -128,5 +131,6 @@ pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, 
         SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?)),
         SourceSpec::RegistryApi(s) => Ok(Box::new(ApiSource::new(s.clone())?)),
         SourceSpec::Git(s) => Ok(Box::new(GitSource::new(s.clone(), ctx)?)),
+        SourceSpec::ConfigMap(s) => Err(s.operator_only()),
     }
 }

@@ -18,6 +18,9 @@ pub enum SourceSpec {
     Git(GitSpec),
     /// Another server speaking the MCP Registry API.
     RegistryApi(ApiSpec),
+    /// A key of a Kubernetes ConfigMap in the registry's namespace. Data only: the operator reads it
+    /// (`thv operator run`); [`build`](crate::build) refuses it everywhere else.
+    ConfigMap(ConfigMapSpec),
 }
 
 impl SourceSpec {
@@ -28,6 +31,7 @@ impl SourceSpec {
             Self::Url(_) => "url",
             Self::Git(_) => "git",
             Self::RegistryApi(_) => "registryApi",
+            Self::ConfigMap(_) => "configMap",
         }
     }
 
@@ -41,6 +45,7 @@ impl SourceSpec {
                 format!("{}{reference}:{}", s.repository, s.path_or_default())
             }
             Self::RegistryApi(s) => s.url.clone(),
+            Self::ConfigMap(s) => format!("configmap/{}:{}", s.name, s.key),
         }
     }
 }
@@ -51,6 +56,34 @@ impl SourceSpec {
 pub struct FileSpec {
     /// Path of the catalog file.
     pub path: PathBuf,
+}
+
+/// A key of a Kubernetes ConfigMap in the registry's own namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigMapSpec {
+    /// Name of the ConfigMap.
+    pub name: String,
+    /// Key holding the catalog (default `registry.json`).
+    #[serde(default = "default_config_map_key")]
+    pub key: String,
+}
+
+/// The key a ConfigMap source reads when none is given.
+pub const DEFAULT_CONFIG_MAP_KEY: &str = "registry.json";
+
+impl ConfigMapSpec {
+    /// The error every caller outside the operator gives for this source.
+    pub fn operator_only(&self) -> crate::SourceError {
+        crate::SourceError::InvalidSpec(format!(
+            "ConfigMap {} (key {}) can only be read by the operator (thv operator run)",
+            self.name, self.key
+        ))
+    }
+}
+
+fn default_config_map_key() -> String {
+    DEFAULT_CONFIG_MAP_KEY.to_owned()
 }
 
 /// A secret value read at fetch time, never stored in the config itself.
@@ -79,6 +112,37 @@ pub enum AuthSpec {
         /// Password.
         password: SecretRef,
     },
+    /// Keys of a Kubernetes Secret in the registry's own namespace. Data only: the operator reads the Secret
+    /// at each fetch; every other caller refuses it with [`KubernetesSecretAuth::operator_only`].
+    KubernetesSecret(KubernetesSecretAuth),
+}
+
+/// Credentials held in a Kubernetes Secret: a bearer token (`token_key`), or a user name and password
+/// (`username_key` and `password_key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesSecretAuth {
+    /// Name of the Secret.
+    pub name: String,
+    /// Key of the bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<String>,
+    /// Key of the user name for HTTP basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_key: Option<String>,
+    /// Key of the password for HTTP basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_key: Option<String>,
+}
+
+impl KubernetesSecretAuth {
+    /// The error every source outside the operator gives for these credentials.
+    pub fn operator_only(&self) -> crate::SourceError {
+        crate::SourceError::InvalidSpec(format!(
+            "credentials from Kubernetes Secret {} can only be read by the operator (thv operator run)",
+            self.name
+        ))
+    }
 }
 
 /// An HTTP(S) URL.
@@ -247,5 +311,24 @@ mod tests {
             serde_json::from_str(r#"{"url": {"url": "https://x/r.json", "timeout": "30s"}}"#).expect("url spec");
         let SourceSpec::Url(u) = url else { panic!("url") };
         assert_eq!(u.timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn kubernetes_shapes_read_and_are_refused_outside_the_operator() {
+        let spec: SourceSpec = serde_json::from_str(r#"{"configMap": {"name": "catalog"}}"#).expect("configMap spec");
+        assert_eq!(spec, SourceSpec::ConfigMap(ConfigMapSpec { name: "catalog".into(), key: "registry.json".into() }));
+        assert_eq!(spec.location(), "configmap/catalog:registry.json");
+        let ctx = crate::SourceContext { cache_dir: std::env::temp_dir(), registry: "r".into() };
+        let err = crate::build(&spec, &ctx).err().expect("refused");
+        assert!(err.to_string().contains("only be read by the operator"), "{err}");
+
+        let url: SourceSpec = serde_json::from_str(
+            r#"{"url": {"url": "https://x/r.json", "auth": {"kubernetesSecret": {"name": "creds", "tokenKey": "token"}}}}"#,
+        )
+        .expect("url spec with a Secret");
+        let SourceSpec::Url(u) = url else { panic!("url") };
+        let Some(AuthSpec::KubernetesSecret(secret)) = &u.auth else { panic!("secret auth") };
+        assert_eq!(secret.token_key.as_deref(), Some("token"));
+        assert!(secret.operator_only().to_string().contains("Kubernetes Secret creds"));
     }
 }
