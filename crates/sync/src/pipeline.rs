@@ -182,7 +182,8 @@ async fn run(
     let outcome = source.fetch(validators.as_ref()).await?;
     let (payload, revision, new_validators) = match outcome {
         FetchOutcome::NotModified { revision, validators: v } => {
-            return unchanged(spec, store, previous, started_at, Some(revision), &v).await;
+            let digests = Digests { spec: &build_digest, filter: &filter_digest };
+            return unchanged(spec, store, previous, started_at, Some(revision), &v, digests).await;
         }
         FetchOutcome::Fetched(f) => (f.payload, f.revision, f.validators),
     };
@@ -255,8 +256,8 @@ async fn run(
     let finished_at = now_rfc3339();
     let state = RegistryState {
         registry: spec.name.clone(),
-        spec_digest: Some(build_digest),
-        filter_digest: Some(filter_digest),
+        spec_digest: Some(build_digest.clone()),
+        filter_digest: Some(filter_digest.clone()),
         validators: serde_json::to_value(&new_validators).unwrap_or_default(),
         revision: Some(revision.clone()),
         content_digest: Some(digest.clone()),
@@ -282,7 +283,9 @@ async fn run(
         duration: Duration::ZERO,
     };
     if result.is_empty() && previous.is_some_and(|p| p.content_digest.as_deref() == Some(&digest)) {
-        let mut unchanged = unchanged(spec, store, previous, started_at, Some(revision), &new_validators).await?;
+        let digests = Digests { spec: &build_digest, filter: &filter_digest };
+        let mut unchanged =
+            unchanged(spec, store, previous, started_at, Some(revision), &new_validators, digests).await?;
         unchanged.counts = report.counts;
         unchanged.skipped = report.skipped;
         unchanged.invalid_kept = invalid_kept;
@@ -349,6 +352,13 @@ fn merge_delta(stored: &[thv_store::ServerVersion], changes: Vec<(Candidate, boo
     next.into_iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, c)| c).collect()
 }
 
+/// The digests of what the catalog is now built from.
+#[derive(Clone, Copy)]
+struct Digests<'a> {
+    spec: &'a str,
+    filter: &'a str,
+}
+
 async fn unchanged(
     spec: &RegistrySpec,
     store: &dyn Store,
@@ -356,14 +366,20 @@ async fn unchanged(
     started_at: &str,
     revision: Option<String>,
     validators: &Validators,
+    digests: Digests<'_>,
 ) -> Result<SyncReport, SyncError> {
     let validators = serde_json::to_value(validators).unwrap_or_default();
     let mut run_id = None;
     if let Some(p) = previous {
-        // Only what a later sync needs is written: new validators, or cleared failure counters.
-        if p.validators != validators || p.failed_attempts > 0 || p.last_error.is_some() {
+        // Only what a later sync needs is written: new validators, new spec or filter digests (else every
+        // later sync would rebuild from a full fetch), or cleared failure counters.
+        let digests_changed =
+            p.spec_digest.as_deref() != Some(digests.spec) || p.filter_digest.as_deref() != Some(digests.filter);
+        if p.validators != validators || digests_changed || p.failed_attempts > 0 || p.last_error.is_some() {
             let now = now_rfc3339();
             let state = RegistryState {
+                spec_digest: Some(digests.spec.to_owned()),
+                filter_digest: Some(digests.filter.to_owned()),
                 validators,
                 failed_attempts: 0,
                 last_error: None,

@@ -216,3 +216,43 @@ async fn the_scheduler_retries_a_failing_registry_without_delaying_the_others() 
     let state = store.registry_state("bad").await.expect("state").expect("present");
     assert_eq!(state.failed_attempts, 3);
 }
+
+/// A small upstream catalog of `names`, one version each.
+fn small_catalog(names: &[&str]) -> Vec<u8> {
+    let records: Vec<Value> = names
+        .iter()
+        .map(|name| json!({"server": {"name": format!("io.example/{name}"), "description": "d", "version": "1.0.0"}}))
+        .collect();
+    Value::Array(records).to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn a_filter_change_that_excludes_nothing_is_remembered() {
+    let env = env().await;
+    let server = TestDocumentServer::start(small_catalog(&["alpha", "beta"])).await;
+    let mut spec = spec("small", url_spec(server.url()));
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Success);
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(server.counts(), (2, 1), "the second sync was answered 304");
+
+    // A filter that keeps everything: the rebuild fetches in full once, and finds nothing to change.
+    spec.filter.exclude = Criteria { names: vec!["nonexistent.zzz/*".into()], ..Criteria::default() };
+    let rebuilt = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(rebuilt.outcome, SyncOutcome::Unchanged, "{rebuilt:?}");
+    assert_eq!(server.counts(), (3, 1), "a changed filter fetches in full");
+
+    // From then on the new filter is the one on record: conditional requests again.
+    for _ in 0..2 {
+        assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    }
+    assert_eq!(server.counts(), (5, 3), "later syncs are answered 304");
+    let state = env.store.registry_state("small").await.expect("state").expect("present");
+    assert_eq!(state.filter_digest, Some(spec.filter.digest()));
+    assert_eq!(state.spec_digest, Some(spec.build_digest()));
+
+    // The same for a change of the build spec (here the validation policy) that changes no record.
+    spec.validation.strict = true;
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(server.counts(), (7, 4), "one full fetch after the spec change, then 304");
+}
