@@ -438,6 +438,9 @@ fn add_refuses_duplicates_bad_names_and_misplaced_options() {
     assert!(latest.stderr.contains("--latest-only applies only to --registry-api"), "{}", latest.stderr);
     let bad_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "soon"]);
     assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
+    let huge_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "400000000000y"]);
+    assert_eq!(huge_interval.code, Some(2), "{}", huge_interval.stderr);
+    assert!(huge_interval.stderr.contains("out of range (allowed: 1s to 1year)"), "{}", huge_interval.stderr);
 
     assert_eq!(env.config_text(), before, "refused adds leave the configuration alone");
 }
@@ -1341,4 +1344,32 @@ fn serve_refuses_a_broken_token_file_by_line() {
         .expect_code(2, "a token file holding a token instead of a hash");
     assert!(run.stderr.contains("tokens:1:") && run.stderr.contains("store hashes"), "{}", run.stderr);
     assert!(!run.stderr.contains("thv_pasted-token-by-mistake"), "the token is not echoed: {}", run.stderr);
+}
+
+#[test]
+fn durations_in_the_config_are_bounded_when_it_is_loaded() {
+    let env = Env::new();
+    let cases = [
+        ("syncPolicy: { interval: 400000000000y }", "syncPolicy.interval"),
+        ("syncPolicy: { retry: { backoffInterval: 400000000000y } }", "syncPolicy.retry.backoffInterval"),
+        ("source: { git: { repository: 'https://g.example/r.git', timeout: 400000000000y } }", "source.git.timeout"),
+        ("source: { url: { url: 'https://e.example/r.json', timeout: 400000000000y } }", "source.url.timeout"),
+        (
+            "source: { registryApi: { url: 'https://e.example', fullResyncInterval: 400000000000y } }",
+            "source.registryApi.fullResyncInterval",
+        ),
+    ];
+    std::fs::create_dir_all(env.path("config")).expect("config dir");
+    for (yaml, field) in cases {
+        let source = if yaml.starts_with("source:") { "" } else { "    source: { file: { path: a.json } }\n" };
+        let text = format!("registries:\n  - name: far\n{source}    {yaml}\n");
+        std::fs::write(env.config_path(), &text).expect("write config");
+        let serve = ["registry", "serve", "--listen", "127.0.0.1:0"];
+        for args in [&["registry", "list"][..], &["registry", "sync", "far"], &serve] {
+            let run = env.run(args).expect_code(2, &format!("{args:?} with {yaml}"));
+            let want =
+                format!("{}: registry far: {field}: 400000000000years is out of range", env.config_path().display());
+            assert!(run.stderr.contains(&want), "{args:?} {yaml}: {}", run.stderr);
+        }
+    }
 }

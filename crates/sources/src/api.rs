@@ -76,9 +76,10 @@ struct Walked {
 }
 
 impl ApiSource {
-    /// A source for `spec`. Fails on a bad URL, bad headers or an unreadable CA bundle; secrets are read
-    /// only when fetching.
+    /// A source for `spec`. Fails on a duration out of range, a bad URL, bad headers or an unreadable CA
+    /// bundle; secrets are read only when fetching.
     pub fn new(spec: ApiSpec) -> Result<Self, SourceError> {
+        spec.check()?;
         let mut base = http::parse_url(&spec.url)?;
         base.set_fragment(None);
         let shown = http::display_url(&base);

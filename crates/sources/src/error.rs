@@ -84,6 +84,12 @@ pub enum SourceError {
     },
 }
 
+impl From<thv_model::duration::DurationOutOfRange> for SourceError {
+    fn from(e: thv_model::duration::DurationOutOfRange) -> Self {
+        Self::InvalidSpec(e.to_string())
+    }
+}
+
 impl SourceError {
     /// Whether retrying later may help (network trouble, 5xx, timeouts), as opposed to a spec or auth error.
     pub fn is_retryable(&self) -> bool {

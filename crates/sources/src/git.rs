@@ -54,8 +54,10 @@ pub struct GitSource {
 impl GitSource {
     /// A source for `spec` whose clone is cached under `ctx.cache_dir/<registry>/`.
     ///
-    /// Fails when the URL is not `https://`, `http://` or `file://`, or the path is empty or leaves the repository.
+    /// Fails on a timeout out of range, when the URL is not `https://`, `http://` or `file://`, or when the path is
+    /// empty or leaves the repository.
     pub fn new(spec: GitSpec, ctx: &SourceContext) -> Result<Self, SourceError> {
+        spec.check()?;
         // gix's HTTP transport builds reqwest clients, which need a rustls provider installed.
         crate::http::ensure_crypto_provider();
         let url = RepoUrl::parse(&spec.repository)?;

@@ -23,7 +23,9 @@ pub use error::SourceError;
 pub use file::FileSource;
 pub use git::GitSource;
 pub use http::ensure_crypto_provider;
-pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
+pub use spec::{
+    ApiSpec, AuthSpec, FULL_RESYNC_RANGE, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, TIMEOUT_RANGE, UrlSpec,
+};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.
 ///

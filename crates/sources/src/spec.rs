@@ -5,6 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use thv_model::duration::{DurationOutOfRange, DurationRange};
+
+/// Allowed values of every source `timeout`: 100 ms to one day.
+pub const TIMEOUT_RANGE: DurationRange = DurationRange::new(Duration::from_millis(100), Duration::from_secs(86_400));
+/// Allowed values of a registry API's `fullResyncInterval`: one second to one year.
+pub const FULL_RESYNC_RANGE: DurationRange =
+    DurationRange::new(Duration::from_secs(1), Duration::from_secs(31_557_600));
 
 /// Where a registry's catalog comes from. Exactly one kind per registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +48,16 @@ impl SourceSpec {
                 format!("{}{reference}:{}", s.repository, s.path_or_default())
             }
             Self::RegistryApi(s) => s.url.clone(),
+        }
+    }
+
+    /// Checks what serde cannot: every duration within its range. Errors name the field from `source.`.
+    pub fn check(&self) -> Result<(), DurationOutOfRange> {
+        match self {
+            Self::File(_) => Ok(()),
+            Self::Url(s) => s.check(),
+            Self::Git(s) => s.check(),
+            Self::RegistryApi(s) => s.check(),
         }
     }
 }
@@ -124,6 +141,11 @@ impl UrlSpec {
             allow_link_local: false,
         }
     }
+
+    /// Checks the durations (see [`SourceSpec::check`]).
+    pub fn check(&self) -> Result<(), DurationOutOfRange> {
+        TIMEOUT_RANGE.check_optional("source.url.timeout", self.timeout)
+    }
 }
 
 /// Which commit of a Git repository to read.
@@ -174,6 +196,11 @@ impl GitSpec {
     /// The catalog path, `registry.json` by default.
     pub fn path_or_default(&self) -> &str {
         self.path.as_deref().unwrap_or("registry.json")
+    }
+
+    /// Checks the durations (see [`SourceSpec::check`]).
+    pub fn check(&self) -> Result<(), DurationOutOfRange> {
+        TIMEOUT_RANGE.check_optional("source.git.timeout", self.timeout)
     }
 }
 
@@ -228,6 +255,12 @@ impl ApiSpec {
             allow_link_local: false,
         }
     }
+
+    /// Checks the durations (see [`SourceSpec::check`]).
+    pub fn check(&self) -> Result<(), DurationOutOfRange> {
+        TIMEOUT_RANGE.check_optional("source.registryApi.timeout", self.timeout)?;
+        FULL_RESYNC_RANGE.check_optional("source.registryApi.fullResyncInterval", self.full_resync_interval)
+    }
 }
 
 #[cfg(test)]
@@ -247,5 +280,30 @@ mod tests {
             serde_json::from_str(r#"{"url": {"url": "https://x/r.json", "timeout": "30s"}}"#).expect("url spec");
         let SourceSpec::Url(u) = url else { panic!("url") };
         assert_eq!(u.timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn every_duration_is_bounded_and_named() {
+        let cases = [
+            (r#"{"url": {"url": "https://x/r.json", "timeout": "400000000000y"}}"#, "source.url.timeout"),
+            (r#"{"git": {"repository": "https://x/r.git", "timeout": "2d"}}"#, "source.git.timeout"),
+            (r#"{"git": {"repository": "https://x/r.git", "timeout": "1ms"}}"#, "source.git.timeout"),
+            (r#"{"registryApi": {"url": "https://x", "timeout": "400000000000y"}}"#, "source.registryApi.timeout"),
+            (
+                r#"{"registryApi": {"url": "https://x", "fullResyncInterval": "400000000000y"}}"#,
+                "source.registryApi.fullResyncInterval",
+            ),
+        ];
+        for (json, field) in cases {
+            let spec: SourceSpec = serde_json::from_str(json).expect(json);
+            let err = spec.check().expect_err(json);
+            assert_eq!(err.field, field, "{json}");
+            assert!(err.to_string().contains("out of range (allowed: "), "{err}");
+        }
+        let fine: SourceSpec = serde_json::from_str(
+            r#"{"registryApi": {"url": "https://x", "timeout": "5m", "fullResyncInterval": "1d"}}"#,
+        )
+        .expect("spec");
+        assert_eq!(fine.check(), Ok(()));
     }
 }

@@ -30,9 +30,10 @@ pub struct UrlSource {
 }
 
 impl UrlSource {
-    /// A source for `spec`. Fails on a bad URL, bad headers or an unreadable CA bundle; secrets are read
-    /// only when fetching.
+    /// A source for `spec`. Fails on a duration out of range, a bad URL, bad headers or an unreadable CA
+    /// bundle; secrets are read only when fetching.
     pub fn new(spec: UrlSpec) -> Result<Self, SourceError> {
+        spec.check()?;
         let url = http::parse_url(&spec.url)?;
         let client = HttpClient::new(ClientOptions {
             headers: &spec.headers,

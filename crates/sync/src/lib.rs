@@ -9,4 +9,7 @@ pub mod spec;
 
 pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
 pub use scheduler::{Scheduler, SchedulerHandle, sync_spec};
-pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};
+pub use spec::{
+    BACKOFF_RANGE, INTERVAL_RANGE, RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode,
+    ValidationPolicy,
+};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use thv_model::filter::Criteria;
-use thv_sources::{ApiSpec, FileSpec, SourceSpec, UrlSpec};
+use thv_sources::{ApiSpec, FileSpec, GitSpec, SourceSpec, UrlSpec};
 use thv_store::{SqliteStore, Store, SyncOutcome};
 use thv_sync::{RegistrySpec, RetryPolicy, Scheduler, SyncPolicy, ValidationMode, sync_spec};
 use thv_testdata::servers::{ApiOptions, TestDocumentServer, TestRegistryApi};
@@ -255,4 +255,18 @@ async fn a_filter_change_that_excludes_nothing_is_remembered() {
     assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
     assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
     assert_eq!(server.counts(), (7, 4), "one full fetch after the spec change, then 304");
+}
+
+#[tokio::test]
+async fn a_huge_timeout_fails_the_sync_naming_the_field_instead_of_panicking() {
+    let env = env().await;
+    let repository = format!("file://{}", env.cache.join("nowhere.git").display());
+    let source: GitSpec =
+        serde_json::from_value(json!({"repository": repository, "timeout": "400000000000y"})).expect("git spec");
+    let spec = spec("huge", SourceSpec::Git(source));
+    let report = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(report.outcome, SyncOutcome::Failed);
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(error.contains("registry huge: source.git.timeout: 400000000000years"), "{error}");
+    assert!(error.contains("(allowed: 100ms to 1day)"), "{error}");
 }

@@ -76,8 +76,8 @@ pub struct AddArgs {
     /// Format of the source document.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
-    /// Time between automatic syncs (e.g. 30m, 1h, 1d).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "1h")]
+    /// Time between automatic syncs (e.g. 30m, 1h, 1d; 1s to 1year).
+    #[arg(long, value_parser = parse_interval, default_value = "1h")]
     pub interval: Duration,
     /// Do not sync automatically (only `thv registry sync`).
     #[arg(long)]
@@ -114,6 +114,10 @@ pub enum FormatArg {
     Toolhive,
     /// A server.json-based document.
     Upstream,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    thv_sync::INTERVAL_RANGE.parse(s)
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {

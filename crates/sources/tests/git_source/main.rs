@@ -310,6 +310,11 @@ async fn unsupported_urls_and_paths_are_spec_errors() {
     let built = thv_sources::build(&thv_sources::SourceSpec::Git(spec("https://example.com/r.git".into(), None)), &ctx)
         .expect("git sources are built");
     assert_eq!(built.describe(), "git https://example.com/r.git:registry.json");
+    // A timeout that would overflow the clock is refused when the source is built, not a panic on fetch.
+    let mut huge = spec("https://example.com/r.git".into(), None);
+    huge.timeout = Some(Duration::from_secs(400_000_000_000 * 31_557_600));
+    let err = GitSource::new(huge, &ctx).expect_err("huge timeout");
+    assert!(matches!(&err, SourceError::InvalidSpec(m) if m.starts_with("source.git.timeout: ")), "{err:?}");
 }
 
 #[tokio::test]
