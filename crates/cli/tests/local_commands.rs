@@ -1373,3 +1373,117 @@ fn durations_in_the_config_are_bounded_when_it_is_loaded() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Secrets in source URLs
+// ---------------------------------------------------------------------------------------------------------
+
+/// A loopback HTTP server that answers every request with 503, for the rest of the test process.
+fn unavailable_server() -> String {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ =
+                stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A loopback address nothing listens on.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Query-string credentials (presigned URLs, `?token=`) of failing sources appear in no output, log or
+/// stored record: locations and errors show `?token=***&X-Amz-Signature=***`.
+#[test]
+fn secrets_in_source_urls_appear_in_no_output() {
+    const SECRET: &str = "S3CRET";
+    let env = Env::new();
+    let query = format!("?token={SECRET}&X-Amz-Signature={SECRET}");
+    let unavailable = unavailable_server();
+    let closed = closed_port();
+    let sources = [
+        ("unavailable", "--url", format!("{unavailable}/catalog.json{query}")),
+        ("refused", "--url", format!("{closed}/catalog.json{query}")),
+        ("api", "--registry-api", format!("{unavailable}/registry{query}")),
+        ("git", "--git", format!("{closed}/catalog.git{query}")),
+    ];
+    let mut outputs: Vec<(String, Run)> = Vec::new();
+    for (name, option, url) in &sources {
+        let args = ["registry", "add", name, option, url.as_str()];
+        outputs.push((format!("{args:?}"), env.ok(&args)));
+    }
+
+    // The server's logs: the first syncs fail at once and are logged with their errors.
+    let mut serve = env
+        .command(&["registry", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv serve starts");
+    let mut lines = BufReader::new(serve.stderr.take().expect("stderr")).lines();
+    let mut logged = Vec::new();
+    let mut failed = BTreeSet::new();
+    while failed.len() < sources.len() {
+        let Some(Ok(line)) = lines.next() else { panic!("serve stopped logging: {logged:?}") };
+        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if event["message"].as_str().is_some_and(|m| m.starts_with("sync failed")) {
+            failed.insert(event["registry"].as_str().unwrap_or_default().to_owned());
+        }
+        logged.push(line);
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    for line in &logged {
+        assert!(!line.contains(SECRET), "a secret was logged: {line}");
+    }
+
+    let sync = env.run(&["registry", "sync", "--all", "-o", "json"]).expect_code(1, "failing syncs");
+    for report in sync.json().as_array().expect("reports") {
+        assert_eq!(report["outcome"], "failed", "{report}");
+        assert!(report["error"].as_str().is_some_and(|e| !e.is_empty()), "{report}");
+    }
+    outputs.push(("sync -o json".into(), sync));
+    outputs.push(("sync".into(), env.run(&["registry", "sync", "--all"]).expect_code(1, "failing syncs")));
+    for format in ["table", "wide", "json", "yaml"] {
+        outputs.push((format!("list -o {format}"), env.ok(&["registry", "list", "-o", format])));
+    }
+    for (name, _, _) in &sources {
+        for format in ["table", "json", "yaml"] {
+            outputs.push((format!("show {name} -o {format}"), env.ok(&["registry", "show", name, "-o", format])));
+        }
+    }
+    for (what, run) in &outputs {
+        assert!(
+            !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+            "{what}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+
+    let rows = env.json(&["registry", "list"]);
+    for row in rows.as_array().expect("rows") {
+        assert!(row["source"].as_str().is_some_and(|s| s.contains("?token=***&X-Amz-Signature=***")), "{row}");
+        assert!(row["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{row}");
+    }
+    let shown = env.json(&["registry", "show", "unavailable"]);
+    assert_eq!(
+        shown["spec"]["source"]["url"]["url"],
+        format!("{unavailable}/catalog.json?token=***&X-Amz-Signature=***")
+    );
+    assert!(env.config_text().contains(SECRET), "the configuration itself keeps the real URL");
+    for file in ["data/registry.db", "data/registry.db-wal"] {
+        let stored = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(!stored.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{file} holds the secret");
+    }
+}

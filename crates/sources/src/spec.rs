@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thv_model::duration::{DurationOutOfRange, DurationRange};
 
+use crate::redact::{HIDDEN, redact_url};
+
 /// Allowed values of every source `timeout`: 100 ms to one day.
 pub const TIMEOUT_RANGE: DurationRange = DurationRange::new(Duration::from_millis(100), Duration::from_secs(86_400));
-/// Allowed values of a registry API's `fullResyncInterval`: one second to one year.
-pub const FULL_RESYNC_RANGE: DurationRange =
-    DurationRange::new(Duration::from_secs(1), Duration::from_secs(31_557_600));
+/// Allowed values of a registry API's `fullResyncInterval`: zero (every walk is a full one) to one year.
+pub const FULL_RESYNC_RANGE: DurationRange = DurationRange::new(Duration::ZERO, Duration::from_secs(31_557_600));
 
 /// Where a registry's catalog comes from. Exactly one kind per registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,16 +39,33 @@ impl SourceSpec {
         }
     }
 
-    /// A short description without secrets (kind and location).
+    /// Where the catalog comes from, without secrets ([`redact_url`]): a path, a URL, or
+    /// `repository[@ref]:path` for Git.
     pub fn location(&self) -> String {
         match self {
             Self::File(s) => s.path.display().to_string(),
-            Self::Url(s) => s.url.clone(),
+            Self::Url(s) => redact_url(&s.url),
             Self::Git(s) => {
                 let reference = s.reference.as_ref().map(|r| format!("@{}", r.name())).unwrap_or_default();
-                format!("{}{reference}:{}", s.repository, s.path_or_default())
+                format!("{}{reference}:{}", redact_url(&s.repository), s.path_or_default())
             }
-            Self::RegistryApi(s) => s.url.clone(),
+            Self::RegistryApi(s) => redact_url(&s.url),
+        }
+    }
+
+    /// The spec as it may be shown: URLs through [`redact_url`] and header values (often API keys) hidden.
+    /// Credentials are only ever references (a file or a variable name), which are shown.
+    pub fn redacted(&self) -> Self {
+        let hide = |headers: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            headers.keys().map(|k| (k.clone(), HIDDEN.to_owned())).collect()
+        };
+        match self {
+            Self::File(s) => Self::File(s.clone()),
+            Self::Url(s) => Self::Url(UrlSpec { url: redact_url(&s.url), headers: hide(&s.headers), ..s.clone() }),
+            Self::Git(s) => Self::Git(GitSpec { repository: redact_url(&s.repository), ..s.clone() }),
+            Self::RegistryApi(s) => {
+                Self::RegistryApi(ApiSpec { url: redact_url(&s.url), headers: hide(&s.headers), ..s.clone() })
+            }
         }
     }
 
@@ -280,6 +298,32 @@ mod tests {
             serde_json::from_str(r#"{"url": {"url": "https://x/r.json", "timeout": "30s"}}"#).expect("url spec");
         let SourceSpec::Url(u) = url else { panic!("url") };
         assert_eq!(u.timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn locations_and_redacted_specs_hold_no_secret() {
+        let cases = [
+            (
+                r#"{"url": {"url": "https://u:pw@x/r.json?token=S3CRET", "headers": {"X-Key": "S3CRET"}}}"#,
+                "https://x/r.json?token=***",
+            ),
+            (
+                r#"{"git": {"repository": "https://u:pw@x/r.git?token=S3CRET", "tag": "v1"}}"#,
+                "https://x/r.git?token=***@v1:registry.json",
+            ),
+            (
+                r#"{"registryApi": {"url": "https://x/base?X-Amz-Signature=S3CRET", "headers": {"X-Key": "S3CRET"}}}"#,
+                "https://x/base?X-Amz-Signature=***",
+            ),
+            (r#"{"file": {"path": "/srv/r.json"}}"#, "/srv/r.json"),
+        ];
+        for (json, location) in cases {
+            let spec: SourceSpec = serde_json::from_str(json).expect(json);
+            assert_eq!(spec.location(), location, "{json}");
+            let shown = serde_json::to_string(&spec.redacted()).expect("json");
+            assert!(!shown.contains("S3CRET") && !shown.contains("pw"), "{shown}");
+            assert_eq!(spec.redacted().kind(), spec.kind());
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl UrlSource {
             .client
             .get(Get {
                 url: &self.url,
+                shown: &self.shown,
                 authorization: authorization.as_ref(),
                 if_none_match: conditional.and_then(|p| p.etag.as_deref()),
                 if_modified_since: conditional.and_then(|p| p.last_modified.as_deref()),
@@ -89,7 +90,7 @@ impl UrlSource {
                 }
                 Ok(FetchOutcome::Fetched(Fetched { payload: Payload::Full(response.body), revision, validators }))
             }
-            (status, _, _) => Err(http::status_error(&self.url, status)),
+            (status, _, _) => Err(http::status_error(&self.shown, status)),
         }
     }
 }

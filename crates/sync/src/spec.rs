@@ -50,6 +50,11 @@ impl RegistrySpec {
         thv_model::digest::value_digest(&value)
     }
 
+    /// The spec as it may be shown or printed: the source without secrets ([`SourceSpec::redacted`]).
+    pub fn redacted(&self) -> Self {
+        Self { source: self.source.redacted(), ..self.clone() }
+    }
+
     /// Checks the parts serde cannot: the name's shape, every duration's range and the filter's values.
     pub fn check(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()

@@ -65,21 +65,6 @@ struct RegistryView<'a> {
     recent_runs: Option<Vec<SyncRun>>,
 }
 
-/// A location with user info and query removed (they can hold credentials).
-fn redacted(location: String) -> String {
-    match url::Url::parse(&location) {
-        Ok(mut url) if url.has_host() => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            if url.query().is_some() {
-                url.set_query(Some("redacted"));
-            }
-            url.to_string()
-        }
-        _ => location,
-    }
-}
-
 fn status_of(state: Option<&RegistryState>) -> &'static str {
     match state {
         None => "pending",
@@ -94,7 +79,7 @@ fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistrySt
     let names = app.snapshot().registry(&spec.name).map_or(0, |s| s.name_count());
     RegistryView {
         name: &spec.name,
-        source: SourceView { kind: spec.source.kind(), location: redacted(spec.source.location()) },
+        source: SourceView { kind: spec.source.kind(), location: spec.source.location() },
         format: serde_json::to_value(spec.format).unwrap_or(Value::Null),
         sync_policy: &spec.sync_policy,
         filter: if spec.filter.is_empty() {
@@ -342,19 +327,6 @@ pub async fn sync(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locations_lose_credentials() {
-        assert_eq!(
-            redacted("https://user:pw@example.com/a.json?token=x".to_owned()),
-            "https://example.com/a.json?redacted"
-        );
-        assert_eq!(redacted("/etc/catalog.json".to_owned()), "/etc/catalog.json");
-        assert_eq!(
-            redacted("https://example.com/repo.git@main:x.json".to_owned()),
-            "https://example.com/repo.git@main:x.json"
-        );
-    }
 
     #[test]
     fn status_follows_the_state() {

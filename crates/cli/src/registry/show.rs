@@ -27,8 +27,9 @@ pub struct ShowArgs {
 /// The JSON/YAML shape of `thv registry show`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Shown<'a> {
-    spec: &'a RegistrySpec,
+struct Shown {
+    /// Without secrets ([`RegistrySpec::redacted`]).
+    spec: RegistrySpec,
     state: Option<thv_store::RegistryState>,
     runs: Vec<SyncRun>,
     latest_changes: Option<LatestChanges>,
@@ -57,13 +58,13 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
             store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
         latest_changes = first_change_set(store.as_ref(), &older).await?;
     }
-    let shown = Shown { spec, state, runs, latest_changes };
+    let shown = Shown { spec: spec.redacted(), state, runs, latest_changes };
     if !args.output.is_table() {
         print_data(args.output, &shown)?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::output::outln!("Registry {}", spec.name);
-    crate::output::outln!("{}", indent(&serde_saphyr::to_string(spec)?));
+    crate::output::outln!("{}", indent(&serde_saphyr::to_string(&shown.spec)?));
     if let Some(s) = &shown.state {
         crate::output::outln!("State:");
         crate::output::outln!("  servers: {}", s.server_count);

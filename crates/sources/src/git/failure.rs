@@ -112,10 +112,14 @@ impl Failure {
         }
     }
 
-    /// Replaces `secret` wherever it occurs in the text of this failure.
-    pub(super) fn scrub(self, secret: Option<&str>) -> Self {
-        let Some(secret) = secret.filter(|s| !s.is_empty()) else { return self };
-        let clean = |text: String| text.replace(secret, "***");
+    /// Replaces each of `secrets` wherever it occurs in the text of this failure (give the longest first).
+    pub(super) fn scrub(self, secrets: &[String]) -> Self {
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        if secrets.is_empty() {
+            return self;
+        }
+        let clean =
+            |text: String| secrets.iter().fold(text, |text, secret| text.replace(secret, crate::redact::HIDDEN));
         match self {
             Self::Network(message) => Self::Network(clean(message)),
             Self::Git { message, local } => Self::Git { message: clean(message), local },
