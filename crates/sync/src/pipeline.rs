@@ -193,7 +193,7 @@ async fn run(
     let (entries, delta) = read_payload(spec, source, &payload, &mut skipped)?;
     drop(payload);
     let validation = ValidateOptions {
-        against: spec.validation.against().map_err(SyncError::Spec)?,
+        against: spec.validation.against().map_err(|e| SyncError::Spec(e.to_string()))?,
         strict: spec.validation.strict,
     };
     let filter = spec.filter.compile();

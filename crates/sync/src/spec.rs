@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use thv_model::detect::FormatHint;
 use thv_model::duration::{DurationOutOfRange, DurationRange};
 use thv_model::filter::Filter;
-use thv_model::upstream::SchemaVersion;
-use thv_model::validate::Against;
+use thv_model::validate::{Against, UnknownAgainst};
 use thv_sources::SourceSpec;
 
 /// Allowed values of `syncPolicy.interval` (and of `thv registry add --interval`): one second to one year.
@@ -55,7 +54,8 @@ impl RegistrySpec {
         Self { source: self.source.redacted(), ..self.clone() }
     }
 
-    /// Checks the parts serde cannot: the name's shape, every duration's range and the filter's values.
+    /// Checks the parts serde cannot: the name's shape, every duration's range, `validation.against` and
+    /// the filter's values.
     pub fn check(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 63
@@ -69,6 +69,7 @@ impl RegistrySpec {
             ));
         }
         self.check_durations().map_err(|e| format!("registry {}: {e}", self.name))?;
+        self.validation.against().map_err(|e| format!("registry {}: validation.against: {e}", self.name))?;
         self.filter.validate().map_err(|e| format!("registry {}: filter: {e}", self.name))
     }
 
@@ -177,12 +178,9 @@ impl ValidationPolicy {
         *self == Self::default()
     }
 
-    /// The schema choice; an unknown date is an error naming it.
-    pub fn against(&self) -> Result<Against, String> {
-        match self.against.as_deref() {
-            None | Some("declared") => Ok(Against::Declared),
-            Some(date) => date.parse::<SchemaVersion>().map(Against::Schema).map_err(|e| e.to_string()),
-        }
+    /// The schema choice ([`Against`]'s parser); an unknown date is an error naming it.
+    pub fn against(&self) -> Result<Against, UnknownAgainst> {
+        self.against.as_deref().map_or(Ok(Against::Declared), str::parse)
     }
 }
 
@@ -258,6 +256,18 @@ mod tests {
         let json = r#"{"name": "g", "source": {"git": {"repository": "https://x/r.git", "timeout": "400000000000y"}}}"#;
         let spec: RegistrySpec = serde_json::from_str(json).expect("spec");
         assert!(spec.check().expect_err("timeout").starts_with("registry g: source.git.timeout: "));
+    }
+
+    #[test]
+    fn an_unknown_against_date_is_refused_when_loaded() {
+        let json = r#"{"name": "v", "source": {"file": {"path": "r.json"}}, "validation": {"against": "2026-03-01"}}"#;
+        let spec: RegistrySpec = serde_json::from_str(json).expect("spec");
+        let err = spec.check().expect_err("unknown date");
+        assert!(err.starts_with("registry v: validation.against: expected `declared` or a released"), "{err}");
+        let mut fine = spec.clone();
+        fine.validation.against = Some("2025-10-17".into());
+        assert_eq!(fine.check(), Ok(()));
+        assert_eq!(fine.validation.against().expect("date").to_string(), "2025-10-17");
     }
 
     #[test]
