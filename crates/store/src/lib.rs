@@ -18,7 +18,8 @@ use async_trait::async_trait;
 pub use json_text::JsonText;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
+    Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
+    SyncRun,
 };
 
 /// Errors of a store backend.

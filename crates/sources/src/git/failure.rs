@@ -90,11 +90,12 @@ impl Failure {
         timeout_seconds: u64,
     ) -> SourceError {
         let git = |message: String| SourceError::Git { repository: repository.to_owned(), message };
+        let missing = |message: String| SourceError::NotFound { what: format!("git {repository}"), message };
         match self {
-            Self::RefNotFound(what) => git(format!("{what} does not exist in the repository")),
-            Self::EmptyRemote => git("the repository has no commits".to_owned()),
-            Self::PathNotFound(revision) => git(format!("no file '{path}' at {reference} ({revision})")),
-            Self::NotAFile(revision) => git(format!("'{path}' at {reference} ({revision}) is not a file")),
+            Self::RefNotFound(what) => missing(format!("{what} does not exist in the repository")),
+            Self::EmptyRemote => missing("the repository has no commits".to_owned()),
+            Self::PathNotFound(revision) => missing(format!("no file '{path}' at {reference} ({revision})")),
+            Self::NotAFile(revision) => missing(format!("'{path}' at {reference} ({revision}) is not a file")),
             Self::FileTooLarge(limit) => {
                 SourceError::TooLarge { what: format!("git {repository}: '{path}' at {reference}"), limit }
             }

@@ -209,6 +209,7 @@ async fn missing_paths_refs_and_repositories_are_named() {
     for part in [url.as_str(), "servers/none.json", "dev"] {
         assert!(message.contains(part), "{message} names {part}");
     }
+    assert!(matches!(err, SourceError::NotFound { .. }) && !err.is_retryable(), "{err:?}");
 
     let mut directory = spec(url.clone(), None);
     directory.path = Some("catalog".into());
@@ -224,6 +225,7 @@ async fn missing_paths_refs_and_repositories_are_named() {
         let err = source(&ws, "c", spec(url.clone(), Some(reference))).fetch(None).await.expect_err(named);
         let message = err.to_string();
         assert!(message.contains(named) && message.contains(&url), "{message}");
+        assert!(!err.is_retryable(), "a missing {named} waits for a fix: {err:?}");
     }
 
     let err = source(&ws, "d", spec(url.clone(), Some(GitRef::Branch("bad:name*".into())))).fetch(None).await;

@@ -7,7 +7,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, Row, Sqlite, SqlitePool, Type};
 
 use super::query_error;
-use crate::encode::{parse_json, read_bool, read_change_kind, read_counter, read_counts, read_outcome};
+use crate::encode::{
+    parse_json, read_bool, read_change_kind, read_counter, read_counts, read_failure_kind, read_outcome,
+};
 use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
 
 /// The columns of `registry_state`, in the order [`state_from_row`] reads them by name.
@@ -15,7 +17,7 @@ macro_rules! state_select {
     ($rest:literal) => {
         concat!(
             "SELECT registry, spec_digest, filter_digest, validators, revision, content_digest, ",
-            "last_success_at, last_attempt_at, failed_attempts, last_error, server_count FROM registry_state ",
+            "last_success_at, last_attempt_at, failed_attempts, last_error, last_failure, server_count FROM registry_state ",
             $rest
         )
     };
@@ -49,6 +51,9 @@ fn state_from_row(row: &SqliteRow) -> StoreResult<RegistryState> {
         last_attempt_at: get(row, "last_attempt_at", &what)?,
         failed_attempts: read_counter(get(row, "failed_attempts", &what)?, || format!("{}.failed_attempts", what()))?,
         last_error: get(row, "last_error", &what)?,
+        last_failure: read_failure_kind(get::<Option<String>>(row, "last_failure", &what)?.as_deref(), || {
+            format!("{}.last_failure", what())
+        })?,
         server_count: read_counter(get(row, "server_count", &what)?, || format!("{}.server_count", what()))?,
         registry,
     })
