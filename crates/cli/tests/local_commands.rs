@@ -383,11 +383,11 @@ fn add_writes_each_source_kind_to_the_config() {
     assert_eq!(
         kinds,
         [
-            ("local", "file", "30m", "never-synced"),
-            ("partner", "url", "1h", "never-synced"),
-            ("internal", "git", "1h", "never-synced"),
-            ("official", "registryApi", "manual", "never-synced"),
-            ("pinned", "git", "1h", "never-synced"),
+            ("local", "file", "30m", "pending"),
+            ("partner", "url", "1h", "pending"),
+            ("internal", "git", "1h", "pending"),
+            ("official", "registryApi", "manual", "pending"),
+            ("pinned", "git", "1h", "pending"),
         ]
     );
     assert_eq!(rows[2]["source"], "https://git.example.com/platform/mcp-catalog.git@main:catalog/registry.json");
@@ -567,7 +567,7 @@ fn sync_of_the_toolhive_catalog_then_unchanged() {
     assert_eq!(again[0]["digest"], r["digest"]);
 
     let row = env.list_row("toolhive");
-    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ok")), "{row}");
+    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ready")), "{row}");
     assert_eq!(row["revision"], r["revision"]);
     assert_eq!(env.search(&["--registry", "toolhive"]).len(), 102, "one version per server in this catalog");
 
@@ -620,7 +620,7 @@ fn sync_all_and_unknown_names() {
     let unknown = env.run(&["registry", "sync", "alpha", "gamma"]).expect_code(2, "unknown name");
     assert!(unknown.stderr.contains("\"gamma\""), "{}", unknown.stderr);
     assert!(unknown.stderr.contains("configured: alpha, beta"), "lists the names: {}", unknown.stderr);
-    assert_eq!(env.list_row("alpha")["status"], "never-synced", "nothing synced when a name is unknown");
+    assert_eq!(env.list_row("alpha")["status"], "pending", "nothing synced when a name is unknown");
 
     let both = env.run(&["registry", "sync", "--all", "alpha"]);
     assert_eq!(both.code, Some(2), "--all with names: {}", both.stderr);
@@ -692,7 +692,7 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     let back = env.json(&["registry", "sync", "alpha"]);
     assert_eq!(back[0]["outcome"], "unchanged", "{back}");
     let row = env.list_row("alpha");
-    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ok"), true), "{row}");
+    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ready"), true), "{row}");
 }
 
 #[test]
@@ -704,7 +704,7 @@ fn an_unreadable_catalog_fails_the_sync() {
     let run = env.run(&["registry", "sync", "broken", "-o", "json"]).expect_code(1, "broken document");
     assert_eq!(run.json()[0]["outcome"], "failed");
     let row = env.list_row("broken");
-    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("failing"), Some(0)), "{row}");
+    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("stalled"), Some(0)), "{row}");
     assert_eq!(row["lastSync"], Value::Null);
 }
 
@@ -746,7 +746,7 @@ fn list_in_each_format() {
     assert_eq!(alpha["sourceKind"], "file");
     assert_eq!(alpha["source"], a.as_str());
     assert_eq!(alpha["servers"], 6);
-    assert_eq!(alpha["status"], "ok");
+    assert_eq!(alpha["status"], "ready");
     assert_eq!(alpha["lastError"], Value::Null);
     assert_eq!(alpha["revision"], first["revision"]);
     assert_eq!(alpha["interval"], "1h");
@@ -756,7 +756,7 @@ fn list_in_each_format() {
     let later = &rows[1];
     assert_eq!(
         (later["servers"].as_u64(), later["status"].as_str(), later["interval"].as_str()),
-        (Some(0), Some("never-synced"), Some("manual"))
+        (Some(0), Some("pending"), Some("manual"))
     );
     assert!(later["lastSync"].is_null() && later["revision"].is_null(), "{later}");
 
@@ -770,9 +770,9 @@ fn list_in_each_format() {
     assert_eq!(header, ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
     let alpha_line = table.lines().find(|l| l.trim_start().starts_with("alpha ")).expect("alpha row");
     assert!(alpha_line.contains(&format!("file {a}")) && alpha_line.contains(" 6 "), "{alpha_line}");
-    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ok"), "{alpha_line}");
+    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ready"), "{alpha_line}");
     let later_line = table.lines().find(|l| l.trim_start().starts_with("later ")).expect("later row");
-    assert!(later_line.contains("never") && later_line.contains("never-synced"), "{later_line}");
+    assert!(later_line.contains("never") && later_line.contains("pending"), "{later_line}");
 
     let wide = env.ok(&["registry", "list", "-o", "wide"]).stdout;
     let header = wide.lines().next().expect("header");
@@ -902,7 +902,7 @@ fn remove_forgets_the_registry_and_its_servers() {
 
     // Adding it again starts from nothing: a full sync, not "unchanged" from stale state.
     env.ok(&["registry", "add", "beta", "--file", &b]);
-    assert_eq!(env.list_row("beta")["status"], "never-synced");
+    assert_eq!(env.list_row("beta")["status"], "pending");
     let resync = env.json(&["registry", "sync", "beta"]);
     assert_eq!((resync[0]["outcome"].as_str(), resync[0]["counts"]["added"].as_u64()), (Some("success"), Some(2)));
 }
@@ -1156,12 +1156,12 @@ fn assert_one_generation(env: &Env, allowed: [u32; 2], context: &str) -> u32 {
     let hits = env.search(&["--registry", "big"]);
     if servers == 0 {
         assert!(allowed.contains(&0), "{context}: the catalog is empty but generation {allowed:?} expected: {row}");
-        assert_eq!(row["status"], "never-synced", "{context}: {row}");
+        assert_eq!(row["status"], "pending", "{context}: {row}");
         assert!(hits.is_empty(), "{context}: list says 0 servers, search finds {}", hits.len());
         env.run(&["show", &big_name(10_000)]).expect_code(2, "show in an empty catalog");
         return 0;
     }
-    assert_eq!(row["status"], "ok", "{context}: {row}");
+    assert_eq!(row["status"], "ready", "{context}: {row}");
     let generation_of = |description: &str| -> u32 {
         description
             .strip_prefix("generation ")

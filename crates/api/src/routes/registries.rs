@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use thv_store::{Change, Counts, RegistryState, Store, SyncOutcome, SyncRun};
-use thv_sync::{RegistrySpec, SyncPolicy, ValidationPolicy};
+use thv_sync::{RegistrySpec, RegistryStatus, SyncPolicy, ValidationPolicy};
 
 use super::servers::json;
 use crate::auth::Caller;
@@ -48,9 +48,8 @@ struct RegistryView<'a> {
     #[serde(skip_serializing_if = "Value::is_null")]
     filter: Value,
     validation: &'a ValidationPolicy,
-    /// `pending` (never synced), `ready`, `failing` (serving the last good catalog) or `failed` (no
-    /// catalog yet).
-    status: &'static str,
+    /// `pending`, `ready`, `failing` or `stalled` ([`RegistryStatus`]).
+    status: RegistryStatus,
     last_sync_time: Option<&'a str>,
     last_attempt_time: Option<&'a str>,
     failed_attempts: u32,
@@ -63,16 +62,6 @@ struct RegistryView<'a> {
     server_names: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     recent_runs: Option<Vec<SyncRun>>,
-}
-
-fn status_of(state: Option<&RegistryState>) -> &'static str {
-    match state {
-        None => "pending",
-        Some(s) if s.failed_attempts == 0 && s.last_success_at.is_some() => "ready",
-        Some(s) if s.last_success_at.is_some() || s.content_digest.is_some() => "failing",
-        Some(s) if s.failed_attempts > 0 => "failed",
-        Some(_) => "pending",
-    }
 }
 
 fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistryState>) -> RegistryView<'a> {
@@ -88,7 +77,7 @@ fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistrySt
             serde_json::to_value(&spec.filter).unwrap_or_default()
         },
         validation: &spec.validation,
-        status: status_of(state),
+        status: RegistryStatus::of(state),
         last_sync_time: state.and_then(|s| s.last_success_at.as_deref()),
         last_attempt_time: state.and_then(|s| s.last_attempt_at.as_deref()),
         failed_attempts: state.map_or(0, |s| s.failed_attempts),
@@ -322,20 +311,4 @@ pub async fn sync(
     }
     .await
     .unwrap_or_else(IntoResponse::into_response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_follows_the_state() {
-        assert_eq!(status_of(None), "pending");
-        let mut state = RegistryState { last_success_at: Some("t".to_owned()), ..RegistryState::default() };
-        assert_eq!(status_of(Some(&state)), "ready");
-        state.failed_attempts = 2;
-        assert_eq!(status_of(Some(&state)), "failing");
-        state.last_success_at = None;
-        assert_eq!(status_of(Some(&state)), "failed");
-    }
 }
