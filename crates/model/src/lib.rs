@@ -11,6 +11,7 @@ pub mod digest;
 pub mod duration;
 pub mod filter;
 pub mod load;
+pub mod names;
 mod open_enum;
 pub mod pointer;
 pub mod toolhive;
