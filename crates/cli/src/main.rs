@@ -1,6 +1,8 @@
 //! `thv`: the thv-registry command-line tool.
 
 mod config;
+mod config_edit;
+mod files;
 mod input;
 mod logging;
 mod lookup;
@@ -16,7 +18,19 @@ use clap::{Parser, Subcommand};
 
 /// thv-registry: a curated, always-fresh registry of MCP servers.
 #[derive(Debug, Parser)]
-#[command(name = "thv", version, about, long_about = None)]
+#[command(
+    name = "thv",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  \
+                  thv registry add official \\\n      \
+                  --registry-api https://registry.modelcontextprotocol.io\n  \
+                  thv registry sync --all\n  \
+                  thv search github\n  \
+                  thv registry serve\n\n\
+                  Every command has --help with examples; docs/cli.md describes them all."
+)]
 struct Cli {
     #[command(flatten)]
     locations: config::Locations,

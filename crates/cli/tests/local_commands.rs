@@ -91,6 +91,20 @@ impl Env {
         run
     }
 
+    /// Runs `thv ARGS` to the end without `THV_CONFIG`: with the default configuration file,
+    /// `$XDG_CONFIG_HOME/thv/registries.yaml`.
+    #[track_caller]
+    fn run_with_default_config(&self, args: &[&str]) -> Run {
+        let out = self.command(args).env_remove("THV_CONFIG").output().expect("thv starts");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "thv {args:?} panicked: {}", run.stderr);
+        run
+    }
+
     /// Runs `thv ARGS`, which must succeed.
     #[track_caller]
     fn ok(&self, args: &[&str]) -> Run {
@@ -103,6 +117,13 @@ impl Env {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
         self.ok(&all).json()
+    }
+
+    /// Creates the configuration file, empty: no registries configured.
+    fn write_empty_config(&self) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create the config folder");
+        std::fs::write(path, "").expect("write the config");
     }
 
     /// The configuration file as text (empty when absent).
@@ -330,8 +351,7 @@ fn add_writes_each_source_kind_to_the_config() {
     let expected_path = env.path("catalog.json").to_string_lossy().into_owned();
     assert_eq!(local["source"], json!({"file": {"path": expected_path}}));
     assert_eq!(local["format"], "upstream");
-    assert_eq!(local["syncPolicy"]["enabled"], true);
-    assert_eq!(local["syncPolicy"]["interval"], "30m");
+    assert_eq!(local["syncPolicy"], json!({"interval": "30m"}), "only what was chosen is written: {local}");
     assert!(local.get("filter").is_none(), "no filter written when none given: {local}");
 
     let partner = env.configured("partner");
@@ -340,7 +360,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"url": {"url": "https://partner.example.com/registry.json", "headers": {"X-Tenant": "acme"},
             "auth": {"bearer": {"token": {"env": "PARTNER_TOKEN"}}}}})
     );
-    assert_eq!(partner["syncPolicy"]["interval"], "1h", "the default interval");
+    assert!(partner.get("syncPolicy").is_none(), "the default sync policy is not written: {partner}");
     assert!(partner.get("format").is_none(), "auto is the default and not written: {partner}");
     assert_eq!(
         partner["filter"],
@@ -365,7 +385,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"registryApi": {"url": "https://registry.modelcontextprotocol.io",
             "auth": {"bearer": {"token": {"file": "/run/secrets/api-token"}}}, "latestOnly": true}})
     );
-    assert_eq!(official["syncPolicy"]["enabled"], false, "--manual");
+    assert_eq!(official["syncPolicy"], json!({"enabled": false}), "--manual");
 
     assert_eq!(env.configured("pinned")["source"]["git"]["tag"], "v1");
 
@@ -607,6 +627,7 @@ fn sync_of_the_real_dump_then_unchanged() {
 #[test]
 fn sync_all_and_unknown_names() {
     let env = Env::new();
+    env.write_empty_config();
     let none = env.run(&["registry", "sync", "--all"]).expect_code(2, "nothing configured");
     assert!(none.stderr.contains("thv registry add"), "{}", none.stderr);
     let none = env.run(&["registry", "sync", "x"]).expect_code(2, "nothing configured");
@@ -667,7 +688,12 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     assert_eq!(r["digest"], first["digest"]);
 
     let table = env.run(&["registry", "sync", "alpha"]).expect_code(1, "failed sync, table");
-    assert!(table.stdout.contains("the previous catalog is still served"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("alpha: its last good catalog (6 server versions, synced ")
+            && table.stdout.contains("ago) is kept"),
+        "{}",
+        table.stdout
+    );
 
     let row = env.list_row("alpha");
     assert_eq!(row["status"], "failing", "{row}");
@@ -715,6 +741,7 @@ fn an_unreadable_catalog_fails_the_sync() {
 #[test]
 fn list_in_each_format() {
     let env = Env::new();
+    env.write_empty_config();
     let empty = env.ok(&["registry", "list"]);
     assert!(empty.stdout.is_empty() && empty.stderr.contains("thv registry add"), "{}", empty.stderr);
     assert_eq!(env.json(&["registry", "list"]), json!([]));
@@ -813,7 +840,12 @@ fn registry_show_reports_spec_state_runs_and_latest_changes() {
     let shown = env.json(&["registry", "show", "gen"]);
     let keys: Vec<&str> = shown.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(keys, ["spec", "state", "runs", "latestChanges"]);
-    assert_eq!(shown["spec"], env.configured("gen"), "the spec is the configured one");
+    let configured = env.configured("gen");
+    for key in ["name", "source", "filter"] {
+        assert_eq!(shown["spec"][key], configured[key], "the spec is the configured one");
+    }
+    assert_eq!(shown["spec"]["syncPolicy"]["interval"], "2h");
+    assert_eq!(shown["spec"]["syncPolicy"]["enabled"], true, "the spec shows the defaults too");
     let state = &shown["state"];
     assert_eq!(state["serverCount"], 3);
     assert_eq!(state["revision"], second["revision"]);
@@ -1338,6 +1370,7 @@ fn tokens_are_stored_hashed_listed_and_revoked() {
 #[test]
 fn serve_refuses_a_broken_token_file_by_line() {
     let env = Env::new();
+    env.write_empty_config();
     std::fs::write(env.path("tokens"), "ci thv_pasted-token-by-mistake write\n").expect("write");
     let run = env
         .run(&["registry", "serve", "--listen", "127.0.0.1:0", "--token-file", "tokens"])
@@ -1419,7 +1452,7 @@ fn secrets_in_source_urls_appear_in_no_output() {
     ];
     let mut outputs: Vec<(String, Run)> = Vec::new();
     for (name, option, url) in &sources {
-        let args = ["registry", "add", name, option, url.as_str()];
+        let args = ["registry", "add", name, option, url.as_str(), "-o", "json"];
         outputs.push((format!("{args:?}"), env.ok(&args)));
     }
 
@@ -1486,4 +1519,247 @@ fn secrets_in_source_urls_appear_in_no_output() {
         let stored = std::fs::read(env.path(file)).unwrap_or_default();
         assert!(!stored.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{file} holds the secret");
     }
+    for format in ["json", "yaml"] {
+        let (name, option, url) = &sources[0];
+        let removed = env.ok(&["registry", "remove", name, "-o", format]);
+        assert!(!removed.stdout.contains(SECRET) && !removed.stderr.contains(SECRET), "{}", removed.stdout);
+        env.ok(&["registry", "add", name, option, url.as_str()]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Files thv writes
+// ---------------------------------------------------------------------------------------------------------
+
+/// Every file is written through one atomic helper: a converted catalog gets the permissions of any new
+/// file (it was private, 0600, like a temporary file), and an edited configuration keeps its own.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_usual_permissions_or_keep_their_own() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let env = Env::new();
+    // What any new file gets here (0666 less this process's umask).
+    std::fs::write(env.path("reference"), "").expect("write");
+    let usual = mode(&env.path("reference"));
+    std::fs::write(env.path("catalog.json"), alpha_catalog().to_string()).expect("write");
+
+    env.ok(&["registry", "convert", "--to", "toolhive", "catalog.json", "-o", "out/toolhive.json"]);
+    assert_eq!(mode(&env.path("out/toolhive.json")), usual, "a converted catalog is an ordinary file");
+
+    env.ok(&["registry", "add", "a", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), usual, "a new configuration is an ordinary file");
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    env.ok(&["registry", "add", "b", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+    env.ok(&["registry", "remove", "a"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+
+    env.ok(&["registry", "token", "create", "ci"]);
+    assert_eq!(mode(&env.path("xdg-config/thv/tokens")), 0o600, "the token file stays private");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What a new user trips on
+// ---------------------------------------------------------------------------------------------------------
+
+/// A configuration file named by `THV_CONFIG` or `--config` that does not exist is an error naming it
+/// (a typo used to look like an empty configuration, exit 0, and `serve` started with nothing).
+#[test]
+fn a_named_configuration_file_must_exist() {
+    let env = Env::new();
+    let path = env.config_path().display().to_string();
+    let commands: [&[&str]; 8] = [
+        &["registry", "list"],
+        &["registry", "list", "-o", "json"],
+        &["registry", "show", "a"],
+        &["registry", "remove", "a"],
+        &["registry", "sync", "--all"],
+        &["search", "notes"],
+        &["show", "notes"],
+        &["registry", "serve", "--listen", "127.0.0.1:0"],
+    ];
+    for args in commands {
+        let run = env.run(args).expect_code(2, &format!("thv {args:?} with a missing THV_CONFIG file"));
+        assert!(run.stderr.contains(&path) && run.stderr.contains("does not exist"), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+    }
+    let run = env.run(&["--config", "nope.yaml", "registry", "list"]).expect_code(2, "--config nope.yaml");
+    assert!(run.stderr.contains("nope.yaml") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!env.path("nope.yaml").exists() && !env.config_path().exists(), "reading creates no configuration");
+
+    // The command that writes the configuration creates the named file.
+    env.ok(&["--config", "new.yaml", "registry", "add", "a", "--url", "https://a.example/r.json"]);
+    assert!(env.path("new.yaml").is_file(), "add creates the file --config names");
+    let listed = env.ok(&["--config", "new.yaml", "registry", "list", "-o", "json"]).json();
+    assert_eq!(listed[0]["name"], "a");
+}
+
+/// The default configuration file may be absent or empty (nothing configured yet): a warning, not an error.
+#[test]
+fn an_absent_or_empty_default_configuration_is_a_warning() {
+    let env = Env::new();
+    let default = env.path("xdg-config/thv/registries.yaml");
+    let warning = format!("warning: no registries configured in {}", default.display());
+    for create in [false, true] {
+        if create {
+            std::fs::create_dir_all(default.parent().expect("folder")).expect("mkdir");
+            std::fs::write(&default, "# nothing yet\n").expect("write");
+        }
+        for args in [&["registry", "list"][..], &["registry", "list", "-o", "json"], &["search", "x"]] {
+            let run = env.run_with_default_config(args).expect_code(0, &format!("{args:?}"));
+            assert!(run.stderr.contains(&warning), "{args:?} (file there: {create}): {}", run.stderr);
+        }
+        let run = env.run_with_default_config(&["registry", "list", "-o", "json"]);
+        assert_eq!(run.json(), json!([]), "the JSON output stays data");
+    }
+}
+
+/// A YAML error says `error:` once and names the file, in the message and in the snippet.
+#[test]
+fn a_yaml_error_names_the_file() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), "registries:\n  - name: [\n").expect("write");
+    let path = env.config_path().display().to_string();
+    for args in [&["registry", "list"][..], &["registry", "add", "b", "--url", "https://b.example/r.json"]] {
+        let run = env.run(args).expect_code(2, "a broken configuration");
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with(&format!("error: {path}: line 2 column 11")), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("--> {path}:2:11")), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("<input>"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.config_text(), "registries:\n  - name: [\n", "a broken configuration is left as it was");
+}
+
+/// Commands that only read create no database and no folder for it (`list --database /nowhere/m.db` made
+/// the folder): they say nothing was synced yet. Only the commands that write create it.
+#[test]
+fn reading_commands_create_no_database() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    env.ok(&["registry", "add", "alpha", "--file", &a]);
+    env.ok(&["registry", "add", "gone", "--file", &a]);
+    let database = env.path("nowhere/deeper/m.db");
+    let db = database.to_str().expect("utf-8 path");
+    let folder = env.path("nowhere");
+
+    let rows = env.json(&["--database", db, "registry", "list"]);
+    assert_eq!((&rows[0]["servers"], &rows[0]["lastSync"]), (&json!(0), &Value::Null), "{rows}");
+    let table = env.ok(&["--database", db, "registry", "list", "-o", "wide"]);
+    assert!(table.stdout.contains("alpha") && table.stdout.contains("never"), "{}", table.stdout);
+    let shown = env.json(&["--database", db, "registry", "show", "alpha"]);
+    assert_eq!((&shown["state"], &shown["runs"]), (&Value::Null, &json!([])), "{shown}");
+    let shown = env.ok(&["--database", db, "registry", "show", "alpha"]);
+    assert!(shown.stdout.contains("never synced"), "{}", shown.stdout);
+    let search = env.ok(&["--database", db, "search", "notes", "-o", "json"]);
+    assert_eq!(search.json(), json!([]));
+    assert!(search.stderr.contains("nothing synced yet") && search.stderr.contains(db), "{}", search.stderr);
+    let show = env.run(&["--database", db, "show", "notes"]).expect_code(2, "no server without a database");
+    assert!(show.stderr.contains("nothing synced yet") && show.stderr.contains(db), "{}", show.stderr);
+    env.run(&["--database", db, "search", "--registry", "nope"]).expect_code(2, "an unknown registry is an error");
+    env.ok(&["--database", db, "registry", "remove", "gone"]);
+    assert_eq!(env.configured_names(), ["alpha"], "remove without a database still edits the configuration");
+    assert!(!folder.exists(), "a reading command created {}", folder.display());
+
+    // sync writes: it creates the folder and the database, and then the readers find them.
+    let reports = env.json(&["--database", db, "registry", "sync", "alpha"]);
+    assert_eq!(reports[0]["outcome"], "success", "{reports}");
+    assert!(database.is_file(), "sync creates the database");
+    assert_eq!(env.json(&["--database", db, "registry", "list"])[0]["servers"], 6);
+    assert_eq!(env.json(&["--database", db, "search", "notes"])[0]["name"], "io.github.acme/notes");
+}
+
+/// `add` appends the new entry and `remove` deletes that entry's lines: the user's comments, order and
+/// layout stay as written, and no default is written (the whole file used to be rewritten, comments
+/// dropped and every default spelled out).
+#[test]
+fn add_and_remove_edit_the_configuration_in_place() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    let written = format!(
+        "# Our registries, in priority order.\n\
+         registries:\n\
+         \x20 # The local catalog.\n\
+         \x20 - name: local\n\
+         \x20   source: {{ file: {{ path: '{a}' }} }}   # kept as written\n\
+         \x20   syncPolicy: {{ interval: 10m }}\n\
+         # (end of the list)\n"
+    );
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), &written).expect("write");
+
+    let added = env.json(&["registry", "add", "partner", "--url", "https://p.example/r.json", "--tier", "Official"]);
+    assert_eq!(added["registry"]["name"], "partner");
+    assert_eq!(added["registry"]["syncPolicy"]["interval"], "1h", "-o json shows the registry with its defaults");
+    assert_eq!(added["config"], env.config_path().display().to_string());
+    let text = env.config_text();
+    let (kept, closing) = written.split_at(written.find("# (end").expect("closing comment"));
+    let appended = text
+        .strip_prefix(kept)
+        .and_then(|t| t.strip_suffix(closing))
+        .unwrap_or_else(|| panic!("the file was rewritten:\n{text}"));
+    assert_eq!(
+        appended,
+        "  - name: partner\n    source:\n      url:\n        url: https://p.example/r.json\n    \
+         filter:\n      include:\n        tiers:\n        - Official\n",
+        "only what was chosen is written, indented as the entries already there"
+    );
+    env.ok(&["registry", "add", "manual", "--url", "https://m.example/r.json", "--manual", "--interval", "2h"]);
+    assert_eq!(env.configured("manual")["syncPolicy"], json!({"enabled": false, "interval": "2h"}));
+    assert_eq!(env.configured_names(), ["local", "partner", "manual"]);
+
+    // Removing takes the entry's lines and the comment just above it, nothing else.
+    let removed = env.json(&["registry", "remove", "local"]);
+    assert_eq!((&removed["registry"]["name"], &removed["catalogDeleted"]), (&json!("local"), &json!(false)));
+    let text = env.config_text();
+    assert!(text.starts_with("# Our registries, in priority order.\nregistries:\n  - name: partner\n"), "{text}");
+    assert!(text.ends_with("# (end of the list)\n"), "{text}");
+    env.ok(&["registry", "remove", "manual"]);
+    env.ok(&["registry", "remove", "partner"]);
+    assert_eq!(env.config_text(), "# Our registries, in priority order.\nregistries: []\n# (end of the list)\n");
+    assert_eq!(env.json(&["registry", "list"]), json!([]));
+
+    // A list written in flow style is not rewritten: the error shows the lines to add by hand.
+    std::fs::write(env.config_path(), format!("registries: [{{name: local, source: {{file: {{path: '{a}'}}}}}}]\n"))
+        .expect("write");
+    let before = env.config_text();
+    let refused =
+        env.run(&["registry", "add", "other", "--url", "https://o.example/r.json"]).expect_code(2, "flow list");
+    assert!(
+        refused.stderr.contains("without rewriting it") && refused.stderr.contains("- name: other"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.config_text(), before, "the file is left as it was");
+}
+
+/// A first sync that fails says there is no catalog yet (it said "the previous catalog is still served").
+#[test]
+fn a_failed_first_sync_says_there_is_no_catalog_yet() {
+    let env = Env::new();
+    let missing = env.path("missing.json").display().to_string();
+    env.ok(&["registry", "add", "fresh", "--file", &missing]);
+    for _ in 0..2 {
+        let run = env.run(&["registry", "sync", "fresh"]).expect_code(1, "the file is missing");
+        assert!(run.stdout.contains("fresh: sync failed:") && run.stdout.contains("missing.json"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("fresh: it has no catalog yet: nothing is stored until a sync succeeds"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("last good catalog") && !run.stdout.contains("previous"), "{}", run.stdout);
+    }
+}
+
+/// Counts in human output agree with their noun: "1 server", not "1 servers".
+#[test]
+fn human_output_says_one_server() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    add_and_sync(&env, "alpha", &a);
+    let one = env.ok(&["search", "weather"]);
+    assert_eq!(one.stderr.trim(), "1 server", "{}", one.stderr);
+    let two = env.ok(&["search", "tool"]);
+    assert_eq!(two.stderr.trim(), "2 servers", "{}", two.stderr);
 }

@@ -44,11 +44,14 @@ pub struct RegistryRow {
     pub interval: String,
 }
 
-/// Builds the rows for every configured registry.
-pub async fn rows(config: &Config, store: &dyn thv_store::Store) -> anyhow::Result<Vec<RegistryRow>> {
+/// Builds the rows for every configured registry (never synced, without a database).
+pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyhow::Result<Vec<RegistryRow>> {
     let mut rows = Vec::new();
     for spec in &config.registries {
-        let state = store.registry_state(&spec.name).await?;
+        let state = match store {
+            Some(store) => store.registry_state(&spec.name).await?,
+            None => None,
+        };
         rows.push(RegistryRow {
             name: spec.name.clone(),
             source_kind: spec.source.kind().to_owned(),
@@ -71,18 +74,16 @@ pub async fn rows(config: &Config, store: &dyn thv_store::Store) -> anyhow::Resu
 
 /// Runs the command.
 pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
-    let store = crate::store::open(locations).await?;
-    let rows = rows(&config, store.as_ref()).await?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
+    let store = crate::store::open_existing(locations).await?;
+    let rows = rows(&config, store.as_deref()).await?;
     if !args.output.is_table() {
         print_data(args.output, &rows)?;
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!(
-            "no registries configured in {} (add one with `thv registry add`)",
-            locations.config_path().display()
-        );
         return Ok(ExitCode::SUCCESS);
     }
     let wide = args.output == OutputFormat::Wide;

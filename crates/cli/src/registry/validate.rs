@@ -12,6 +12,7 @@ use thv_model::validate::{
 };
 
 use crate::input::read_input;
+use crate::output::{plural, table};
 
 /// Output format of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,10 +174,7 @@ fn validate_toolhive_file(name: &str, doc: &Value, summary: &mut Summary) {
 
 fn print_table(summary: &Summary) {
     if !summary.findings.is_empty() {
-        let mut table = comfy_table::Table::new();
-        table
-            .load_preset(comfy_table::presets::NOTHING)
-            .set_header(["FILE", "SERVER", "VERSION", "LEVEL", "POINTER", "MESSAGE"]);
+        let mut table = table(&["FILE", "SERVER", "VERSION", "LEVEL", "POINTER", "MESSAGE"]);
         for r in &summary.findings {
             table.add_row([
                 r.file.as_str(),
@@ -196,12 +194,16 @@ fn print_table(summary: &Summary) {
         eprintln!("error: {}: {}", e.file, e.message);
     }
     crate::output::outln!(
-        "{} documents, {} servers: {} valid, {} invalid ({} findings{})",
-        summary.documents,
-        summary.servers,
+        "{}, {}: {} valid, {} invalid ({}{})",
+        plural(summary.documents, "document"),
+        plural(summary.servers, "server"),
         summary.valid,
         summary.invalid,
-        summary.findings.len(),
-        if summary.errors.is_empty() { String::new() } else { format!(", {} unreadable files", summary.errors.len()) }
+        plural(summary.findings.len(), "finding"),
+        if summary.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", plural(summary.errors.len(), "unreadable file"))
+        }
     );
 }
