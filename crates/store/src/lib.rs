@@ -31,7 +31,8 @@ pub use location::{POSTGRES_SCHEMES, PostgresUrl, StoreLocation, is_postgres_url
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
+    Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
+    SyncRun,
 };
 
 /// Errors of a store backend.
