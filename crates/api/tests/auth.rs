@@ -253,12 +253,17 @@ async fn oidc_tokens_are_checked_against_the_providers_keys() {
     assert_eq!(reply.json()["requestedBy"], "oidc:alice");
     assert_eq!(sync(app, Some(&first.sign(&provider.claims(json!({"groups": ["registry:write"]}))))).await.status, 200);
 
+    // `nbf` gets the same clock-skew leeway as `exp`.
+    let now = jiff::Timestamp::now().as_second();
+    let skewed = first.sign(&provider.claims(json!({"scope": "registry:write", "nbf": now + 30, "exp": now - 30})));
+    assert_eq!(sync(app, Some(&skewed)).await.status, 200, "within the 60 s leeway");
+
     let reader = first.sign(&provider.claims(json!({"scope": "openid"})));
     assert_eq!(sync(app, Some(&reader)).await.status, 403);
 
-    let now = jiff::Timestamp::now().as_second();
     let refused = [
         ("expired", first.sign(&provider.claims(json!({"scope": "registry:write", "exp": now - 3600})))),
+        ("not yet valid", first.sign(&provider.claims(json!({"scope": "registry:write", "nbf": now + 3600})))),
         ("other audience", first.sign(&provider.claims(json!({"scope": "registry:write", "aud": "someone-else"})))),
         (
             "other issuer",
