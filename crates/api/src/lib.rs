@@ -9,6 +9,7 @@ pub mod openapi;
 mod params;
 mod problem;
 mod routes;
+mod search;
 mod snapshot;
 mod state;
 

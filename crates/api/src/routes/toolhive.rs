@@ -80,13 +80,13 @@ fn list_inner(state: &AppState, query: Option<&str>) -> Result<Response, Problem
     };
     filter.validate().map_err(|e| Problem::bad_request(e.to_string()))?;
     let filter = filter.compile();
-    let search = query.get("search").map(str::to_lowercase);
+    let search = query.search();
     let servers: Vec<Item<'_>> = snapshot
         .records()
         .iter()
         .filter(|record| !record.deleted)
         .filter_map(|record| record.listing.as_deref().map(|listing| (record, listing)))
-        .filter(|(_, listing)| search.as_deref().is_none_or(|term| listing.search_text.contains(term)))
+        .filter(|(record, _)| search.as_ref().is_none_or(|search| search.matches(&record.search_text)))
         .filter(|(record, listing)| filter.is_empty() || listing.kept_by(&record.name, &filter))
         .map(|(record, listing)| Item {
             name: &record.name,
