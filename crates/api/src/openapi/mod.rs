@@ -156,7 +156,7 @@ pub fn openapi_document() -> OpenApi {
         .description(Some(
             "A token from the server's token file (`thv registry token create`) or an OIDC JWT. Needed for writes, \
              and for reads when the server runs with `--require-auth-for-reads` (then any catalog route may also \
-             answer 401).",
+             answer 401). A read that needs no token ignores one the server does not know.",
         ))
         .build();
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
