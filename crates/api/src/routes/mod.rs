@@ -8,7 +8,8 @@
 //! document never need a token (probes, scrapers, and clients checking what this server is).
 
 mod access_log;
-mod conditional;
+pub(crate) mod conditional;
+mod cors;
 mod limits;
 mod middleware;
 pub(crate) mod ops;
@@ -20,15 +21,11 @@ pub(crate) mod toolhive;
 pub use limits::HttpOptions;
 pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, X_REQUEST_ID};
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Method;
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
-use tower_http::cors::{Any, CorsLayer};
 
 use crate::openapi;
 use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
@@ -81,16 +78,11 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     http_layers(routes, state, options)
 }
 
-/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, CORS, the guard (NUL
-/// rejection, trailing-slash redirect, body limit, timeout), then request id, metrics and access log. Few
-/// layers on purpose: each costs an allocation and a service clone per request. Public so routers built
-/// elsewhere (tests) get the same behaviour.
+/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, then one edge layer
+/// (request id, NUL rejection, trailing-slash redirect, body limit, timeout, CORS, metrics and access log).
+/// Few layers on purpose: each costs an allocation and a service clone per request. Public so routers
+/// built elsewhere (tests) get the same behaviour.
 pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH])
-        .allow_headers(Any)
-        .max_age(Duration::from_secs(86_400));
     let gzip_when = SizeAbove::new(GZIP_MIN_BYTES)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
@@ -99,10 +91,8 @@ pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Rou
         .layer(axum::middleware::from_fn(conditional::etag))
         .layer(CompressionLayer::new().compress_when(gzip_when))
         .layer(axum::middleware::from_fn(conditional::weaken_encoded))
-        .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(options, middleware::guard))
+        .layer(axum::middleware::from_fn_with_state(middleware::Edge { state, options }, middleware::edge))
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::middleware::from_fn_with_state(state, access_log::observe))
 }
 
 async fn endpoint_not_found() -> Problem {
