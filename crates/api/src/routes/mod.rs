@@ -42,12 +42,18 @@ pub fn router(state: AppState) -> Router {
     router_with(state, HttpOptions::default())
 }
 
+/// The MCP Registry read routes under `prefix`, as routes of their own rather than a nested router, which
+/// would rewrite every request's URI to strip the prefix.
+fn read_api(prefix: &str) -> Router<AppState> {
+    let at = |path: &str| format!("{prefix}{path}");
+    Router::new()
+        .route(&at("/servers"), get(servers::list))
+        .route(&at("/servers/{server_name}/versions"), get(servers::versions))
+        .route(&at("/servers/{server_name}/versions/{version}"), get(servers::version))
+}
+
 /// The API router over `state`, with `options`.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
-    let mcp = Router::new()
-        .route("/servers", get(servers::list))
-        .route("/servers/{server_name}/versions", get(servers::versions))
-        .route("/servers/{server_name}/versions/{version}", get(servers::version));
     let mut catalog = Router::new()
         .route("/api/v1/servers", get(toolhive::list))
         .route("/api/v1/servers/{name}", get(toolhive::show))
@@ -56,7 +62,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         .route("/api/v1/registries/{registry}/changes", get(registries::changes))
         .route("/api/v1/registries/{registry}/sync", post(registries::sync));
     for prefix in PREFIXES {
-        catalog = catalog.nest(prefix, mcp.clone());
+        catalog = catalog.merge(read_api(prefix));
     }
     let catalog = catalog.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require));
     let routes = Router::new()

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{RawPathParams, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::params::{Cursor, ListParams, RawQuery as Query};
@@ -116,8 +116,8 @@ fn matches(record: &Record, params: &ListParams) -> bool {
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    list_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn list(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    list_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
@@ -184,8 +184,8 @@ fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &RawPathParams) -> &'
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn versions(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    versions_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn versions(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    versions_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
@@ -226,8 +226,8 @@ fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> 
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn version(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    version_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn version(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    version_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn version_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
