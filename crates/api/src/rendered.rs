@@ -5,8 +5,8 @@
 //! tag already on the response instead of hashing the body again.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -45,21 +45,30 @@ impl Rendered {
     }
 }
 
-/// The most pages one snapshot keeps.
+/// The most pages one registry's snapshot (or the aggregate) keeps.
 const MAX_PAGES: usize = 1024;
-/// The most page bytes one snapshot keeps.
-const MAX_PAGE_BYTES: usize = 16 << 20;
+/// The most page bytes a whole [`crate::Snapshot`] keeps, over all its registries and the aggregate.
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
 
-/// List pages of one snapshot, by query string: the snapshot never changes, so neither does the page a
-/// query gets. Filled as clients ask, up to [`MAX_PAGES`] pages and [`MAX_PAGE_BYTES`]; once full, other
-/// queries are rendered per request (as before the cache), so made-up queries cannot grow memory.
+/// Bytes of cached pages, shared by the page caches of one snapshot (at most [`MAX_PAGE_BYTES`]).
+pub type PageBudget = Arc<AtomicUsize>;
+
+/// List pages of one registry's snapshot, by query string: the snapshot never changes, so neither does the
+/// page a query gets. Filled as clients ask, up to [`MAX_PAGES`] pages and the snapshot's byte budget; once
+/// full, other queries are rendered per request (as before the cache), so made-up queries cannot grow
+/// memory.
 #[derive(Debug, Default)]
 pub struct PageCache {
     pages: RwLock<HashMap<Box<str>, Rendered>>,
-    bytes: AtomicUsize,
+    bytes: PageBudget,
 }
 
 impl PageCache {
+    /// An empty cache drawing on `budget`.
+    pub fn with_budget(budget: PageBudget) -> Self {
+        Self { pages: RwLock::default(), bytes: budget }
+    }
+
     /// The page of `query`, if it was rendered.
     pub fn get(&self, query: &str) -> Option<Rendered> {
         self.pages.read().ok()?.get(query).cloned()
@@ -108,11 +117,14 @@ mod tests {
         assert_eq!(cache.len(), MAX_PAGES);
         assert!(cache.get("cursor=0").is_some() && cache.get(&format!("cursor={MAX_PAGES}")).is_none());
 
-        let big = PageCache::default();
+        // Two caches on one budget share it.
+        let budget = PageBudget::default();
+        let (one, two) = (PageCache::with_budget(Arc::clone(&budget)), PageCache::with_budget(budget));
         let large = Rendered::new(Bytes::from(vec![b' '; MAX_PAGE_BYTES / 4]));
-        for i in 0..8 {
-            big.insert(&i.to_string(), &large);
+        for i in 0..4 {
+            one.insert(&i.to_string(), &large);
+            two.insert(&i.to_string(), &large);
         }
-        assert_eq!(big.len(), 3, "bounded by bytes too");
+        assert_eq!(one.len() + two.len(), 3, "bounded by bytes too");
     }
 }

@@ -14,7 +14,7 @@ use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
 
 use crate::listing::Listing;
-use crate::rendered::{PageCache, Rendered};
+use crate::rendered::{PageBudget, PageCache, Rendered};
 use crate::search::SearchText;
 
 /// The key of the official block in a response `_meta`.
@@ -183,13 +183,15 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds the aggregate of `registries` (in config order): the first registry that has a name wins
-    /// all versions of that name.
+    /// all versions of that name. The page caches of the registries and the aggregate share one budget.
     pub fn new(mut registries: Vec<(String, RegistrySnapshot)>) -> Self {
+        let budget = PageBudget::default();
         for (name, snapshot) in &mut registries {
             let name: Arc<str> = Arc::from(name.as_str());
             for record in &mut snapshot.records {
                 record.registry = Arc::clone(&name);
             }
+            snapshot.pages = PageCache::with_budget(Arc::clone(&budget));
         }
         let mut claimed: HashSet<&str> = HashSet::new();
         let mut merged = Vec::new();
@@ -202,7 +204,9 @@ impl Snapshot {
             }
             claimed.extend(mine);
         }
-        let aggregate = Arc::new(RegistrySnapshot::from_records(merged));
+        let mut aggregate = RegistrySnapshot::from_records(merged);
+        aggregate.pages = PageCache::with_budget(budget);
+        let aggregate = Arc::new(aggregate);
         let registries = registries.into_iter().map(|(name, snapshot)| (name, Arc::new(snapshot))).collect();
         Self { registries, aggregate }
     }
