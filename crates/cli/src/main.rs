@@ -1,9 +1,12 @@
 //! `thv`: the thv-registry command-line tool.
 
 mod config;
+mod config_edit;
+mod files;
 mod input;
 mod logging;
 mod lookup;
+mod operator;
 mod output;
 mod registry;
 mod search;
@@ -16,7 +19,19 @@ use clap::{Parser, Subcommand};
 
 /// thv-registry: a curated, always-fresh registry of MCP servers.
 #[derive(Debug, Parser)]
-#[command(name = "thv", version, about, long_about = None)]
+#[command(
+    name = "thv",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  \
+                  thv registry add official \\\n      \
+                  --registry-api https://registry.modelcontextprotocol.io\n  \
+                  thv registry sync --all\n  \
+                  thv search github\n  \
+                  thv registry serve\n\n\
+                  Every command has --help with examples; docs/cli.md describes them all."
+)]
 struct Cli {
     #[command(flatten)]
     locations: config::Locations,
@@ -33,6 +48,9 @@ enum Command {
     Search(search::SearchArgs),
     /// Show one server's details.
     Show(server::ShowServerArgs),
+    /// The Kubernetes operator: print its CRDs.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
 }
 
 /// Exit status for a failure the command could not get past (unreadable or unparsable input, I/O).
@@ -59,6 +77,7 @@ fn main() -> ExitCode {
             Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
             Command::Search(args) => search::run(&args, &cli.locations).await,
             Command::Show(args) => server::run(&args, &cli.locations).await,
+            Command::Operator(cmd) => operator::run(&cmd),
         };
         store::close_all().await;
         result

@@ -9,7 +9,7 @@ use thv_model::upstream::ServerJson;
 
 use crate::config::{Config, Locations};
 use crate::lookup::visible;
-use crate::output::{OutputFormat, clip, print_data, table};
+use crate::output::{OutputFormat, clip, plural, print_data, table};
 
 /// Arguments of `thv search`.
 #[derive(Debug, Args)]
@@ -64,9 +64,21 @@ pub struct Hit {
 
 /// Runs the command.
 pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
-    let store = crate::store::open(locations).await?;
-    let found = visible(&config, store.as_ref(), args.registry.as_deref()).await?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
+    let found = match crate::store::open_existing(locations).await? {
+        Some(store) => visible(&config, store.as_ref(), args.registry.as_deref()).await?,
+        None => {
+            if let Some(name) = &args.registry {
+                config.registry(name)?;
+            }
+            if !config.registries.is_empty() {
+                eprintln!("warning: {}", crate::store::nothing_synced_yet(locations));
+            }
+            Vec::new()
+        }
+    };
     let filter = Filter {
         include: Criteria {
             tags: args.tag.clone(),
@@ -131,6 +143,6 @@ pub async fn run(args: &SearchArgs, locations: &Locations) -> anyhow::Result<Exi
         t.add_row(cells);
     }
     crate::output::outln!("{t}");
-    eprintln!("{} servers", hits.len());
+    eprintln!("{}", plural(hits.len(), "server"));
     Ok(ExitCode::SUCCESS)
 }

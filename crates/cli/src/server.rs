@@ -15,7 +15,7 @@ use crate::output::{OutputFormat, print_data};
 /// Arguments of `thv show`.
 #[derive(Debug, Args)]
 #[command(after_help = "SERVER is a full name (io.github.acme/tool) or a short name (tool) when exactly one \
-                        full name ends in /tool.\n\n\
+                        server's name is <namespace>/tool.\n\n\
                         Examples:\n  thv show io.github.stacklok/fetch\n  thv show fetch --version 1.0.3 -o json")]
 pub struct ShowServerArgs {
     /// Server name, full or short.
@@ -42,8 +42,12 @@ struct Shown {
 
 /// Runs the command.
 pub async fn run(args: &ShowServerArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
-    let store = crate::store::open(locations).await?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
+    config.warn_if_empty(&path);
+    let Some(store) = crate::store::open_existing(locations).await? else {
+        bail!("no server named {:?}: {}", args.server, crate::store::nothing_synced_yet(locations));
+    };
     let found = visible(&config, store.as_ref(), args.registry.as_deref()).await?;
     let name = resolve_name(&found, &args.server)?.to_owned();
     let versions: Vec<_> = found.iter().filter(|f| f.version.name == name).collect();

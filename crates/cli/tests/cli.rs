@@ -156,6 +156,57 @@ fn bad_input_never_panics() {
     }
 }
 
+/// Runs `thv ARGS` and waits at most `limit` for it: a run that takes longer is killed and fails the test.
+fn thv_within(args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv starts");
+    // Drain stdout on a thread, so a big output cannot block the child on a full pipe.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).expect("read stdout");
+        bytes
+    });
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("thv {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut output = child.wait_with_output().expect("thv finishes");
+    output.stdout = reader.join().expect("stdout reader");
+    output
+}
+
+/// A table costs time in proportion to its input, whatever the width of one cell: a 5 MB server name is
+/// cut with an ellipsis (it took seconds as a table before, quadratic in the cell's width).
+#[test]
+fn a_huge_cell_is_cut_so_a_table_prints_fast() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = format!("io.example/{}", "n".repeat(5 * 1024 * 1024));
+    let doc = json!([{"server": {"name": name, "description": "d", "version": "1.0.0"}}]);
+    let file = write_temp(dir.path(), "huge-name.json", &serde_json::to_vec(&doc).expect("json"));
+    let o = thv_within(&["registry", "validate", "--strict", &file], std::time::Duration::from_secs(60));
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "a finding about the name: {}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("io.example/nnnn") && out.contains('…'),
+        "the name is shown cut:\n{}",
+        &out[..out.len().min(2000)]
+    );
+    assert!(out.len() < 64 * 1024, "the table holds no 5 MB cell: {} bytes", out.len());
+    assert!(out.contains("1 document, 1 server: 0 valid, 1 invalid"), "{}", &out[out.len().saturating_sub(500)..]);
+}
+
 #[test]
 fn validate_counts_the_real_dump_by_declared_and_current_schema() {
     let Some(path) = shared_file(thv_testdata::REAL_DUMP) else { return };
@@ -325,4 +376,87 @@ fn serve_syncs_serves_and_stops_on_sigterm() {
         logged.iter().any(|e| e["message"] == "manual sync requested" && e["requested_by"] == "token:e2e"),
         "{logged:?}"
     );
+}
+
+/// `thv ARGS --help` as a terminal `columns` wide would show it.
+fn help(args: &[String], columns: u16) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(args)
+        .arg("--help")
+        .env("COLUMNS", columns.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("thv starts");
+    assert!(out.status.success(), "thv {args:?} --help: {}", stderr(&out));
+    String::from_utf8(out.stdout).expect("UTF-8 help")
+}
+
+/// The lines of a help section (`Commands:`, `Examples:`) up to the next blank line.
+fn section<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
+    help.lines().skip_while(|l| *l != title).skip(1).take_while(|l| !l.trim().is_empty()).collect()
+}
+
+/// Every command, as the words after `thv`, found through the `Commands:` sections of the help.
+fn all_commands() -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let mut todo = vec![Vec::new()];
+    while let Some(command) = todo.pop() {
+        for line in section(&help(&command, 200), "Commands:") {
+            let name = line.split_whitespace().next().expect("a command name").to_owned();
+            if name != "help" {
+                let mut sub = command.clone();
+                sub.push(name);
+                todo.push(sub);
+            }
+        }
+        found.push(command);
+    }
+    found
+}
+
+/// Every example in every command's help is a complete command a reader can copy: on one line, or with
+/// `\` continuations, even on an 80-column terminal. (Examples longer than the terminal were wrapped
+/// mid-command, so a copied `registry add --git …` example broke.)
+#[test]
+fn every_help_example_is_a_whole_command_on_an_80_column_terminal() {
+    let commands = all_commands();
+    assert!(commands.len() > 12, "the commands were found: {commands:?}");
+    for command in commands {
+        let text = help(&command, 80);
+        let examples = section(&text, "Examples:");
+        let is_parent = text.contains("\nCommands:\n");
+        assert!(is_parent || !examples.is_empty(), "thv {command:?} --help has no examples:\n{text}");
+        let mut whole = Vec::new();
+        let mut current = String::new();
+        for line in &examples {
+            assert!(line.chars().count() <= 78, "thv {command:?}: an example line too long for 80 columns: {line:?}");
+            if current.is_empty() {
+                let starts = ["  thv ", "  curl ", "  TOKEN=$(thv "];
+                assert!(
+                    starts.iter().any(|s| line.starts_with(s)),
+                    "thv {command:?}: a broken example line {line:?}\n{text}"
+                );
+            } else {
+                assert!(line.starts_with("      "), "thv {command:?}: a continuation line is indented: {line:?}");
+            }
+            current.push_str(line.trim().trim_end_matches('\\'));
+            current.push(' ');
+            if !line.ends_with(" \\") {
+                whole.push(std::mem::take(&mut current));
+            }
+        }
+        assert!(current.is_empty(), "thv {command:?}: the last example ends with a continuation");
+        for example in &whole {
+            for quote in ['\'', '"'] {
+                assert!(example.matches(quote).count() % 2 == 0, "thv {command:?}: unbalanced {quote} in {example:?}");
+            }
+        }
+        let invocation = format!("thv {}", command.join(" "));
+        if !is_parent {
+            assert!(
+                whole.iter().any(|e| e.contains(&format!("{invocation} ")) || e.trim_end() == invocation),
+                "thv {command:?} --help has no example of itself:\n{text}"
+            );
+        }
+    }
 }

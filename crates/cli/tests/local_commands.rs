@@ -91,6 +91,20 @@ impl Env {
         run
     }
 
+    /// Runs `thv ARGS` to the end without `THV_CONFIG`: with the default configuration file,
+    /// `$XDG_CONFIG_HOME/thv/registries.yaml`.
+    #[track_caller]
+    fn run_with_default_config(&self, args: &[&str]) -> Run {
+        let out = self.command(args).env_remove("THV_CONFIG").output().expect("thv starts");
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "thv {args:?} panicked: {}", run.stderr);
+        run
+    }
+
     /// Runs `thv ARGS`, which must succeed.
     #[track_caller]
     fn ok(&self, args: &[&str]) -> Run {
@@ -103,6 +117,13 @@ impl Env {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
         self.ok(&all).json()
+    }
+
+    /// Creates the configuration file, empty: no registries configured.
+    fn write_empty_config(&self) {
+        let path = self.config_path();
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create the config folder");
+        std::fs::write(path, "").expect("write the config");
     }
 
     /// The configuration file as text (empty when absent).
@@ -330,8 +351,7 @@ fn add_writes_each_source_kind_to_the_config() {
     let expected_path = env.path("catalog.json").to_string_lossy().into_owned();
     assert_eq!(local["source"], json!({"file": {"path": expected_path}}));
     assert_eq!(local["format"], "upstream");
-    assert_eq!(local["syncPolicy"]["enabled"], true);
-    assert_eq!(local["syncPolicy"]["interval"], "30m");
+    assert_eq!(local["syncPolicy"], json!({"interval": "30m"}), "only what was chosen is written: {local}");
     assert!(local.get("filter").is_none(), "no filter written when none given: {local}");
 
     let partner = env.configured("partner");
@@ -340,7 +360,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"url": {"url": "https://partner.example.com/registry.json", "headers": {"X-Tenant": "acme"},
             "auth": {"bearer": {"token": {"env": "PARTNER_TOKEN"}}}}})
     );
-    assert_eq!(partner["syncPolicy"]["interval"], "1h", "the default interval");
+    assert!(partner.get("syncPolicy").is_none(), "the default sync policy is not written: {partner}");
     assert!(partner.get("format").is_none(), "auto is the default and not written: {partner}");
     assert_eq!(
         partner["filter"],
@@ -365,7 +385,7 @@ fn add_writes_each_source_kind_to_the_config() {
         json!({"registryApi": {"url": "https://registry.modelcontextprotocol.io",
             "auth": {"bearer": {"token": {"file": "/run/secrets/api-token"}}}, "latestOnly": true}})
     );
-    assert_eq!(official["syncPolicy"]["enabled"], false, "--manual");
+    assert_eq!(official["syncPolicy"], json!({"enabled": false}), "--manual");
 
     assert_eq!(env.configured("pinned")["source"]["git"]["tag"], "v1");
 
@@ -383,11 +403,11 @@ fn add_writes_each_source_kind_to_the_config() {
     assert_eq!(
         kinds,
         [
-            ("local", "file", "30m", "never-synced"),
-            ("partner", "url", "1h", "never-synced"),
-            ("internal", "git", "1h", "never-synced"),
-            ("official", "registryApi", "manual", "never-synced"),
-            ("pinned", "git", "1h", "never-synced"),
+            ("local", "file", "30m", "pending"),
+            ("partner", "url", "1h", "pending"),
+            ("internal", "git", "1h", "pending"),
+            ("official", "registryApi", "manual", "pending"),
+            ("pinned", "git", "1h", "pending"),
         ]
     );
     assert_eq!(rows[2]["source"], "https://git.example.com/platform/mcp-catalog.git@main:catalog/registry.json");
@@ -438,6 +458,9 @@ fn add_refuses_duplicates_bad_names_and_misplaced_options() {
     assert!(latest.stderr.contains("--latest-only applies only to --registry-api"), "{}", latest.stderr);
     let bad_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "soon"]);
     assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
+    let huge_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "400000000000y"]);
+    assert_eq!(huge_interval.code, Some(2), "{}", huge_interval.stderr);
+    assert!(huge_interval.stderr.contains("out of range (allowed: 1s to 1year)"), "{}", huge_interval.stderr);
 
     assert_eq!(env.config_text(), before, "refused adds leave the configuration alone");
 }
@@ -564,7 +587,7 @@ fn sync_of_the_toolhive_catalog_then_unchanged() {
     assert_eq!(again[0]["digest"], r["digest"]);
 
     let row = env.list_row("toolhive");
-    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ok")), "{row}");
+    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ready")), "{row}");
     assert_eq!(row["revision"], r["revision"]);
     assert_eq!(env.search(&["--registry", "toolhive"]).len(), 102, "one version per server in this catalog");
 
@@ -604,6 +627,7 @@ fn sync_of_the_real_dump_then_unchanged() {
 #[test]
 fn sync_all_and_unknown_names() {
     let env = Env::new();
+    env.write_empty_config();
     let none = env.run(&["registry", "sync", "--all"]).expect_code(2, "nothing configured");
     assert!(none.stderr.contains("thv registry add"), "{}", none.stderr);
     let none = env.run(&["registry", "sync", "x"]).expect_code(2, "nothing configured");
@@ -617,7 +641,7 @@ fn sync_all_and_unknown_names() {
     let unknown = env.run(&["registry", "sync", "alpha", "gamma"]).expect_code(2, "unknown name");
     assert!(unknown.stderr.contains("\"gamma\""), "{}", unknown.stderr);
     assert!(unknown.stderr.contains("configured: alpha, beta"), "lists the names: {}", unknown.stderr);
-    assert_eq!(env.list_row("alpha")["status"], "never-synced", "nothing synced when a name is unknown");
+    assert_eq!(env.list_row("alpha")["status"], "pending", "nothing synced when a name is unknown");
 
     let both = env.run(&["registry", "sync", "--all", "alpha"]);
     assert_eq!(both.code, Some(2), "--all with names: {}", both.stderr);
@@ -664,7 +688,12 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     assert_eq!(r["digest"], first["digest"]);
 
     let table = env.run(&["registry", "sync", "alpha"]).expect_code(1, "failed sync, table");
-    assert!(table.stdout.contains("the previous catalog is still served"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("alpha: its last good catalog (6 server versions, synced ")
+            && table.stdout.contains("ago) is kept"),
+        "{}",
+        table.stdout
+    );
 
     let row = env.list_row("alpha");
     assert_eq!(row["status"], "failing", "{row}");
@@ -689,7 +718,7 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     let back = env.json(&["registry", "sync", "alpha"]);
     assert_eq!(back[0]["outcome"], "unchanged", "{back}");
     let row = env.list_row("alpha");
-    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ok"), true), "{row}");
+    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ready"), true), "{row}");
 }
 
 #[test]
@@ -701,7 +730,7 @@ fn an_unreadable_catalog_fails_the_sync() {
     let run = env.run(&["registry", "sync", "broken", "-o", "json"]).expect_code(1, "broken document");
     assert_eq!(run.json()[0]["outcome"], "failed");
     let row = env.list_row("broken");
-    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("failing"), Some(0)), "{row}");
+    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("stalled"), Some(0)), "{row}");
     assert_eq!(row["lastSync"], Value::Null);
 }
 
@@ -712,6 +741,7 @@ fn an_unreadable_catalog_fails_the_sync() {
 #[test]
 fn list_in_each_format() {
     let env = Env::new();
+    env.write_empty_config();
     let empty = env.ok(&["registry", "list"]);
     assert!(empty.stdout.is_empty() && empty.stderr.contains("thv registry add"), "{}", empty.stderr);
     assert_eq!(env.json(&["registry", "list"]), json!([]));
@@ -743,7 +773,7 @@ fn list_in_each_format() {
     assert_eq!(alpha["sourceKind"], "file");
     assert_eq!(alpha["source"], a.as_str());
     assert_eq!(alpha["servers"], 6);
-    assert_eq!(alpha["status"], "ok");
+    assert_eq!(alpha["status"], "ready");
     assert_eq!(alpha["lastError"], Value::Null);
     assert_eq!(alpha["revision"], first["revision"]);
     assert_eq!(alpha["interval"], "1h");
@@ -753,7 +783,7 @@ fn list_in_each_format() {
     let later = &rows[1];
     assert_eq!(
         (later["servers"].as_u64(), later["status"].as_str(), later["interval"].as_str()),
-        (Some(0), Some("never-synced"), Some("manual"))
+        (Some(0), Some("pending"), Some("manual"))
     );
     assert!(later["lastSync"].is_null() && later["revision"].is_null(), "{later}");
 
@@ -767,9 +797,9 @@ fn list_in_each_format() {
     assert_eq!(header, ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
     let alpha_line = table.lines().find(|l| l.trim_start().starts_with("alpha ")).expect("alpha row");
     assert!(alpha_line.contains(&format!("file {a}")) && alpha_line.contains(" 6 "), "{alpha_line}");
-    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ok"), "{alpha_line}");
+    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ready"), "{alpha_line}");
     let later_line = table.lines().find(|l| l.trim_start().starts_with("later ")).expect("later row");
-    assert!(later_line.contains("never") && later_line.contains("never-synced"), "{later_line}");
+    assert!(later_line.contains("never") && later_line.contains("pending"), "{later_line}");
 
     let wide = env.ok(&["registry", "list", "-o", "wide"]).stdout;
     let header = wide.lines().next().expect("header");
@@ -810,7 +840,12 @@ fn registry_show_reports_spec_state_runs_and_latest_changes() {
     let shown = env.json(&["registry", "show", "gen"]);
     let keys: Vec<&str> = shown.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(keys, ["spec", "state", "runs", "latestChanges"]);
-    assert_eq!(shown["spec"], env.configured("gen"), "the spec is the configured one");
+    let configured = env.configured("gen");
+    for key in ["name", "source", "filter"] {
+        assert_eq!(shown["spec"][key], configured[key], "the spec is the configured one");
+    }
+    assert_eq!(shown["spec"]["syncPolicy"]["interval"], "2h");
+    assert_eq!(shown["spec"]["syncPolicy"]["enabled"], true, "the spec shows the defaults too");
     let state = &shown["state"];
     assert_eq!(state["serverCount"], 3);
     assert_eq!(state["revision"], second["revision"]);
@@ -899,7 +934,7 @@ fn remove_forgets_the_registry_and_its_servers() {
 
     // Adding it again starts from nothing: a full sync, not "unchanged" from stale state.
     env.ok(&["registry", "add", "beta", "--file", &b]);
-    assert_eq!(env.list_row("beta")["status"], "never-synced");
+    assert_eq!(env.list_row("beta")["status"], "pending");
     let resync = env.json(&["registry", "sync", "beta"]);
     assert_eq!((resync[0]["outcome"].as_str(), resync[0]["counts"]["added"].as_u64()), (Some("success"), Some(2)));
 }
@@ -1153,12 +1188,12 @@ fn assert_one_generation(env: &Env, allowed: [u32; 2], context: &str) -> u32 {
     let hits = env.search(&["--registry", "big"]);
     if servers == 0 {
         assert!(allowed.contains(&0), "{context}: the catalog is empty but generation {allowed:?} expected: {row}");
-        assert_eq!(row["status"], "never-synced", "{context}: {row}");
+        assert_eq!(row["status"], "pending", "{context}: {row}");
         assert!(hits.is_empty(), "{context}: list says 0 servers, search finds {}", hits.len());
         env.run(&["show", &big_name(10_000)]).expect_code(2, "show in an empty catalog");
         return 0;
     }
-    assert_eq!(row["status"], "ok", "{context}: {row}");
+    assert_eq!(row["status"], "ready", "{context}: {row}");
     let generation_of = |description: &str| -> u32 {
         description
             .strip_prefix("generation ")
@@ -1335,10 +1370,396 @@ fn tokens_are_stored_hashed_listed_and_revoked() {
 #[test]
 fn serve_refuses_a_broken_token_file_by_line() {
     let env = Env::new();
+    env.write_empty_config();
     std::fs::write(env.path("tokens"), "ci thv_pasted-token-by-mistake write\n").expect("write");
     let run = env
         .run(&["registry", "serve", "--listen", "127.0.0.1:0", "--token-file", "tokens"])
         .expect_code(2, "a token file holding a token instead of a hash");
     assert!(run.stderr.contains("tokens:1:") && run.stderr.contains("store hashes"), "{}", run.stderr);
     assert!(!run.stderr.contains("thv_pasted-token-by-mistake"), "the token is not echoed: {}", run.stderr);
+}
+
+#[test]
+fn durations_in_the_config_are_bounded_when_it_is_loaded() {
+    let env = Env::new();
+    let cases = [
+        ("syncPolicy: { interval: 400000000000y }", "syncPolicy.interval"),
+        ("syncPolicy: { retry: { backoffInterval: 400000000000y } }", "syncPolicy.retry.backoffInterval"),
+        ("source: { git: { repository: 'https://g.example/r.git', timeout: 400000000000y } }", "source.git.timeout"),
+        ("source: { url: { url: 'https://e.example/r.json', timeout: 400000000000y } }", "source.url.timeout"),
+        (
+            "source: { registryApi: { url: 'https://e.example', fullResyncInterval: 400000000000y } }",
+            "source.registryApi.fullResyncInterval",
+        ),
+    ];
+    std::fs::create_dir_all(env.path("config")).expect("config dir");
+    for (yaml, field) in cases {
+        let source = if yaml.starts_with("source:") { "" } else { "    source: { file: { path: a.json } }\n" };
+        let text = format!("registries:\n  - name: far\n{source}    {yaml}\n");
+        std::fs::write(env.config_path(), &text).expect("write config");
+        let serve = ["registry", "serve", "--listen", "127.0.0.1:0"];
+        for args in [&["registry", "list"][..], &["registry", "sync", "far"], &serve] {
+            let run = env.run(args).expect_code(2, &format!("{args:?} with {yaml}"));
+            let want =
+                format!("{}: registry far: {field}: 400000000000years is out of range", env.config_path().display());
+            assert!(run.stderr.contains(&want), "{args:?} {yaml}: {}", run.stderr);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Secrets in source URLs
+// ---------------------------------------------------------------------------------------------------------
+
+/// A loopback HTTP server that answers every request with 503, for the rest of the test process.
+fn unavailable_server() -> String {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ =
+                stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A loopback address nothing listens on.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Query-string credentials (presigned URLs, `?token=`) of failing sources appear in no output, log or
+/// stored record: locations and errors show `?token=***&X-Amz-Signature=***`.
+#[test]
+fn secrets_in_source_urls_appear_in_no_output() {
+    const SECRET: &str = "S3CRET";
+    let env = Env::new();
+    let query = format!("?token={SECRET}&X-Amz-Signature={SECRET}");
+    let unavailable = unavailable_server();
+    let closed = closed_port();
+    let sources = [
+        ("unavailable", "--url", format!("{unavailable}/catalog.json{query}")),
+        ("refused", "--url", format!("{closed}/catalog.json{query}")),
+        ("api", "--registry-api", format!("{unavailable}/registry{query}")),
+        ("git", "--git", format!("{closed}/catalog.git{query}")),
+    ];
+    let mut outputs: Vec<(String, Run)> = Vec::new();
+    for (name, option, url) in &sources {
+        let args = ["registry", "add", name, option, url.as_str(), "-o", "json"];
+        outputs.push((format!("{args:?}"), env.ok(&args)));
+    }
+
+    // The server's logs: the first syncs fail at once and are logged with their errors.
+    let mut serve = env
+        .command(&["registry", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv serve starts");
+    let mut lines = BufReader::new(serve.stderr.take().expect("stderr")).lines();
+    let mut logged = Vec::new();
+    let mut failed = BTreeSet::new();
+    while failed.len() < sources.len() {
+        let Some(Ok(line)) = lines.next() else { panic!("serve stopped logging: {logged:?}") };
+        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if event["message"].as_str().is_some_and(|m| m.starts_with("sync failed")) {
+            failed.insert(event["registry"].as_str().unwrap_or_default().to_owned());
+        }
+        logged.push(line);
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    for line in &logged {
+        assert!(!line.contains(SECRET), "a secret was logged: {line}");
+    }
+
+    let sync = env.run(&["registry", "sync", "--all", "-o", "json"]).expect_code(1, "failing syncs");
+    for report in sync.json().as_array().expect("reports") {
+        assert_eq!(report["outcome"], "failed", "{report}");
+        assert!(report["error"].as_str().is_some_and(|e| !e.is_empty()), "{report}");
+    }
+    outputs.push(("sync -o json".into(), sync));
+    outputs.push(("sync".into(), env.run(&["registry", "sync", "--all"]).expect_code(1, "failing syncs")));
+    for format in ["table", "wide", "json", "yaml"] {
+        outputs.push((format!("list -o {format}"), env.ok(&["registry", "list", "-o", format])));
+    }
+    for (name, _, _) in &sources {
+        for format in ["table", "json", "yaml"] {
+            outputs.push((format!("show {name} -o {format}"), env.ok(&["registry", "show", name, "-o", format])));
+        }
+    }
+    for (what, run) in &outputs {
+        assert!(
+            !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+            "{what}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+
+    let rows = env.json(&["registry", "list"]);
+    for row in rows.as_array().expect("rows") {
+        assert!(row["source"].as_str().is_some_and(|s| s.contains("?token=***&X-Amz-Signature=***")), "{row}");
+        assert!(row["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{row}");
+    }
+    let shown = env.json(&["registry", "show", "unavailable"]);
+    assert_eq!(
+        shown["spec"]["source"]["url"]["url"],
+        format!("{unavailable}/catalog.json?token=***&X-Amz-Signature=***")
+    );
+    assert!(env.config_text().contains(SECRET), "the configuration itself keeps the real URL");
+    for file in ["data/registry.db", "data/registry.db-wal"] {
+        let stored = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(!stored.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{file} holds the secret");
+    }
+    for format in ["json", "yaml"] {
+        let (name, option, url) = &sources[0];
+        let removed = env.ok(&["registry", "remove", name, "-o", format]);
+        assert!(!removed.stdout.contains(SECRET) && !removed.stderr.contains(SECRET), "{}", removed.stdout);
+        env.ok(&["registry", "add", name, option, url.as_str()]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Files thv writes
+// ---------------------------------------------------------------------------------------------------------
+
+/// Every file is written through one atomic helper: a converted catalog gets the permissions of any new
+/// file (it was private, 0600, like a temporary file), and an edited configuration keeps its own.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_usual_permissions_or_keep_their_own() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let env = Env::new();
+    // What any new file gets here (0666 less this process's umask).
+    std::fs::write(env.path("reference"), "").expect("write");
+    let usual = mode(&env.path("reference"));
+    std::fs::write(env.path("catalog.json"), alpha_catalog().to_string()).expect("write");
+
+    env.ok(&["registry", "convert", "--to", "toolhive", "catalog.json", "-o", "out/toolhive.json"]);
+    assert_eq!(mode(&env.path("out/toolhive.json")), usual, "a converted catalog is an ordinary file");
+
+    env.ok(&["registry", "add", "a", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), usual, "a new configuration is an ordinary file");
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    env.ok(&["registry", "add", "b", "--file", "catalog.json"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+    env.ok(&["registry", "remove", "a"]);
+    assert_eq!(mode(&env.config_path()), 0o640, "an edited configuration keeps its permissions");
+
+    env.ok(&["registry", "token", "create", "ci"]);
+    assert_eq!(mode(&env.path("xdg-config/thv/tokens")), 0o600, "the token file stays private");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What a new user trips on
+// ---------------------------------------------------------------------------------------------------------
+
+/// A configuration file named by `THV_CONFIG` or `--config` that does not exist is an error naming it
+/// (a typo used to look like an empty configuration, exit 0, and `serve` started with nothing).
+#[test]
+fn a_named_configuration_file_must_exist() {
+    let env = Env::new();
+    let path = env.config_path().display().to_string();
+    let commands: [&[&str]; 8] = [
+        &["registry", "list"],
+        &["registry", "list", "-o", "json"],
+        &["registry", "show", "a"],
+        &["registry", "remove", "a"],
+        &["registry", "sync", "--all"],
+        &["search", "notes"],
+        &["show", "notes"],
+        &["registry", "serve", "--listen", "127.0.0.1:0"],
+    ];
+    for args in commands {
+        let run = env.run(args).expect_code(2, &format!("thv {args:?} with a missing THV_CONFIG file"));
+        assert!(run.stderr.contains(&path) && run.stderr.contains("does not exist"), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+    }
+    let run = env.run(&["--config", "nope.yaml", "registry", "list"]).expect_code(2, "--config nope.yaml");
+    assert!(run.stderr.contains("nope.yaml") && run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!env.path("nope.yaml").exists() && !env.config_path().exists(), "reading creates no configuration");
+
+    // The command that writes the configuration creates the named file.
+    env.ok(&["--config", "new.yaml", "registry", "add", "a", "--url", "https://a.example/r.json"]);
+    assert!(env.path("new.yaml").is_file(), "add creates the file --config names");
+    let listed = env.ok(&["--config", "new.yaml", "registry", "list", "-o", "json"]).json();
+    assert_eq!(listed[0]["name"], "a");
+}
+
+/// The default configuration file may be absent or empty (nothing configured yet): a warning, not an error.
+#[test]
+fn an_absent_or_empty_default_configuration_is_a_warning() {
+    let env = Env::new();
+    let default = env.path("xdg-config/thv/registries.yaml");
+    let warning = format!("warning: no registries configured in {}", default.display());
+    for create in [false, true] {
+        if create {
+            std::fs::create_dir_all(default.parent().expect("folder")).expect("mkdir");
+            std::fs::write(&default, "# nothing yet\n").expect("write");
+        }
+        for args in [&["registry", "list"][..], &["registry", "list", "-o", "json"], &["search", "x"]] {
+            let run = env.run_with_default_config(args).expect_code(0, &format!("{args:?}"));
+            assert!(run.stderr.contains(&warning), "{args:?} (file there: {create}): {}", run.stderr);
+        }
+        let run = env.run_with_default_config(&["registry", "list", "-o", "json"]);
+        assert_eq!(run.json(), json!([]), "the JSON output stays data");
+    }
+}
+
+/// A YAML error says `error:` once and names the file, in the message and in the snippet.
+#[test]
+fn a_yaml_error_names_the_file() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), "registries:\n  - name: [\n").expect("write");
+    let path = env.config_path().display().to_string();
+    for args in [&["registry", "list"][..], &["registry", "add", "b", "--url", "https://b.example/r.json"]] {
+        let run = env.run(args).expect_code(2, "a broken configuration");
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with(&format!("error: {path}: line 2 column 11")), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("--> {path}:2:11")), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("<input>"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(env.config_text(), "registries:\n  - name: [\n", "a broken configuration is left as it was");
+}
+
+/// Commands that only read create no database and no folder for it (`list --database /nowhere/m.db` made
+/// the folder): they say nothing was synced yet. Only the commands that write create it.
+#[test]
+fn reading_commands_create_no_database() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    env.ok(&["registry", "add", "alpha", "--file", &a]);
+    env.ok(&["registry", "add", "gone", "--file", &a]);
+    let database = env.path("nowhere/deeper/m.db");
+    let db = database.to_str().expect("utf-8 path");
+    let folder = env.path("nowhere");
+
+    let rows = env.json(&["--database", db, "registry", "list"]);
+    assert_eq!((&rows[0]["servers"], &rows[0]["lastSync"]), (&json!(0), &Value::Null), "{rows}");
+    let table = env.ok(&["--database", db, "registry", "list", "-o", "wide"]);
+    assert!(table.stdout.contains("alpha") && table.stdout.contains("never"), "{}", table.stdout);
+    let shown = env.json(&["--database", db, "registry", "show", "alpha"]);
+    assert_eq!((&shown["state"], &shown["runs"]), (&Value::Null, &json!([])), "{shown}");
+    let shown = env.ok(&["--database", db, "registry", "show", "alpha"]);
+    assert!(shown.stdout.contains("never synced"), "{}", shown.stdout);
+    let search = env.ok(&["--database", db, "search", "notes", "-o", "json"]);
+    assert_eq!(search.json(), json!([]));
+    assert!(search.stderr.contains("nothing synced yet") && search.stderr.contains(db), "{}", search.stderr);
+    let show = env.run(&["--database", db, "show", "notes"]).expect_code(2, "no server without a database");
+    assert!(show.stderr.contains("nothing synced yet") && show.stderr.contains(db), "{}", show.stderr);
+    env.run(&["--database", db, "search", "--registry", "nope"]).expect_code(2, "an unknown registry is an error");
+    env.ok(&["--database", db, "registry", "remove", "gone"]);
+    assert_eq!(env.configured_names(), ["alpha"], "remove without a database still edits the configuration");
+    assert!(!folder.exists(), "a reading command created {}", folder.display());
+
+    // sync writes: it creates the folder and the database, and then the readers find them.
+    let reports = env.json(&["--database", db, "registry", "sync", "alpha"]);
+    assert_eq!(reports[0]["outcome"], "success", "{reports}");
+    assert!(database.is_file(), "sync creates the database");
+    assert_eq!(env.json(&["--database", db, "registry", "list"])[0]["servers"], 6);
+    assert_eq!(env.json(&["--database", db, "search", "notes"])[0]["name"], "io.github.acme/notes");
+}
+
+/// `add` appends the new entry and `remove` deletes that entry's lines: the user's comments, order and
+/// layout stay as written, and no default is written (the whole file used to be rewritten, comments
+/// dropped and every default spelled out).
+#[test]
+fn add_and_remove_edit_the_configuration_in_place() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    let written = format!(
+        "# Our registries, in priority order.\n\
+         registries:\n\
+         \x20 # The local catalog.\n\
+         \x20 - name: local\n\
+         \x20   source: {{ file: {{ path: '{a}' }} }}   # kept as written\n\
+         \x20   syncPolicy: {{ interval: 10m }}\n\
+         # (end of the list)\n"
+    );
+    std::fs::create_dir_all(env.path("config")).expect("mkdir");
+    std::fs::write(env.config_path(), &written).expect("write");
+
+    let added = env.json(&["registry", "add", "partner", "--url", "https://p.example/r.json", "--tier", "Official"]);
+    assert_eq!(added["registry"]["name"], "partner");
+    assert_eq!(added["registry"]["syncPolicy"]["interval"], "1h", "-o json shows the registry with its defaults");
+    assert_eq!(added["config"], env.config_path().display().to_string());
+    let text = env.config_text();
+    let (kept, closing) = written.split_at(written.find("# (end").expect("closing comment"));
+    let appended = text
+        .strip_prefix(kept)
+        .and_then(|t| t.strip_suffix(closing))
+        .unwrap_or_else(|| panic!("the file was rewritten:\n{text}"));
+    assert_eq!(
+        appended,
+        "  - name: partner\n    source:\n      url:\n        url: https://p.example/r.json\n    \
+         filter:\n      include:\n        tiers:\n        - Official\n",
+        "only what was chosen is written, indented as the entries already there"
+    );
+    env.ok(&["registry", "add", "manual", "--url", "https://m.example/r.json", "--manual", "--interval", "2h"]);
+    assert_eq!(env.configured("manual")["syncPolicy"], json!({"enabled": false, "interval": "2h"}));
+    assert_eq!(env.configured_names(), ["local", "partner", "manual"]);
+
+    // Removing takes the entry's lines and the comment just above it, nothing else.
+    let removed = env.json(&["registry", "remove", "local"]);
+    assert_eq!((&removed["registry"]["name"], &removed["catalogDeleted"]), (&json!("local"), &json!(false)));
+    let text = env.config_text();
+    assert!(text.starts_with("# Our registries, in priority order.\nregistries:\n  - name: partner\n"), "{text}");
+    assert!(text.ends_with("# (end of the list)\n"), "{text}");
+    env.ok(&["registry", "remove", "manual"]);
+    env.ok(&["registry", "remove", "partner"]);
+    assert_eq!(env.config_text(), "# Our registries, in priority order.\nregistries: []\n# (end of the list)\n");
+    assert_eq!(env.json(&["registry", "list"]), json!([]));
+
+    // A list written in flow style is not rewritten: the error shows the lines to add by hand.
+    std::fs::write(env.config_path(), format!("registries: [{{name: local, source: {{file: {{path: '{a}'}}}}}}]\n"))
+        .expect("write");
+    let before = env.config_text();
+    let refused =
+        env.run(&["registry", "add", "other", "--url", "https://o.example/r.json"]).expect_code(2, "flow list");
+    assert!(
+        refused.stderr.contains("without rewriting it") && refused.stderr.contains("- name: other"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.config_text(), before, "the file is left as it was");
+}
+
+/// A first sync that fails says there is no catalog yet (it said "the previous catalog is still served").
+#[test]
+fn a_failed_first_sync_says_there_is_no_catalog_yet() {
+    let env = Env::new();
+    let missing = env.path("missing.json").display().to_string();
+    env.ok(&["registry", "add", "fresh", "--file", &missing]);
+    for _ in 0..2 {
+        let run = env.run(&["registry", "sync", "fresh"]).expect_code(1, "the file is missing");
+        assert!(run.stdout.contains("fresh: sync failed:") && run.stdout.contains("missing.json"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("fresh: it has no catalog yet: nothing is stored until a sync succeeds"),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("last good catalog") && !run.stdout.contains("previous"), "{}", run.stdout);
+    }
+}
+
+/// Counts in human output agree with their noun: "1 server", not "1 servers".
+#[test]
+fn human_output_says_one_server() {
+    let env = Env::new();
+    let a = env.write_json("a.json", &alpha_catalog());
+    add_and_sync(&env, "alpha", &a);
+    let one = env.ok(&["search", "weather"]);
+    assert_eq!(one.stderr.trim(), "1 server", "{}", one.stderr);
+    let two = env.ok(&["search", "tool"]);
+    assert_eq!(two.stderr.trim(), "2 servers", "{}", two.stderr);
 }

@@ -5,20 +5,34 @@
 //! killed mid-sync leaves the last good catalog intact. The store never parses source formats: documents
 //! are stored as the JSON values the pipeline hands it.
 //!
-//! Backends: [`SqliteStore`] (embedded, the default). Each backend keeps its SQL and row mapping in its own
-//! module (`sqlite`, later `postgres`) behind this trait, so callers never change when one is added.
+//! Backends: [`SqliteStore`] (embedded, the default) and, with the `postgres` cargo feature,
+//! `PostgresStore` (many replicas on one database). Each backend keeps its SQL in its own module
+//! (`sqlite`, `postgres`) behind this trait; what must be the same for all of them lives once: the checks
+//! before a write (`check`), value conversions (`encode`) and the mapping of rows to records (`rows`).
+//! [`open`] opens whichever a [`StoreLocation`] names.
 
+mod check;
 mod encode;
 mod json_text;
+mod location;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod types;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 pub use json_text::JsonText;
+pub use location::{POSTGRES_SCHEMES, PostgresUrl, StoreLocation, is_postgres_url};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
+    Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
+    SyncRun,
 };
 
 /// Errors of a store backend.
@@ -84,4 +98,22 @@ pub trait Store: Send + Sync {
 
     /// Closes the store's connections (flushing any write-ahead log). Further calls may fail.
     async fn close(&self) {}
+}
+
+/// Whether this build can open PostgreSQL stores (the `postgres` cargo feature).
+pub const POSTGRES_SUPPORTED: bool = cfg!(feature = "postgres");
+
+/// Opens the store at `location`: an SQLite file (created with its directory when missing) or a PostgreSQL
+/// database. Either way the schema is brought up to date first.
+pub async fn open(location: &StoreLocation) -> StoreResult<Arc<dyn Store>> {
+    match location {
+        StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
+        #[cfg(feature = "postgres")]
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
+        #[cfg(not(feature = "postgres"))]
+        StoreLocation::Postgres(url) => Err(StoreError::Open {
+            location: url.to_string(),
+            message: "this build of thv-registry has no PostgreSQL support (the `postgres` cargo feature)".into(),
+        }),
+    }
 }

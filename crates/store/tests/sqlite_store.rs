@@ -1,255 +1,13 @@
-//! Behaviour of `SqliteStore` through the `Store` trait: round trips, ordering, upserts, removals, change
-//! sets, runs, state, isolation between registries, reopening, atomicity of a failing commit, corrupt rows.
+//! What only the SQLite backend does: in-memory databases, `sqlite:` URLs, creating the file and its
+//! directory, WAL mode. Behaviour common to every backend is in `store_suite.rs`.
 
 mod common;
 
-use common::{catalog, change, commit, generation_of, key, run, state, version};
-use serde_json::json;
-use thv_store::{ChangeKind, Counts, NameVersion, SqliteStore, Store, StoreError, SyncOutcome};
+use common::{commit, version};
+use thv_store::{SqliteStore, Store, StoreError};
 
 async fn memory() -> SqliteStore {
     SqliteStore::in_memory().await.expect("in-memory store")
-}
-
-fn nv(name: &str, version: &str) -> NameVersion {
-    NameVersion { name: name.to_owned(), version: version.to_owned() }
-}
-
-#[tokio::test]
-async fn every_field_of_a_version_round_trips() {
-    let store = memory().await;
-    let mut full = version("io.github.acme/weather", "2.1.0", 7);
-    let mut document = full.document.to_value();
-    document["description"] = json!("Ünïcødé ✓ and \"quotes\" and a \\ backslash");
-    document["zeta"] = json!(1);
-    document["alpha"] = json!({ "nested": [1, 2.5, null, true, "x"] });
-    full.document = document.into();
-    full.extra_meta = json!({ "io.example/extra": { "stars": 42 } });
-    full.status = "deprecated".to_owned();
-    full.status_changed_at = Some("2025-05-05T05:05:05Z".to_owned());
-    full.status_message = Some("use io.github.acme/weather2".to_owned());
-    full.is_latest = false;
-    let plain = version("io.github.acme/time", "1.0.0", 7);
-    let c = commit("reg", "r1", 2, vec![full.clone(), plain.clone()], vec![]);
-    store.commit_sync(&c).await.unwrap();
-
-    let stored = store.catalog("reg").await.unwrap();
-    assert_eq!(stored, vec![plain, full.clone()]);
-    // Documents come back verbatim, key order included.
-    assert_eq!(serde_json::to_string(&stored[1].document).unwrap(), serde_json::to_string(&full.document).unwrap());
-}
-
-#[tokio::test]
-async fn state_round_trips_and_lists_by_registry() {
-    let store = memory().await;
-    assert_eq!(store.registry_state("b").await.unwrap(), None);
-    let mut failing = state("b", "rev-b", 0);
-    failing.validators = json!(null);
-    failing.revision = None;
-    failing.content_digest = None;
-    failing.last_success_at = None;
-    failing.failed_attempts = 3;
-    failing.last_error = Some("timeout after 30s fetching https://example.com".to_owned());
-    store.record_run(&run("b", SyncOutcome::Failed), Some(&failing)).await.unwrap();
-    let committed = commit("a", "rev-a", 1, vec![version("x", "1", 1)], vec![]);
-    store.commit_sync(&committed).await.unwrap();
-
-    assert_eq!(store.registry_state("b").await.unwrap(), Some(failing.clone()));
-    assert_eq!(store.registry_state("a").await.unwrap(), Some(committed.state.clone()));
-    assert_eq!(store.registry_states().await.unwrap(), vec![committed.state, failing]);
-}
-
-#[tokio::test]
-async fn runs_round_trip_newest_first_with_limit() {
-    let store = memory().await;
-    let mut ids = Vec::new();
-    let mut expected = Vec::new();
-    for (i, outcome) in
-        [SyncOutcome::Success, SyncOutcome::Failed, SyncOutcome::Unchanged, SyncOutcome::Failed].into_iter().enumerate()
-    {
-        let mut r = run("reg", outcome);
-        r.started_at = format!("2025-06-01T10:0{i}:00Z");
-        r.counts = Counts { total: 10 + i as u64, added: 1, removed: 2, updated: 3, skipped: 4 };
-        r.revision = (i % 2 == 0).then(|| format!("rev-{i}"));
-        let id = store.record_run(&r, None).await.unwrap();
-        ids.push(id);
-        r.id = id;
-        expected.push(r);
-    }
-    store.record_run(&run("other", SyncOutcome::Success), None).await.unwrap();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
-
-    expected.reverse();
-    assert_eq!(store.runs("reg", 10).await.unwrap(), expected);
-    assert_eq!(store.runs("reg", 2).await.unwrap(), expected[..2]);
-    assert!(store.runs("reg", 0).await.unwrap().is_empty());
-    assert!(store.runs("nobody", 5).await.unwrap().is_empty());
-    // A run without state leaves no state behind.
-    assert_eq!(store.registry_state("reg").await.unwrap(), None);
-}
-
-#[tokio::test]
-async fn catalog_is_ordered_by_name_then_version_bytewise() {
-    let store = memory().await;
-    let names = ["b", "a", "B", "ä", "a-b", "a.b", "A", "a/b", "ab"];
-    let versions = ["1.10.0", "1.9.0", "1.0.0-rc.1", "1.0.0", "10.0.0", "V1"];
-    let upserts: Vec<_> = names.iter().flat_map(|n| versions.iter().map(move |v| version(n, v, 1))).collect();
-    let total = upserts.len() as u64;
-    store.commit_sync(&commit("reg", "r", total, upserts.clone(), vec![])).await.unwrap();
-
-    let mut expected: Vec<_> = upserts.iter().map(key).collect();
-    expected.sort(); // String order is byte order.
-    let got: Vec<_> = store.catalog("reg").await.unwrap().iter().map(key).collect();
-    assert_eq!(got, expected);
-    assert_eq!(got[0], ("A".to_owned(), "1.0.0".to_owned()));
-}
-
-#[tokio::test]
-async fn upsert_replaces_document_and_metadata() {
-    let store = memory().await;
-    store.commit_sync(&commit("reg", "r1", 2, vec![version("x", "1", 1), version("y", "1", 1)], vec![])).await.unwrap();
-    let mut replaced = version("x", "1", 2);
-    replaced.status = "deleted".to_owned();
-    replaced.status_message = Some("withdrawn".to_owned());
-    replaced.is_latest = false;
-    replaced.extra_meta = json!({ "k": "v" });
-    let mut second = commit("reg", "r2", 2, vec![replaced.clone()], vec![]);
-    second.changes = vec![change(ChangeKind::Updated, "x", "1")];
-    store.commit_sync(&second).await.unwrap();
-
-    let stored = store.catalog("reg").await.unwrap();
-    assert_eq!(stored.len(), 2);
-    assert_eq!(stored[0], replaced);
-    assert_eq!(generation_of(&stored[1]), Some(1), "untouched versions stay");
-}
-
-#[tokio::test]
-async fn removals_delete_only_the_named_versions() {
-    let store = memory().await;
-    let v = vec![version("x", "1", 1), version("x", "2", 1), version("y", "1", 1)];
-    store.commit_sync(&commit("reg", "r1", 3, v, vec![])).await.unwrap();
-    let removals = vec![nv("x", "1"), nv("y", "1"), nv("never", "stored")];
-    store.commit_sync(&commit("reg", "r2", 1, vec![], removals)).await.unwrap();
-    let got: Vec<_> = store.catalog("reg").await.unwrap().iter().map(key).collect();
-    assert_eq!(got, vec![("x".to_owned(), "2".to_owned())]);
-}
-
-#[tokio::test]
-async fn large_batches_cross_chunk_boundaries() {
-    let store = memory().await;
-    // Not a multiple of any batch size, so full and partial batches both run.
-    let first = catalog(1000, 1);
-    store.commit_sync(&commit("reg", "r1", 1000, first.clone(), vec![])).await.unwrap();
-    let removals: Vec<_> = first.iter().step_by(3).map(|v| nv(&v.name, &v.version)).collect();
-    let updates: Vec<_> = first.iter().skip(1).step_by(3).map(|v| version(&v.name, &v.version, 2)).collect();
-    let remaining = 1000 - removals.len();
-    let second = commit("reg", "r2", remaining as u64, updates.clone(), removals.clone());
-    let run_id = store.commit_sync(&second).await.unwrap();
-
-    let stored = store.catalog("reg").await.unwrap();
-    assert_eq!(stored.len(), remaining);
-    assert_eq!(stored.iter().filter(|v| generation_of(v) == Some(2)).count(), updates.len());
-    assert_eq!(store.changes(run_id).await.unwrap(), second.changes);
-}
-
-#[tokio::test]
-async fn each_run_keeps_its_own_change_set() {
-    let store = memory().await;
-    let first = commit("reg", "r1", 2, vec![version("x", "1", 1), version("y", "1", 1)], vec![]);
-    let first_id = store.commit_sync(&first).await.unwrap();
-    let mut second = commit("reg", "r2", 1, vec![version("y", "1", 2)], vec![nv("x", "1")]);
-    second.changes = vec![change(ChangeKind::Removed, "x", "1"), change(ChangeKind::Updated, "y", "1")];
-    let second_id = store.commit_sync(&second).await.unwrap();
-    let unchanged_id = store.record_run(&run("reg", SyncOutcome::Unchanged), None).await.unwrap();
-
-    assert_eq!(store.changes(first_id).await.unwrap(), first.changes);
-    assert_eq!(store.changes(second_id).await.unwrap(), second.changes);
-    assert!(store.changes(unchanged_id).await.unwrap().is_empty());
-    assert!(store.changes(9999).await.unwrap().is_empty());
-    // The committed runs are stored with the commit's run record.
-    let runs = store.runs("reg", 10).await.unwrap();
-    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![unchanged_id, second_id, first_id]);
-    assert_eq!(runs[1].counts, second.run.counts);
-}
-
-#[tokio::test]
-async fn state_follows_commits_and_runs() {
-    let store = memory().await;
-    store.commit_sync(&commit("reg", "r1", 1, vec![version("x", "1", 1)], vec![])).await.unwrap();
-
-    let mut failed = state("reg", "r1", 1);
-    failed.failed_attempts = 1;
-    failed.last_error = Some("HTTP 500".to_owned());
-    failed.last_attempt_at = Some("2025-06-02T00:00:00Z".to_owned());
-    store.record_run(&run("reg", SyncOutcome::Failed), Some(&failed)).await.unwrap();
-    assert_eq!(store.registry_state("reg").await.unwrap(), Some(failed.clone()));
-
-    // A run without a state leaves the state alone; neither touches the catalog.
-    store.record_run(&run("reg", SyncOutcome::Failed), None).await.unwrap();
-    assert_eq!(store.registry_state("reg").await.unwrap(), Some(failed));
-    assert_eq!(store.catalog("reg").await.unwrap().len(), 1);
-
-    let recovered = commit("reg", "r2", 2, vec![version("y", "1", 2)], vec![]);
-    store.commit_sync(&recovered).await.unwrap();
-    assert_eq!(store.registry_state("reg").await.unwrap(), Some(recovered.state));
-}
-
-#[tokio::test]
-async fn registries_are_isolated() {
-    let store = memory().await;
-    let a_id = store
-        .commit_sync(&commit("a", "ra", 2, vec![version("x", "1", 1), version("y", "1", 1)], vec![]))
-        .await
-        .unwrap();
-    let b_commit = commit("b", "rb", 1, vec![version("x", "1", 2)], vec![]);
-    let b_id = store.commit_sync(&b_commit).await.unwrap();
-    // A removal in one registry does not reach the other.
-    store.commit_sync(&commit("a", "ra2", 1, vec![], vec![nv("x", "1")])).await.unwrap();
-    assert_eq!(store.catalog("b").await.unwrap(), b_commit.upserts);
-    assert_eq!(store.catalog("a").await.unwrap().len(), 1);
-
-    store.remove_registry("a").await.unwrap();
-    assert!(store.catalog("a").await.unwrap().is_empty());
-    assert_eq!(store.registry_state("a").await.unwrap(), None);
-    assert!(store.runs("a", 10).await.unwrap().is_empty());
-    assert!(store.changes(a_id).await.unwrap().is_empty());
-
-    assert_eq!(store.catalog("b").await.unwrap(), b_commit.upserts);
-    assert_eq!(store.registry_state("b").await.unwrap(), Some(b_commit.state));
-    assert_eq!(store.runs("b", 10).await.unwrap().len(), 1);
-    assert_eq!(store.changes(b_id).await.unwrap(), b_commit.changes);
-    assert_eq!(store.registry_states().await.unwrap().len(), 1);
-    store.check_integrity().await.unwrap();
-    // Removing an unknown registry is not an error.
-    store.remove_registry("never").await.unwrap();
-}
-
-#[tokio::test]
-async fn a_failing_commit_leaves_everything_as_it_was() {
-    let store = memory().await;
-    let good = commit("reg", "r1", 2, vec![version("x", "1", 1), version("y", "1", 1)], vec![]);
-    store.commit_sync(&good).await.unwrap();
-
-    // The run row is written after the versions; a count that does not fit the column fails it there.
-    let mut bad = commit("reg", "r2", 1, vec![version("x", "1", 2), version("z", "1", 2)], vec![nv("y", "1")]);
-    bad.run.counts.total = u64::MAX;
-    let err = store.commit_sync(&bad).await.unwrap_err();
-    assert!(matches!(err, StoreError::Query { .. }), "{err}");
-
-    assert_eq!(store.catalog("reg").await.unwrap(), good.upserts);
-    assert_eq!(store.registry_state("reg").await.unwrap(), Some(good.state));
-    assert_eq!(store.runs("reg", 10).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_run_and_state_of_different_registries_are_refused() {
-    let store = memory().await;
-    let mut c = commit("reg", "r1", 1, vec![version("x", "1", 1)], vec![]);
-    c.state.registry = "elsewhere".to_owned();
-    assert!(store.commit_sync(&c).await.is_err());
-    assert!(store.record_run(&run("reg", SyncOutcome::Failed), Some(&state("other", "r", 0))).await.is_err());
-    assert!(store.registry_states().await.unwrap().is_empty());
-    assert!(store.runs("reg", 5).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -286,7 +44,7 @@ async fn a_file_store_is_created_with_its_directory_and_reopened() {
 }
 
 #[tokio::test]
-async fn a_file_store_uses_wal_and_foreign_keys() {
+async fn a_file_store_uses_wal() {
     use sqlx::Connection as _;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.db");
@@ -295,14 +53,6 @@ async fn a_file_store_uses_wal_and_foreign_keys() {
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
-    // A version cannot exist without its registry's state row.
-    let orphan = sqlx::query(
-        "INSERT INTO server_versions (registry, name, version, document, extra_meta, digest, status, \
-         published_at, updated_at, is_latest) VALUES ('ghost', 'n', 'v', '{}', 'null', 'd', 'active', 't', 't', 1)",
-    )
-    .execute(&mut conn)
-    .await;
-    assert!(orphan.is_err(), "foreign key enforced");
 }
 
 #[tokio::test]
@@ -320,25 +70,4 @@ async fn an_unopenable_location_is_an_open_error() {
     let err = SqliteStore::open(file.join("registry.db")).await.unwrap_err();
     assert!(matches!(err, StoreError::Open { .. }), "{err}");
     assert!(err.to_string().contains("plain-file"), "{err}");
-}
-
-#[tokio::test]
-async fn corrupt_rows_are_reported_with_their_key() {
-    use sqlx::Connection as _;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("registry.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    store.commit_sync(&commit("reg", "r1", 2, vec![version("x", "1", 1), version("y", "7", 1)], vec![])).await.unwrap();
-
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    sqlx::query("UPDATE server_versions SET document = '{broken' WHERE name = 'y'").execute(&mut conn).await.unwrap();
-    sqlx::query("UPDATE registry_state SET validators = 'nope'").execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-
-    let err = store.catalog("reg").await.unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    let message = err.to_string();
-    assert!(message.contains("\"y\"") && message.contains("\"7\"") && message.contains("document"), "{message}");
-    let err = store.registry_state("reg").await.unwrap_err();
-    assert!(err.to_string().contains("validators"), "{err}");
 }

@@ -1,8 +1,9 @@
 //! Periodic and manual syncs of many registries.
 //!
 //! Each registry runs in its own task, so a slow or failing registry never delays the others. A task
-//! sleeps until its registry is due (`interval` after the last attempt), syncs, and on a retryable failure
-//! retries with exponential backoff and jitter up to `retry.maxRetries` times. A manual trigger runs a sync
+//! sleeps until its registry is due (`interval` after the last attempt), syncs, and on a
+//! [`FailureKind::Retryable`] failure retries with exponential backoff and jitter up to `retry.maxRetries`
+//! times; a [`FailureKind::Stalled`] one waits for the next interval (or a manual sync). A manual trigger runs a sync
 //! at once, whatever the schedule. Every report is also broadcast (the API server reloads its snapshot on
 //! them).
 
@@ -11,36 +12,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use thv_sources::{FetchOutcome, Source, SourceContext, SourceError, Validators};
-use thv_store::{Store, SyncOutcome};
+use thv_sources::SourceContext;
+use thv_store::{FailureKind, Store};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::pipeline::{SyncReport, sync_registry};
+use crate::pipeline::{SyncError, SyncReport, record_failure, sync_registry};
 use crate::spec::RegistrySpec;
 
-/// Syncs one registry now: builds its source (a spec that cannot be built is a failed sync) and runs the
-/// pipeline.
+/// Syncs one registry now: checks the spec and builds its source (either failing is a failed, stalled sync)
+/// and runs the pipeline.
 pub async fn sync_spec(spec: &RegistrySpec, store: &dyn Store, cache_dir: &std::path::Path) -> SyncReport {
+    if let Err(message) = spec.check() {
+        return record_failure(spec, store, SyncError::Spec(message)).await;
+    }
     let ctx = SourceContext { cache_dir: cache_dir.to_path_buf(), registry: spec.name.clone() };
-    match spec.check().map_err(SourceError::InvalidSpec).and_then(|()| thv_sources::build(&spec.source, &ctx)) {
+    match thv_sources::build(&spec.source, &ctx) {
         Ok(source) => sync_registry(spec, source.as_ref(), store).await,
-        Err(e) => sync_registry(spec, &Unbuildable(e.to_string()), store).await,
-    }
-}
-
-/// A source whose spec could not be built: every fetch fails with the build error.
-struct Unbuildable(String);
-
-#[async_trait]
-impl Source for Unbuildable {
-    fn describe(&self) -> String {
-        "unusable source".to_owned()
-    }
-
-    async fn fetch(&self, _previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
-        Err(SourceError::InvalidSpec(self.0.clone()))
+        Err(e) => record_failure(spec, store, SyncError::Source(e)).await,
     }
 }
 
@@ -173,9 +162,8 @@ impl Worker {
         loop {
             let report = sync_spec(&self.spec, self.store.as_ref(), &self.cache_dir).await;
             let _ = self.reports.send(report.clone());
-            let retry = report.outcome == SyncOutcome::Failed
-                && report.retryable
-                && attempt < self.spec.sync_policy.retry.max_retries;
+            let retry =
+                report.failure == Some(FailureKind::Retryable) && attempt < self.spec.sync_policy.retry.max_retries;
             if let Some(r) = reply.take() {
                 let _ = r.send(report);
             }

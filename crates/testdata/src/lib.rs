@@ -75,5 +75,7 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "servers")]
 pub mod servers;

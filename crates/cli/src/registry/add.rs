@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{ArgGroup, Args};
+use serde::Serialize;
 use thv_model::filter::{Criteria, Filter};
 use thv_sources::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
 use thv_sync::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy};
 
-use crate::config::{Config, Locations};
+use crate::config::{ConfigFile, Locations};
+use crate::output::ResultFormat;
 
 /// Arguments of `thv registry add`.
 #[derive(Debug, Args)]
@@ -20,10 +22,15 @@ use crate::config::{Config, Locations};
     group(ArgGroup::new("token").args(["token_file", "token_env"])),
     group(ArgGroup::new("password").args(["password_file", "password_env"])),
     after_help = "Secrets are never taken on the command line: give a file or an environment variable.\n\n\
-                  Examples:\n  thv registry add official --registry-api https://registry.modelcontextprotocol.io --tier Official\n  \
-                  thv registry add internal --git https://git.example.com/mcp.git --branch main --path catalog/registry.json \\\n      \
+                  Examples:\n  \
+                  thv registry add official --tier Official \\\n      \
+                  --registry-api https://registry.modelcontextprotocol.io\n  \
+                  thv registry add internal --git https://git.example.com/mcp.git \\\n      \
+                  --branch main --path catalog/registry.json \\\n      \
                   --username bot --password-file ~/.secrets/git-token\n  \
-                  thv registry add toolhive --url https://example.com/registry.json --exclude-name '*-experimental'"
+                  thv registry add toolhive --url https://example.com/registry.json \\\n      \
+                  --exclude-name '*-experimental'\n  \
+                  thv registry add local --file ./catalog.json --manual -o yaml"
 )]
 pub struct AddArgs {
     /// Registry name (lowercase letters, digits and '-').
@@ -76,8 +83,8 @@ pub struct AddArgs {
     /// Format of the source document.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
-    /// Time between automatic syncs (e.g. 30m, 1h, 1d).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "1h")]
+    /// Time between automatic syncs (e.g. 30m, 1h, 1d; 1s to 1year).
+    #[arg(long, value_parser = parse_interval, default_value = "1h")]
     pub interval: Duration,
     /// Do not sync automatically (only `thv registry sync`).
     #[arg(long)]
@@ -103,6 +110,9 @@ pub struct AddArgs {
     /// Keep only servers of these categories (repeatable).
     #[arg(long, value_name = "CATEGORY", help_heading = "Filter")]
     pub category: Vec<String>,
+    /// What to print: a message, or the registry as configured (JSON or YAML).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ResultFormat::Table)]
+    pub output: ResultFormat,
 }
 
 /// `--format` values.
@@ -114,6 +124,10 @@ pub enum FormatArg {
     Toolhive,
     /// A server.json-based document.
     Upstream,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    thv_sync::INTERVAL_RANGE.parse(s)
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -274,18 +288,25 @@ impl AddArgs {
     }
 }
 
+/// What `thv registry add -o json|yaml` prints.
+#[derive(Debug, Serialize)]
+struct Added {
+    /// The configuration file written.
+    config: String,
+    /// The registry as it is now configured, defaults included, without secrets ([`RegistrySpec::redacted`]).
+    registry: RegistrySpec,
+}
+
 /// Runs the command.
 pub fn run(args: &AddArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
     let path = locations.config_path();
-    let mut config = Config::load_for_edit(&path)?;
-    if config.registries.iter().any(|r| r.name == args.name) {
-        bail!("a registry named {:?} already exists in {} (thv registry remove it first)", args.name, path.display());
-    }
+    let mut file = ConfigFile::open(&path)?;
     let spec = args.spec()?;
     spec.check().map_err(anyhow::Error::msg)?;
+    file.add(spec.clone())?;
+    file.save()?;
     eprintln!("added registry {} ({} {}) to {}", spec.name, spec.source.kind(), spec.source.location(), path.display());
     eprintln!("run `thv registry sync {}` to fetch it now", spec.name);
-    config.registries.push(spec);
-    config.save(&path)?;
+    args.output.print(&Added { config: path.display().to_string(), registry: spec.redacted() })?;
     Ok(ExitCode::SUCCESS)
 }

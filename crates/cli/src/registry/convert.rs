@@ -10,7 +10,9 @@ use thv_model::detect::FormatHint;
 use thv_model::load::{EntryIssue, load_bytes};
 use thv_model::write::{EntryReport, Outcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
 
+use crate::files::{Readers, write_atomically};
 use crate::input::read_input;
+use crate::output::plural;
 
 /// Input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,7 +41,8 @@ pub enum ToFormat {
 #[command(after_help = "Exit status: 0 when the document converted (entries it could not hold are reported on \
                         stderr), 2 when the input cannot be read or is not a catalog.\n\n\
                         Examples:\n  thv registry convert --to upstream registry.json -o servers.json\n  \
-                        curl -s https://example.com/v0.1/servers | thv registry convert --to toolhive")]
+                        curl -s https://example.com/v0.1/servers | \\\n      \
+                        thv registry convert --to toolhive")]
 pub struct ConvertArgs {
     /// Format of the input.
     #[arg(long, value_enum, default_value_t = FromFormat::Auto)]
@@ -99,13 +102,10 @@ fn write_output(path: Option<&PathBuf>, json: &[u8]) -> anyhow::Result<()> {
             Ok(())
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-            tmp.write_all(json)?;
-            tmp.write_all(b"\n")?;
-            tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(())
+            let mut bytes = Vec::with_capacity(json.len() + 1);
+            bytes.extend_from_slice(json);
+            bytes.push(b'\n');
+            write_atomically(path, &bytes, Readers::AsBefore)
         }
     }
 }
@@ -119,7 +119,7 @@ fn summarise(
     verbose: bool,
 ) {
     let count = |o: Outcome| reports.iter().filter(|r| r.outcome == o).count();
-    eprint!("{name}: {format}, {loaded} records");
+    eprint!("{name}: {format}, {}", plural(loaded, "record"));
     if !unreadable.is_empty() {
         eprint!(", {} unreadable", unreadable.len());
     }

@@ -25,7 +25,7 @@ use crate::registry::token::default_token_file;
                         curl -s 'http://127.0.0.1:8080/v0.1/servers?limit=2'\n  \
                         curl -s 'http://127.0.0.1:8080/api/v1/servers?tier=Official'\n  \
                         TOKEN=$(thv registry token create ci --scope write)\n  \
-                        curl -s -X POST -H \"Authorization: Bearer $TOKEN\" \
+                        curl -s -X POST -H \"Authorization: Bearer $TOKEN\" \\\n      \
                         http://127.0.0.1:8080/api/v1/registries/platform/sync\n\n\
                         Routes, auth and headers: docs/api.md; the OpenAPI document is served at /openapi.yaml.")]
 pub struct ServeArgs {
@@ -92,7 +92,7 @@ impl AuthArgs {
 
 /// Runs the command until SIGTERM or SIGINT.
 pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let config = Config::load(&locations.config_file()?)?;
     let auth = args.auth.load()?;
     let store = crate::store::open(locations).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

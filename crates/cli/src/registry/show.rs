@@ -8,7 +8,7 @@ use thv_store::{Change, SyncOutcome, SyncRun};
 use thv_sync::RegistrySpec;
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, count_cells, print_data, table};
+use crate::output::{OutputFormat, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
@@ -27,8 +27,9 @@ pub struct ShowArgs {
 /// The JSON/YAML shape of `thv registry show`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Shown<'a> {
-    spec: &'a RegistrySpec,
+struct Shown {
+    /// Without secrets ([`RegistrySpec::redacted`]).
+    spec: RegistrySpec,
     state: Option<thv_store::RegistryState>,
     runs: Vec<SyncRun>,
     latest_changes: Option<LatestChanges>,
@@ -44,26 +45,19 @@ struct LatestChanges {
 
 /// Runs the command.
 pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let config = Config::load(&locations.config_file()?)?;
     let spec = config.registry(&args.name)?;
-    let store = crate::store::open(locations).await?;
-    let state = store.registry_state(&spec.name).await?;
-    let runs = store.runs(&spec.name, args.runs).await?;
-    let mut latest_changes = first_change_set(store.as_ref(), &runs).await?;
-    // The latest change set may be older than the runs shown (after failures or unchanged syncs).
-    if latest_changes.is_none() && runs.len() >= args.runs as usize {
-        let oldest_shown = runs.last().map_or(i64::MAX, |r| r.id);
-        let older: Vec<SyncRun> =
-            store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
-        latest_changes = first_change_set(store.as_ref(), &older).await?;
-    }
-    let shown = Shown { spec, state, runs, latest_changes };
+    // Without a database nothing was synced: the registry is shown as never synced, and nothing is created.
+    let shown = match crate::store::open_existing(locations).await? {
+        Some(store) => stored(spec, store.as_ref(), args.runs).await?,
+        None => Shown { spec: spec.redacted(), state: None, runs: Vec::new(), latest_changes: None },
+    };
     if !args.output.is_table() {
         print_data(args.output, &shown)?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::output::outln!("Registry {}", spec.name);
-    crate::output::outln!("{}", indent(&serde_saphyr::to_string(spec)?));
+    crate::output::outln!("{}", indent(&serde_saphyr::to_string(&shown.spec)?));
     if let Some(s) = &shown.state {
         crate::output::outln!("State:");
         crate::output::outln!("  servers: {}", s.server_count);
@@ -72,8 +66,8 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         crate::output::outln!("  last success: {}", s.last_success_at.as_deref().unwrap_or("never"));
         if s.failed_attempts > 0 {
             crate::output::outln!(
-                "  failing: {} attempts; last error: {}",
-                s.failed_attempts,
+                "  failing: {}; last error: {}",
+                plural(s.failed_attempts, "attempt"),
                 s.last_error.as_deref().unwrap_or("")
             );
         }
@@ -103,6 +97,21 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the store holds about `spec`: its state, its `runs` most recent syncs and its latest change set.
+async fn stored(spec: &RegistrySpec, store: &dyn thv_store::Store, runs: u32) -> anyhow::Result<Shown> {
+    let state = store.registry_state(&spec.name).await?;
+    let recent = store.runs(&spec.name, runs).await?;
+    let mut latest_changes = first_change_set(store, &recent).await?;
+    // The latest change set may be older than the runs shown (after failures or unchanged syncs).
+    if latest_changes.is_none() && recent.len() >= runs as usize {
+        let oldest_shown = recent.last().map_or(i64::MAX, |r| r.id);
+        let older: Vec<SyncRun> =
+            store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
+        latest_changes = first_change_set(store, &older).await?;
+    }
+    Ok(Shown { spec: spec.redacted(), state, runs: recent, latest_changes })
 }
 
 /// The change set of the newest successful run among `runs` (newest first) that changed something.

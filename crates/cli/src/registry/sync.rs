@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
-use thv_store::{ChangeKind, SyncOutcome};
+use thv_store::{ChangeKind, RegistryState, SyncOutcome};
 use thv_sync::{SyncReport, sync_spec};
 
 use crate::config::{Config, Locations};
-use crate::output::{OutputFormat, clip, count_cells, print_data, table};
+use crate::output::{OutputFormat, ago, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry sync`.
 #[derive(Debug, Args)]
@@ -35,14 +35,15 @@ pub struct SyncArgs {
 
 /// Runs the command.
 pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_path())?;
+    let path = locations.config_file()?;
+    let config = Config::load(&path)?;
     let specs: Vec<_> = if args.all {
         config.registries.iter().collect()
     } else {
         args.names.iter().map(|n| config.registry(n)).collect::<anyhow::Result<_>>()?
     };
     if specs.is_empty() {
-        bail!("no registries configured (thv registry add)");
+        bail!("no registries configured in {} (add one with `thv registry add`)", path.display());
     }
     let store = crate::store::open(locations).await?;
     let cache = locations.cache_dir();
@@ -66,7 +67,11 @@ pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitC
     });
     let reports = futures::future::join_all(syncs).await;
     if args.output.is_table() {
-        print_summary(&reports, args.verbose);
+        let mut kept = Vec::new();
+        for r in reports.iter().filter(|r| r.outcome == SyncOutcome::Failed) {
+            kept.push((r.registry.as_str(), store.registry_state(&r.registry).await?));
+        }
+        print_summary(&reports, &kept, args.verbose);
     } else {
         print_data(args.output, &reports)?;
     }
@@ -74,7 +79,20 @@ pub async fn run(args: &SyncArgs, locations: &Locations) -> anyhow::Result<ExitC
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn print_summary(reports: &[SyncReport], verbose: bool) {
+/// What a failed sync leaves: the last good catalog, or none when no sync ever succeeded.
+fn kept_after_failure(state: Option<&RegistryState>) -> String {
+    match state {
+        Some(s) if s.last_success_at.is_some() => format!(
+            "its last good catalog ({}, synced {}) is kept",
+            plural(s.server_count, "server version"),
+            ago(s.last_success_at.as_deref())
+        ),
+        _ => "it has no catalog yet: nothing is stored until a sync succeeds".to_owned(),
+    }
+}
+
+/// Prints the reports; `kept` holds the stored state of each registry whose sync failed.
+fn print_summary(reports: &[SyncReport], kept: &[(&str, Option<RegistryState>)], verbose: bool) {
     let mut t =
         table(&["REGISTRY", "OUTCOME", "SERVERS", "ADDED", "REMOVED", "UPDATED", "SKIPPED", "TIME", "REVISION"]);
     for r in reports {
@@ -88,13 +106,14 @@ fn print_summary(reports: &[SyncReport], verbose: bool) {
     for r in reports {
         if let Some(error) = &r.error {
             crate::output::outln!("{}: sync failed: {error}", r.registry);
-            crate::output::outln!("{}: the previous catalog is still served", r.registry);
+            let state = kept.iter().find(|(name, _)| *name == r.registry).and_then(|(_, s)| s.as_ref());
+            crate::output::outln!("{}: {}", r.registry, kept_after_failure(state));
         }
         if r.invalid_kept > 0 {
             crate::output::outln!(
-                "{}: {} records kept with validation findings (thv registry validate shows them)",
+                "{}: {} kept with validation findings (thv registry validate shows them)",
                 r.registry,
-                r.invalid_kept
+                plural(r.invalid_kept, "record")
             );
         }
         let limit = if verbose { usize::MAX } else { 5 };

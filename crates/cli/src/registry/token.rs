@@ -1,6 +1,5 @@
 //! `thv registry token create|list|revoke`: API tokens for `thv registry serve`, kept hashed in a token file.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -8,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use thv_api::auth::{Scopes, TokenSet, generate_token};
 
+use crate::files::{Readers, write_atomically};
 use crate::output::{OutputFormat, outln, print_data, table};
 
 /// The default token file: `$XDG_CONFIG_HOME/thv/tokens`.
@@ -33,13 +33,21 @@ impl TokenFileArg {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token; prints it once (only its SHA-256 hash is stored).
-    #[command(after_help = "Examples:\n  thv registry token create ci --scope write\n  \
-                            curl -X POST -H \"Authorization: Bearer $TOKEN\" \
+    #[command(after_help = "Examples:\n  \
+                            thv registry token create viewer\n  \
+                            TOKEN=$(thv registry token create ci --scope write)\n  \
+                            curl -X POST -H \"Authorization: Bearer $TOKEN\" \\\n      \
                             http://127.0.0.1:8080/api/v1/registries/platform/sync")]
     Create(CreateArgs),
-    /// List the tokens' names and scopes.
+    /// List the tokens' names and scopes (never the tokens or their hashes).
+    #[command(after_help = "Examples:\n  \
+                            thv registry token list\n  \
+                            thv registry token list -o json --token-file /etc/thv/tokens")]
     List(ListArgs),
     /// Revoke a token by name (a running server applies it within 2 s).
+    #[command(after_help = "Examples:\n  \
+                            thv registry token revoke ci\n  \
+                            thv registry token revoke ci --token-file /etc/thv/tokens")]
     Revoke(RevokeArgs),
 }
 
@@ -104,22 +112,6 @@ fn read_lines(path: &Path) -> anyhow::Result<String> {
     }
 }
 
-/// Writes the token file atomically, readable by its owner only.
-fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    temp.write_all(text.as_bytes())?;
-    temp.persist(path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
-}
-
 fn entry_name(line: &str) -> Option<&str> {
     let line = line.trim();
     (!line.is_empty() && !line.starts_with('#')).then(|| line.split_whitespace().next()).flatten()
@@ -146,7 +138,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
     }
     text.push_str(&line);
     text.push('\n');
-    write_file(&path, &text)?;
+    write_atomically(&path, text.as_bytes(), Readers::Owner)?;
     eprintln!("token {:?} added to {}; it is shown once, keep it safe:", args.name, path.display());
     outln!("{token}");
     Ok(ExitCode::SUCCESS)
@@ -192,7 +184,7 @@ fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     if kept.len() == text.lines().count() {
         bail!("{} has no token named {:?}", path.display(), args.name);
     }
-    write_file(&path, &(kept.join("\n") + "\n"))?;
+    write_atomically(&path, (kept.join("\n") + "\n").as_bytes(), Readers::Owner)?;
     eprintln!("token {:?} revoked", args.name);
     Ok(ExitCode::SUCCESS)
 }

@@ -7,12 +7,12 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use thv_model::detect::{DocumentFormat, detect_format, parse_json, upstream_records};
-use thv_model::upstream::SchemaVersion;
 use thv_model::validate::{
     Against, Level, ValidateOptions, validate_server, validate_toolhive_registry, validate_upstream_file,
 };
 
 use crate::input::read_input;
+use crate::output::{plural, table};
 
 /// Output format of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,7 +35,7 @@ pub struct ValidateArgs {
     pub strict: bool,
     /// Which schema judges each record: `declared` (the record's own `$schema`, 2025-12-11 when absent) or a
     /// released schema date such as 2025-12-11.
-    #[arg(long, value_name = "declared|DATE", default_value = "declared", value_parser = parse_against)]
+    #[arg(long, value_name = "declared|DATE", default_value = "declared", value_parser = str::parse::<Against>)]
     pub against: Against,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ValidateOutput::Table)]
@@ -43,13 +43,6 @@ pub struct ValidateArgs {
     /// Catalog files to validate (`-` reads standard input).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
-}
-
-fn parse_against(s: &str) -> Result<Against, String> {
-    if s == "declared" {
-        return Ok(Against::Declared);
-    }
-    s.parse::<SchemaVersion>().map(Against::Schema).map_err(|e| e.to_string())
 }
 
 /// One finding as printed.
@@ -181,10 +174,7 @@ fn validate_toolhive_file(name: &str, doc: &Value, summary: &mut Summary) {
 
 fn print_table(summary: &Summary) {
     if !summary.findings.is_empty() {
-        let mut table = comfy_table::Table::new();
-        table
-            .load_preset(comfy_table::presets::NOTHING)
-            .set_header(["FILE", "SERVER", "VERSION", "LEVEL", "POINTER", "MESSAGE"]);
+        let mut table = table(&["FILE", "SERVER", "VERSION", "LEVEL", "POINTER", "MESSAGE"]);
         for r in &summary.findings {
             table.add_row([
                 r.file.as_str(),
@@ -204,12 +194,16 @@ fn print_table(summary: &Summary) {
         eprintln!("error: {}: {}", e.file, e.message);
     }
     crate::output::outln!(
-        "{} documents, {} servers: {} valid, {} invalid ({} findings{})",
-        summary.documents,
-        summary.servers,
+        "{}, {}: {} valid, {} invalid ({}{})",
+        plural(summary.documents, "document"),
+        plural(summary.servers, "server"),
         summary.valid,
         summary.invalid,
-        summary.findings.len(),
-        if summary.errors.is_empty() { String::new() } else { format!(", {} unreadable files", summary.errors.len()) }
+        plural(summary.findings.len(), "finding"),
+        if summary.errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", plural(summary.errors.len(), "unreadable file"))
+        }
     );
 }

@@ -10,8 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::{StoreError, StoreResult};
 
-/// The schema, embedded at build time from `crates/store/migrations/`.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The schema, embedded at build time from `crates/store/migrations/sqlite/`.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

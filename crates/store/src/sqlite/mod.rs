@@ -1,29 +1,16 @@
 //! The embedded SQLite backend: [`SqliteStore`].
 //!
 //! One database file (WAL journal, `synchronous=NORMAL`, foreign keys on, a busy timeout) holds every
-//! registry. The schema is in `crates/store/migrations/` and is applied at open. Writes are serialized by a
+//! registry. The schema is in `crates/store/migrations/sqlite/` and is applied at open. Writes are serialized by a
 //! lock in the process and by `BEGIN IMMEDIATE` between processes; readers use their own connections and, in
 //! WAL mode, never wait for the writer and never see a half-applied commit.
 //!
 //! The module is split by job: `connect` opens the pool and runs migrations, `read` maps rows to records,
 //! `write` batches the statements of a commit. Everything SQL-dialect specific stays in this module.
 //!
-//! # What a PostgreSQL backend (a sibling `postgres` module) does differently
-//!
-//! The [`Store`] trait, the records and the conversions in `crate::encode` are shared; only the SQL and the
-//! pool differ:
-//!
-//! - **Types**: `JSONB` (or `TEXT`, to keep documents byte-for-byte) for `document`, `extra_meta` and
-//!   `validators`; `BOOLEAN` for `is_latest` instead of an `INTEGER` checked to 0/1; `BIGINT GENERATED ALWAYS
-//!   AS IDENTITY` instead of `INTEGER PRIMARY KEY AUTOINCREMENT`; `TIMESTAMPTZ` could replace RFC 3339 text.
-//! - **Ordering**: `COLLATE "C"` instead of `COLLATE BINARY` for byte-wise (name, version) order.
-//! - **Upserts**: the same `INSERT … ON CONFLICT (…) DO UPDATE SET col = EXCLUDED.col` shape; batches bind
-//!   whole columns as arrays (`INSERT … SELECT * FROM UNNEST($1::text[], …)`) instead of multi-row `VALUES`
-//!   chunks, and removals use `(name, version) IN (SELECT * FROM UNNEST($2, $3))`.
-//! - **Placeholders**: `$1, $2, …` instead of `?`; at most 65 535 binds per statement (SQLite: 32 766).
-//! - **Transactions**: `BEGIN ISOLATION LEVEL SERIALIZABLE` or a per-registry `pg_advisory_xact_lock` instead
-//!   of `BEGIN IMMEDIATE`; no PRAGMAs; a larger pool, since many writers and readers can work at once.
-//! - **Replicas**: a `NOTIFY` after commit lets API replicas reload their snapshot without polling.
+//! The PostgreSQL backend (`crate::postgres`) has the same tables in PostgreSQL's types; the checks before a
+//! write (`crate::check`), the value conversions (`crate::encode`) and the row mapping (`crate::rows`) are
+//! shared, so only SQL and connection handling differ.
 
 mod connect;
 mod read;
@@ -105,14 +92,14 @@ impl Store for SqliteStore {
     }
 
     async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
-        same_registry(&commit.run, Some(&commit.state), "commit_sync")?;
+        crate::check::commit(commit)?;
         let batch = write::EncodedCommit::new(commit).await?;
         let _writer = self.write_lock.lock().await;
         write::commit_sync(&self.pool, batch).await
     }
 
     async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
-        same_registry(run, state, "record_run")?;
+        crate::check::run(run, state, "record_run")?;
         let _writer = self.write_lock.lock().await;
         write::record_run(&self.pool, run, state).await
     }
@@ -132,20 +119,6 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         SqliteStore::close(self).await;
-    }
-}
-
-/// Refuses a run and a state that name different registries: the rows would land in two places.
-fn same_registry(run: &SyncRun, state: Option<&RegistryState>, operation: &'static str) -> StoreResult<()> {
-    match state {
-        Some(state) if state.registry != run.registry => Err(StoreError::Query {
-            operation,
-            message: format!(
-                "the run is for registry {:?} but the state is for registry {:?}; nothing was written",
-                run.registry, state.registry
-            ),
-        }),
-        _ => Ok(()),
     }
 }
 

@@ -1,34 +1,36 @@
-//! A writer killed with SIGKILL mid-commit leaves the previous catalog or the new one, never a mix.
+//! A writer killed with SIGKILL mid-commit leaves the previous catalog or the new one, never a mix — on
+//! every backend (`sqlite::…`, `postgres::…`).
 //!
 //! The parent test re-executes this test binary to run [`crash_child_writer`] (selected by name, and active
 //! only when [`CHILD_ENV`] names a database). The child commits generation after generation of a large
-//! catalog; every document of generation N carries N. The parent polls the file until the child has
+//! catalog; every document of generation N carries N. The parent polls the database until the child has
 //! committed a couple of generations, waits for the child to announce the start of its next commit, lets a
-//! different delay pass each round, and kills it. Then it reopens the file and checks it: integrity, a
-//! complete catalog of one generation, a state row and a last run that agree with it, and no committed
-//! generation lost.
+//! different share of a commit's duration pass each round, and kills it. Then it reopens the database and
+//! checks it: integrity, a complete catalog of one generation, a state row and a last run that agree with
+//! it, and no committed generation lost.
+// The cases are plain functions (run by `store_suite!` or a #[test] wrapper), where clippy's
+// allow-unwrap-in-tests does not reach.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use common::{change, commit, generation_of, version};
-use sqlx::Connection as _;
-use thv_store::{ChangeKind, NameVersion, ServerVersion, SqliteStore, Store, SyncCommit};
+use common::{Backend, TestDb, change, commit, generation_of, version};
+use thv_store::{ChangeKind, NameVersion, ServerVersion, Store, StoreLocation, SyncCommit};
 
-/// Names the database the child writes to; without it the child test does nothing.
+/// Names the database the child writes to (a path or a URL); without it the child test does nothing.
 const CHILD_ENV: &str = "THV_STORE_CRASH_CHILD_DB";
 const REGISTRY: &str = "crash";
 /// Versions every generation holds (plus one only it has).
 const BASE: usize = 1_000;
-/// Delay between the child's announcing a commit and the kill, one per round. In a debug build a commit
-/// takes about 130 ms here, so the kills land early, midway, late (COMMIT and checkpoint) and after it.
-const KILL_DELAYS_MS: [u64; 7] = [0, 10, 35, 70, 100, 120, 180];
+/// When to kill, after the child announced a commit, in percent of the last commit's duration: one per
+/// round, so the kills land early, midway, late (COMMIT, checkpoint) and after it.
+const KILL_AT_PERCENT: [u64; 7] = [0, 8, 27, 54, 77, 92, 140];
 /// Bound on every wait, so a broken child fails the test instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -62,10 +64,11 @@ fn generation_of_revision(revision: Option<&str>) -> Option<u64> {
 }
 
 #[tokio::test]
-#[ignore = "the child process of a_killed_writer_leaves_a_whole_catalog"]
+#[ignore = "the child process of the a_killed_*_writer_leaves_a_whole_catalog tests"]
 async fn crash_child_writer() {
-    let Ok(path) = std::env::var(CHILD_ENV) else { return };
-    let store = SqliteStore::open(&path).await.expect("child opens the store");
+    let Ok(location) = std::env::var(CHILD_ENV) else { return };
+    let location = StoreLocation::parse(&location).expect("child parses the location");
+    let store = thv_store::open(&location).await.expect("child opens the store");
     let state = store.registry_state(REGISTRY).await.expect("child reads state");
     let mut g = state.and_then(|s| generation_of_revision(s.revision.as_deref())).unwrap_or(0) + 1;
     let deadline = Instant::now() + PATIENCE;
@@ -108,25 +111,20 @@ fn wait_for_begin(lines: &Receiver<String>, took: &mut Vec<u64>) -> u64 {
     }
 }
 
-/// The generation the file's committed state names, read the way another process would.
-async fn committed_generation(conn: &mut sqlx::SqliteConnection) -> Option<u64> {
-    let revision: Option<String> = sqlx::query_scalar("SELECT revision FROM registry_state WHERE registry = ?1")
-        .bind(REGISTRY)
-        .fetch_optional(&mut *conn)
-        .await
-        .ok()?
-        .flatten();
-    generation_of_revision(revision.as_deref())
+/// The generation the database's committed state names, read the way another process would.
+async fn committed_generation(store: &dyn Store) -> Option<u64> {
+    let state = store.registry_state(REGISTRY).await.ok()??;
+    generation_of_revision(state.revision.as_deref())
 }
 
-/// Reopens the file after a crash and checks everything; returns the generation it holds.
-async fn verify(path: &Path, at_least: u64) -> u64 {
-    let store = SqliteStore::open(path).await.expect("reopen after the crash");
-    store.check_integrity().await.expect("integrity_check and foreign_key_check pass");
+/// Reopens the database after a crash and checks everything; returns the generation it holds.
+async fn verify(db: &TestDb, at_least: u64) -> u64 {
+    db.check_integrity().await;
+    let store = db.open().await;
 
     let state = store.registry_state(REGISTRY).await.expect("read state").expect("a state row");
     let g = generation_of_revision(state.revision.as_deref()).expect("the state names a generation");
-    assert!(g >= at_least, "generation {at_least} was seen committed, the file holds {g}");
+    assert!(g >= at_least, "generation {at_least} was seen committed, the database holds {g}");
 
     let catalog = store.catalog(REGISTRY).await.expect("read the catalog");
     assert_eq!(catalog.len(), BASE + 1, "the catalog is complete");
@@ -145,45 +143,60 @@ async fn verify(path: &Path, at_least: u64) -> u64 {
 }
 
 #[test]
-fn a_killed_writer_leaves_a_whole_catalog() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("crash.db");
+fn a_killed_sqlite_writer_leaves_a_whole_catalog() {
+    killed_writer_leaves_a_whole_catalog(Backend::Sqlite);
+}
+
+#[test]
+fn a_killed_postgres_writer_leaves_a_whole_catalog() {
+    killed_writer_leaves_a_whole_catalog(Backend::Postgres);
+}
+
+fn killed_writer_leaves_a_whole_catalog(backend: Backend) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let Some(db) = TestDb::new(backend) else { return };
     let exe = std::env::current_exe().unwrap();
     let mut held = 0;
     let mut mid_commit = 0;
+    // The duration of a commit, as the child last reported it; before any report, a guess.
+    let mut commit_ms = 100;
 
-    for (round, delay) in KILL_DELAYS_MS.into_iter().enumerate() {
+    for (round, percent) in KILL_AT_PERCENT.into_iter().enumerate() {
         let mut child = Command::new(&exe)
             .args(["crash_child_writer", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &path)
+            .env(CHILD_ENV, db.location_text())
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
             .expect("start the child");
         let lines = child_lines(&mut child);
-        // The child announces its first commit once its store is open (schema, WAL): only then poll the file.
+        // The child announces its first commit once its store is open (schema, WAL): only then poll.
         let mut took = Vec::new();
         wait_for_begin(&lines, &mut took);
         let seen = runtime.block_on(async {
-            let url = format!("sqlite://{}", path.display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("poll connection");
+            let poll = db.open().await;
             let deadline = Instant::now() + PATIENCE;
-            loop {
-                match committed_generation(&mut conn).await {
+            let seen = loop {
+                match committed_generation(poll.as_ref()).await {
                     Some(g) if g >= held + 2 => break g,
                     _ => assert!(Instant::now() < deadline, "the child commits"),
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            };
+            poll.close().await;
+            seen
         });
-        // Kill `delay` after the start of a commit.
+        // Kill a share of a commit's duration after the start of a commit.
         let started = loop {
             let g = wait_for_begin(&lines, &mut took);
             if g > seen {
                 break g;
             }
         };
+        if let Some(&last) = took.last() {
+            commit_ms = last;
+        }
+        let delay = commit_ms * percent / 100;
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().expect("kill the child");
         let status = child.wait().expect("reap the child");
@@ -194,17 +207,20 @@ fn a_killed_writer_leaves_a_whole_catalog() {
             mid_commit += 1;
         }
 
-        held = runtime.block_on(verify(&path, seen));
+        held = runtime.block_on(verify(&db, seen));
         println!(
-            "round {round}: killed {delay} ms into generation {started} ({}; commits took {took:?} ms), \
-             the file holds generation {held}",
+            "{backend:?} round {round}: killed {delay} ms ({percent}% of {commit_ms} ms) into generation {started} \
+             ({}; commits took {took:?} ms), the database holds generation {held}",
             if finished { "after it finished" } else { "mid-commit" }
         );
         if finished {
             // The child may have finished later generations too before the kill landed.
             assert!(held >= started, "a finished commit survives the kill: holds {held}, {started} was done");
         } else {
-            assert!(held + 1 == started || held == started, "the file holds the last or the interrupted generation");
+            assert!(
+                held + 1 == started || held == started,
+                "the database holds the last or the interrupted generation"
+            );
         }
     }
     assert!(mid_commit >= 1, "at least one kill landed inside a commit");
