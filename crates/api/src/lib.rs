@@ -1,9 +1,11 @@
 //! The HTTP API of thv-registry: the MCP Registry read API (`/v0.1`, `/v0`) for the aggregate of all
 //! registries and per registry (`/registry/{name}/v0.1`, `/registry/{name}/v0`), served from an immutable
 //! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]). The server
-//! itself — store, auth, scheduler or read-only replica, listener — is started with [`ServerBuilder`].
+//! itself — store, auth, scheduler or read-only replica, listener — is started with [`ServerBuilder`]; its
+//! connections (timeouts, a connection cap, graceful shutdown) are served by [`listener::serve`].
 
 pub mod auth;
+pub mod listener;
 mod listing;
 mod metrics;
 pub mod openapi;

@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::listener::ConnectionMetrics;
+
 /// The media type of the OpenMetrics exposition.
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -121,6 +123,7 @@ pub struct Metrics {
     sync_duration: HistogramFamily<RegistryLabels>,
     servers: Family<RegistryLabels, Gauge>,
     last_success: Family<RegistryLabels, Gauge>,
+    connections: ConnectionMetrics,
 }
 
 impl Default for Metrics {
@@ -157,7 +160,14 @@ impl Metrics {
             "Unix time of each registry's last successful sync",
             last_success.clone(),
         );
-        Self { registry, requests, request_duration, sync_runs, sync_duration, servers, last_success }
+        let connections = ConnectionMetrics::default();
+        connections.register(&mut registry);
+        Self { registry, requests, request_duration, sync_runs, sync_duration, servers, last_success, connections }
+    }
+
+    /// The metrics of the connections the listener serves.
+    pub fn connections(&self) -> &ConnectionMetrics {
+        &self.connections
     }
 
     /// Records one HTTP request: its route template (`None` when no route matched), method, status code

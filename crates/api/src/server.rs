@@ -1,9 +1,10 @@
 //! The API server as a library entry point: what `thv registry serve` runs, and what the operator's
 //! per-registry API pods run.
 //!
-//! [`ServerBuilder`] takes the store, the registry specs, who may call the API ([`AuthConfig`]) and the HTTP
-//! limits ([`HttpOptions`]); [`ServerBuilder::start`] loads the stored catalogs and marks the server ready;
-//! [`Server::run`] serves a listener until a shutdown future resolves. Two modes:
+//! [`ServerBuilder`] takes the store, the registry specs, who may call the API ([`AuthConfig`]), the HTTP
+//! limits ([`HttpOptions`]) and the connection limits ([`ConnectionLimits`]); [`ServerBuilder::start`] loads
+//! the stored catalogs and marks the server ready; [`Server::run`] serves a listener until a shutdown future
+//! resolves ([`crate::listener::serve`]). Two modes:
 //!
 //! - **with a scheduler** ([`ServerBuilder::scheduler`]): the process syncs each registry on its schedule
 //!   and serves the new catalog as soon as a sync commits it; every sync is logged and counted in the
@@ -18,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use thv_store::{Store, StoreError, SyncOutcome};
 use thv_sync::{RegistrySpec, Scheduler, SyncReport};
 use tokio::net::TcpListener;
@@ -26,6 +26,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::auth::AuthConfig;
+use crate::listener::ConnectionLimits;
 use crate::routes::{HttpOptions, router_with};
 use crate::snapshot::Snapshot;
 use crate::state::AppState;
@@ -47,15 +48,23 @@ pub struct ServerBuilder {
     registries: Vec<RegistrySpec>,
     auth: AuthConfig,
     http: HttpOptions,
+    connections: ConnectionLimits,
     /// Where sources keep their caches, when this process syncs.
     sync_cache: Option<PathBuf>,
 }
 
 impl ServerBuilder {
     /// A read-only replica serving `registries` (in config order: the first one wins a name in the
-    /// aggregate) from `store`, with anonymous reads, no writes and the default HTTP limits.
+    /// aggregate) from `store`, with anonymous reads, no writes and the default HTTP and connection limits.
     pub fn new(store: Arc<dyn Store>, registries: Vec<RegistrySpec>) -> Self {
-        Self { store, registries, auth: AuthConfig::default(), http: HttpOptions::default(), sync_cache: None }
+        Self {
+            store,
+            registries,
+            auth: AuthConfig::default(),
+            http: HttpOptions::default(),
+            connections: ConnectionLimits::default(),
+            sync_cache: None,
+        }
     }
 
     /// Who may call the API.
@@ -67,6 +76,12 @@ impl ServerBuilder {
     /// Timeouts and body limit of every request.
     pub fn http_options(mut self, options: HttpOptions) -> Self {
         self.http = options;
+        self
+    }
+
+    /// Connection timeouts and cap.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connections = limits;
         self
     }
 
@@ -97,7 +112,8 @@ impl ServerBuilder {
         tasks.push(tokio::spawn(reload_when_asked(Arc::clone(&wanted), state.clone())));
         state.set_ready(true);
         let reload = ReloadHandle { wanted, state: state.clone() };
-        Ok(Server { state, scheduler, tasks, reload, http: self.http, registries: self.registries.len() })
+        let registries = self.registries.len();
+        Ok(Server { state, scheduler, tasks, reload, http: self.http, connections: self.connections, registries })
     }
 }
 
@@ -108,6 +124,7 @@ pub struct Server {
     tasks: Vec<JoinHandle<()>>,
     reload: ReloadHandle,
     http: HttpOptions,
+    connections: ConnectionLimits,
     registries: usize,
 }
 
@@ -127,8 +144,8 @@ impl Server {
         router_with(self.state.clone(), self.http)
     }
 
-    /// Serves `listener` until `shutdown` resolves, lets requests in flight finish, then stops the
-    /// scheduler (after the sync step it is in) and the reload tasks.
+    /// Serves `listener` under the connection limits until `shutdown` resolves, lets requests in flight
+    /// finish, then stops the scheduler (after the sync step it is in) and the reload tasks.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -137,11 +154,8 @@ impl Server {
         let address = listener.local_addr().map_err(ServerError::Serve)?;
         let mode = if self.scheduler.is_some() { "scheduler" } else { "read-only" };
         tracing::info!(registries = self.registries, address = %format!("http://{address}"), mode, "serving");
-        // As nginx does: a response's last segment is not held back waiting for the client's ACK.
-        let listener = listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let connections = self.state.metrics().connections().clone();
+        crate::listener::serve(listener, self.router(), self.connections, connections, shutdown).await;
         tracing::info!("shutting down");
         if let Some(scheduler) = self.scheduler {
             scheduler.stop().await;
@@ -149,7 +163,7 @@ impl Server {
         for task in self.tasks {
             task.abort();
         }
-        served.map_err(ServerError::Serve)
+        Ok(())
     }
 }
 
