@@ -2,14 +2,13 @@
 //! each sends a request line and one header line, never the blank line that ends the head. The server must
 //! close them (the header-read timeout) while still answering a normal client.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use thv_api::ServerBuilder;
-use thv_store::{SqliteStore, Store};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use common::raw::{Listening, get_once, slow_header_client};
+use thv_api::listener::ConnectionLimits;
+use tokio::io::AsyncReadExt;
 
 /// How many connections the test holds.
 const SLOW_CLIENTS: usize = 2_000;
@@ -31,36 +30,16 @@ fn allow_open_files(needed: u64) {
         .expect("raising the soft open-file limit");
 }
 
-/// One request on a new connection: the status code of the answer.
-async fn get_status(address: std::net::SocketAddr, path: &str) -> u16 {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.expect("read");
-    let text = String::from_utf8_lossy(&answer);
-    text.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_header_connections_are_closed_while_normal_requests_answer() {
     allow_open_files(2 * SLOW_CLIENTS as u64 + 512);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().await.expect("store"));
-    let server = ServerBuilder::new(store, Vec::new()).start().await.expect("start");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let served = tokio::spawn(server.run(listener, async move {
-        let _ = stopped.await;
-    }));
+    let server = Listening::start(ConnectionLimits::default()).await;
+    let address = server.address;
 
     // Open them one after the other (no SYN is dropped from a full backlog), each waiting for its close.
     let mut waiting = Vec::with_capacity(SLOW_CLIENTS);
     for _ in 0..SLOW_CLIENTS {
-        let mut stream = TcpStream::connect(address).await.expect("connect");
-        stream.write_all(b"GET /v0.1/servers HTTP/1.1\r\nHost: test\r\n").await.expect("write");
+        let mut stream = slow_header_client(address).await;
         let opened = Instant::now();
         waiting.push(tokio::spawn(async move {
             let mut buffer = [0_u8; 1024];
@@ -78,8 +57,8 @@ async fn slow_header_connections_are_closed_while_normal_requests_answer() {
 
     // A normal client is served during the hold.
     let started = Instant::now();
-    assert_eq!(get_status(address, "/healthz").await, 200);
-    assert_eq!(get_status(address, "/v0.1/servers?limit=5").await, 200);
+    assert_eq!(get_once(address, "/healthz").await.status, 200);
+    assert_eq!(get_once(address, "/v0.1/servers?limit=5").await.status, 200);
     let normal = started.elapsed();
     assert!(normal < Duration::from_secs(2), "normal requests took {normal:?} during the hold");
 
@@ -103,6 +82,5 @@ async fn slow_header_connections_are_closed_while_normal_requests_answer() {
     assert!(closed_in_time * 100 >= SLOW_CLIENTS * 95, "only {closed_in_time} of {SLOW_CLIENTS} closed within 15 s");
     assert!(earliest >= Duration::from_secs(9), "closed after {earliest:?}, before the 10 s header-read timeout");
 
-    let _ = stop.send(());
-    served.await.expect("joined").expect("served until shutdown");
+    server.shut_down().await.expect("joined").expect("served until shutdown");
 }

@@ -1,6 +1,8 @@
 //! Fixtures: the real dump committed to an in-memory SQLite store, and in-process requests.
 #![allow(dead_code)] // Each test binary uses a different part.
 
+pub mod raw;
+
 use std::sync::OnceLock;
 
 use axum::Router;
