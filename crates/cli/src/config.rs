@@ -147,7 +147,10 @@ impl Config {
     /// nothing, which should not look like an empty catalog.
     pub fn warn_if_empty(&self, path: &Path) {
         if self.registries.is_empty() {
-            eprintln!("warning: no registries configured in {} (add one with `thv registry add`)", path.display());
+            crate::output::write_stderr(format_args!(
+                "warning: no registries configured in {} (add one with `thv registry add`)",
+                path.display()
+            ));
         }
     }
 

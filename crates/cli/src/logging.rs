@@ -4,7 +4,8 @@
 //!
 //! Per-request lines (target `thv::http`) are buffered and written in batches at least every
 //! [`FLUSH_EVERY`], so a request's log line costs its formatting, not a write system call; every other
-//! event is written out at once.
+//! event is written out at once. A closed stderr (the reader of a pipe gone, as with `| head -1`) drops the
+//! logs instead of failing: the process keeps running without them ([`LossyStderr`]).
 
 use std::io::{self, BufWriter, Stderr, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,12 +29,56 @@ pub enum LogFormat {
     Text,
 }
 
+/// Stderr that never fails: once a write fails (stderr closed, a broken pipe), every later line is dropped.
+/// Otherwise the logging library reports the failed write with `eprintln!`, which panics on a closed stderr.
+#[derive(Debug)]
+struct LossyStderr {
+    stderr: Stderr,
+    closed: bool,
+}
+
+impl LossyStderr {
+    fn new() -> Self {
+        Self { stderr: io::stderr(), closed: false }
+    }
+
+    /// Whether `error` may pass: an interrupted write is retried by the caller; any other failure closes.
+    fn interrupted(&mut self, error: io::Error) -> io::Result<()> {
+        if error.kind() == io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+        self.closed = true;
+        Ok(())
+    }
+}
+
+impl Write for LossyStderr {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if !self.closed {
+            match self.stderr.write(bytes) {
+                Ok(written) => return Ok(written),
+                Err(error) => self.interrupted(error)?,
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.closed
+            && let Err(error) = self.stderr.flush()
+        {
+            self.interrupted(error)?;
+        }
+        Ok(())
+    }
+}
+
 /// Stderr behind a buffer shared by the subscriber, the flusher thread and the [`LogGuard`].
 #[derive(Clone)]
-struct SharedStderr(Arc<Mutex<BufWriter<Stderr>>>);
+struct SharedStderr(Arc<Mutex<BufWriter<LossyStderr>>>);
 
 impl SharedStderr {
-    fn lock(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
+    fn lock(&self) -> MutexGuard<'_, BufWriter<LossyStderr>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -96,7 +141,7 @@ fn filter(default: LevelFilter) -> EnvFilter {
 /// says otherwise, with a thread that writes buffered lines out every [`FLUSH_EVERY`]. A second call
 /// installs nothing.
 pub fn init(format: LogFormat, default: LevelFilter) -> LogGuard {
-    let stderr = SharedStderr(Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, io::stderr()))));
+    let stderr = SharedStderr(Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, LossyStderr::new()))));
     let builder = tracing_subscriber::fmt().with_writer(stderr.clone()).with_env_filter(filter(default));
     let installed = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),

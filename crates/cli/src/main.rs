@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::write_stderr(format_args!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            output::write_stderr(format_args!("error: {err:#}"));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -12,6 +12,14 @@ pub fn write_stdout(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Writes a line to standard error; when it is closed the line is dropped (`eprintln!` would panic, and the
+/// process exit 101).
+pub fn write_stderr(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(text).and_then(|()| err.write_all(b"\n"));
+}
+
 /// `println!` that tolerates a closed pipe (see [`write_stdout`]).
 macro_rules! outln {
     () => { $crate::output::write_stdout(format_args!("")) };

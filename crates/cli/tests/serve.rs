@@ -112,3 +112,58 @@ fn tokens_made_after_start_at_the_default_path_apply_within_2_s() {
     assert!(lines.iter().all(|line| !line.contains(&token) && !line.contains(&again)), "a token was logged");
     assert!(lines.iter().any(|line| line.contains("token file reloaded")), "{lines:?}");
 }
+
+/// The status of an anonymous `GET path`.
+fn status_of(addr: &str, path: &str) -> u16 {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Defect: `thv registry serve` exited 101 (a panic) once its stderr was closed, e.g. piped to `head -1`:
+/// a log line could not be written, and the logging library reported that with `eprintln!`, which panics
+/// on a closed stderr. Now the logs are dropped; the server keeps serving and stops cleanly on SIGTERM.
+#[test]
+fn a_closed_stderr_drops_the_logs_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/registries.yaml");
+    let database = dir.path().join("serve.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(["--config", config.to_str().expect("utf8"), "--database", database.to_str().expect("utf8")])
+        .args(["registry", "serve", "--listen", "127.0.0.1:0", "--token-file"])
+        .arg(dir.path().join("tokens"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let server = Serving(child);
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).expect("a log line") > 0, "the server exited before serving");
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if event["message"] == "serving" {
+            break event["address"].as_str().expect("address").trim_start_matches("http://").to_owned();
+        }
+    };
+    // What `| head -1` does once it has its line.
+    drop(stderr);
+
+    for round in 0..3 {
+        for _ in 0..20 {
+            assert_eq!(status_of(&addr, "/v0.1/servers?limit=1"), 200, "round {round}");
+        }
+        // The buffered request lines are written (and fail) at least every 200 ms.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut server = server;
+    let kill = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let status = server.0.wait().expect("thv exits");
+    assert_eq!(status.code(), Some(0), "a closed stderr is harmless: {status:?}");
+}
