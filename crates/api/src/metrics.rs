@@ -123,6 +123,7 @@ pub struct Metrics {
     sync_duration: HistogramFamily<RegistryLabels>,
     servers: Family<RegistryLabels, Gauge>,
     last_success: Family<RegistryLabels, Gauge>,
+    snapshot_swaps: Counter,
     connections: ConnectionMetrics,
 }
 
@@ -160,9 +161,30 @@ impl Metrics {
             "Unix time of each registry's last successful sync",
             last_success.clone(),
         );
+        let snapshot_swaps = Counter::default();
+        registry.register(
+            "snapshot_swaps",
+            "Catalog snapshots swapped in (at start and after each reload)",
+            snapshot_swaps.clone(),
+        );
         let connections = ConnectionMetrics::default();
         connections.register(&mut registry);
-        Self { registry, requests, request_duration, sync_runs, sync_duration, servers, last_success, connections }
+        Self {
+            registry,
+            requests,
+            request_duration,
+            sync_runs,
+            sync_duration,
+            servers,
+            last_success,
+            snapshot_swaps,
+            connections,
+        }
+    }
+
+    /// Counts a snapshot swapped in.
+    pub fn record_snapshot_swap(&self) {
+        self.snapshot_swaps.inc();
     }
 
     /// The metrics of the connections the listener serves.

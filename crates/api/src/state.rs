@@ -65,6 +65,7 @@ impl AppState {
     /// Serves `snapshot` from now on (in-flight requests finish on the old one).
     pub fn replace(&self, snapshot: Snapshot) {
         self.0.current.store(Arc::new(snapshot));
+        self.metrics().record_snapshot_swap();
     }
 
     /// Marks the server ready (`GET /readyz` answers 200) or not (503). `thv registry serve` sets it once

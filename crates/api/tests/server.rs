@@ -180,5 +180,9 @@ async fn with_a_scheduler_each_committed_sync_is_served() {
     let metrics = running.client.get(format!("{}/metrics", running.base)).send().await.expect("GET");
     let metrics = metrics.text().await.expect("text");
     assert!(metrics.contains("thv_sync_runs_total{registry=\"local\",outcome=\"success\"} 2"), "{metrics}");
+    // The empty snapshot at start, then at least one per committed sync (the manual one is reloaded by its
+    // handler and again on the scheduler's report).
+    let swaps = metrics.lines().find_map(|line| line.strip_prefix("thv_snapshot_swaps_total ")?.parse::<u64>().ok());
+    assert!(swaps >= Some(3), "{metrics}");
     running.stop().await;
 }

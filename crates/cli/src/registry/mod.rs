@@ -1,6 +1,7 @@
 //! `thv registry …` commands.
 
 mod add;
+mod connections;
 mod convert;
 mod list;
 mod remove;

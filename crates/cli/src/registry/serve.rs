@@ -14,6 +14,7 @@ use thv_api::auth::{AuthConfig, DEFAULT_REFRESH_GAP, OidcConfig, OidcVerifier, T
 
 use crate::config::{Config, Locations};
 use crate::logging::LogFormat;
+use crate::registry::connections::ConnectionArgs;
 use crate::registry::token::default_token_file;
 
 /// Arguments of `thv registry serve`.
@@ -39,6 +40,8 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503 (e.g. 30s, 500ms).
     #[arg(long, env = "THV_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
     pub request_timeout: Duration,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -102,6 +105,7 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     let server = ServerBuilder::new(store, config.registries)
         .auth(auth)
         .http_options(options)
+        .connection_limits(args.connections.limits())
         .scheduler(locations.cache_dir())
         .start()
         .await?;
