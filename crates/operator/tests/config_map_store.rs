@@ -275,7 +275,7 @@ async fn a_second_store_sees_each_commit_and_a_restart_keeps_everything() {
 }
 
 #[tokio::test]
-async fn reads_of_an_unchanged_storage_fetch_only_its_metadata() {
+async fn reads_of_an_unchanged_storage_cost_one_metadata_get_each() {
     let (fake, store) = setup().await;
     store.commit_sync(&commit(REG, "r1", 1, vec![version("x", "1", 1)], vec![])).await.unwrap();
     fake.clear_requests();
@@ -283,10 +283,10 @@ async fn reads_of_an_unchanged_storage_fetch_only_its_metadata() {
         assert_eq!(store.catalog(REG).await.unwrap().len(), 1);
         assert!(store.registry_state(REG).await.unwrap().is_some());
     }
+    // One GET per read: the metadata, whose resourceVersion matches the decoded copy. A read that missed
+    // the cache would need a second GET for the object itself.
     let requests = fake.requests();
     assert_eq!(requests.len(), 6, "{requests:?}");
-    // The fake answers a metadata GET as a get of the object; the client asked only for metadata, which is
-    // what the store relies on to skip decoding.
     assert!(requests.iter().all(|r| r.verb == Verb::Get), "{requests:?}");
 }
 
