@@ -25,7 +25,7 @@ fn spec(repository: String, reference: Option<GitRef>) -> GitSpec {
 }
 
 fn source(ws: &Workspace, registry: &str, spec: GitSpec) -> GitSource {
-    GitSource::new(spec, &SourceContext { cache_dir: ws.cache(), registry: registry.to_owned() }).expect("valid spec")
+    GitSource::new(spec, &SourceContext::new(ws.cache(), registry.to_owned())).expect("valid spec")
 }
 
 async fn fetched(source: &GitSource, previous: Option<&Validators>) -> Fetched {
@@ -303,7 +303,7 @@ async fn a_corrupt_cache_is_recloned() {
 #[tokio::test]
 async fn unsupported_urls_and_paths_are_spec_errors() {
     let ws = Workspace::new();
-    let ctx = SourceContext { cache_dir: ws.cache(), registry: "x".into() };
+    let ctx = SourceContext::new(ws.cache(), "x");
     let err = GitSource::new(spec("ssh://git@example.com/r.git".into(), None), &ctx).expect_err("ssh");
     assert!(matches!(err, SourceError::InvalidSpec(_)), "{err:?}");
     let mut escaping = spec("https://example.com/r.git".into(), None);
