@@ -169,6 +169,49 @@ async fn bearer_tokens_are_sent_as_the_password() {
     assert!(got.revision.starts_with("main@sha1:"), "{}", got.revision);
 }
 
+/// A credential resolver whose password can be rotated, standing in for the operator's Secret reader.
+struct Rotating(std::sync::Mutex<String>);
+
+#[async_trait::async_trait]
+impl thv_sources::CredentialResolver for Rotating {
+    async fn resolve(
+        &self,
+        secret: &thv_sources::KubernetesSecretAuth,
+    ) -> Result<thv_sources::Credentials, SourceError> {
+        assert_eq!(secret.password_key.as_deref(), Some("password"));
+        let password = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        Ok(thv_sources::Credentials::Basic { username: USER.to_owned(), password: format!("{password}\n") })
+    }
+}
+
+#[tokio::test]
+async fn kubernetes_secret_credentials_are_resolved_at_each_fetch() {
+    let ws = Workspace::new();
+    let repo = ws.repo("catalog", "main");
+    repo.commit(&[("registry.json", b"[]")], "first");
+    let server = GitHttp::start(ws.repos(), ws.home(), USER, PASSWORD, Mode::Serve).await;
+    let mut spec = spec(server.url("catalog"), None);
+    spec.auth = Some(AuthSpec::KubernetesSecret(thv_sources::KubernetesSecretAuth {
+        name: "git-creds".into(),
+        token_key: None,
+        username_key: Some("username".into()),
+        password_key: Some("password".into()),
+    }));
+    // Without a resolver (outside the operator) such credentials are refused.
+    let err = source(&ws, "none", spec.clone()).fetch(None).await.expect_err("no resolver");
+    assert!(err.to_string().contains("only be read by the operator"), "{err}");
+
+    let resolver = std::sync::Arc::new(Rotating(std::sync::Mutex::new("stale-password-0815".into())));
+    let ctx = SourceContext::new(ws.cache(), "rotating").with_credentials(resolver.clone());
+    let source = GitSource::new(spec, &ctx).expect("valid spec");
+    let err = source.fetch(None).await.expect_err("stale password");
+    assert!(matches!(err, SourceError::Unauthorized { status: 401, .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("stale-password-0815"), "{err:?}");
+    // The Secret is rotated: the next fetch uses the new value, with no new source.
+    *resolver.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = PASSWORD.to_owned();
+    assert_eq!(text(&fetched(&source, None).await), "[]");
+}
+
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_auth_errors_without_secrets() {
     let ws = Workspace::new();
