@@ -17,8 +17,8 @@ use crate::logging::LogFormat;
                         ConfigMap <name>-registry-storage through a watch of the Kubernetes API and serves each \
                         new catalog a moment after the operator writes it. /readyz is 503 until the storage \
                         exists and has been read; /healthz answers once it listens. The operator starts it in \
-                        the registry's <name>-api Deployment; it needs get on the MCPRegistry and get, list, \
-                        watch on ConfigMaps in the namespace. SIGTERM or SIGINT stops it gracefully.\n\n\
+                        the registry's <name>-api Deployment; it needs get on mcpregistries and list, watch on \
+                        configmaps in the namespace. SIGTERM or SIGINT stops it gracefully.\n\n\
                         Examples:\n  \
                         thv operator api --namespace team-a --registry platform\n  \
                         POD_NAMESPACE=team-a THV_REGISTRY=platform thv operator api --listen 127.0.0.1:8081\n  \

@@ -13,8 +13,7 @@
 //!   the pod as ready as it was: a pod that never served a good one stays unready).
 //! - `/healthz` answers as soon as the process listens.
 //!
-//! It needs `get` on the MCPRegistry and `get`, `list`, `watch` on the storage ConfigMap in its namespace,
-//! and never writes.
+//! It needs `get` on `mcpregistries` and `list`, `watch` on `configmaps` in its namespace, and never writes.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -116,6 +116,17 @@ async fn the_pod_serves_each_catalog_written_to_the_storage_within_seconds() {
     api.delete(&storage_config_map_name(REG), &DeleteParams::default()).await.expect("delete");
     pod.wait_until("not ready without storage", |p| async move { p.status("/readyz").await == Some(503) }).await;
     pod.stop().await;
+
+    // What the pod's Role must grant, and nothing it writes.
+    let mut asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.client == "api-pod")
+        .map(|r| format!("{} {}/{}", r.verb, r.group, r.rbac_resource()))
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked, ["get toolhive.stacklok.io/mcpregistries", "list /configmaps", "watch /configmaps"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
