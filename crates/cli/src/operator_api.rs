@@ -18,11 +18,15 @@ use crate::logging::LogFormat;
                         new catalog a moment after the operator writes it. /readyz is 503 until the storage \
                         exists and has been read; /healthz answers once it listens. The operator starts it in \
                         the registry's <name>-api Deployment; it needs get on mcpregistries and list, watch on \
-                        configmaps in the namespace. SIGTERM or SIGINT stops it gracefully.\n\n\
+                        configmaps in the namespace. Each flag can also come from its environment variable \
+                        (POD_NAMESPACE, THV_REGISTRY, THV_LISTEN, ...). SIGTERM or SIGINT stops it \
+                        gracefully.\n\n\
                         Examples:\n  \
                         thv operator api --namespace team-a --registry platform\n  \
-                        POD_NAMESPACE=team-a THV_REGISTRY=platform thv operator api --listen 127.0.0.1:8081\n  \
-                        curl -s localhost:8080/readyz; curl -s 'localhost:8080/v0.1/servers?limit=2'\n\n\
+                        thv operator api --namespace team-a --registry platform \\\n      \
+                        --listen 127.0.0.1:8081 --log-format text\n  \
+                        curl -s localhost:8080/readyz\n  \
+                        curl -s 'localhost:8080/v0.1/servers?limit=2'\n\n\
                         Storage layout and RBAC: docs/operator.md.")]
 pub struct ApiArgs {
     /// The namespace of the MCPRegistry (and of its storage ConfigMap).
