@@ -5,7 +5,7 @@ mod connections;
 mod convert;
 mod list;
 mod remove;
-mod serve;
+pub(crate) mod serve;
 mod show;
 mod sync;
 pub mod token;
