@@ -11,6 +11,7 @@
 //! The controller (`thv operator run`) is not part of this crate yet.
 
 pub mod conditions;
+pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;

@@ -1,0 +1,138 @@
+//! Kubernetes Events about a registry: which to emit is decided by a pure function of the previous and the
+//! next status, so an Event marks a change (a new catalog, a new failure, a suspension) and a reconcile that
+//! changes nothing emits nothing. Reasons are condition reasons.
+
+use kube::runtime::events::{Event, EventType};
+use thv_store::{FailureKind, SyncOutcome};
+
+use super::status::{CatalogStep, catalog_summary, failure_reason};
+use crate::McpRegistryStatus;
+use crate::conditions::{self, ConditionType, Reason};
+
+/// Longest Event note Kubernetes accepts (`events.k8s.io/v1` `note`), in bytes.
+pub const NOTE_MAX: usize = 1024;
+
+/// One Event to publish about the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// Warning for failures, Normal otherwise.
+    pub warning: bool,
+    /// The reason (a condition reason).
+    pub reason: Reason,
+    /// What the operator did (`Sync`, `Suspend`, `Validate`, `Deploy`).
+    pub action: &'static str,
+    /// The note, at most [`NOTE_MAX`] bytes.
+    pub note: String,
+}
+
+impl Planned {
+    fn new(warning: bool, reason: Reason, action: &'static str, note: impl Into<String>) -> Self {
+        Self { warning, reason, action, note: bounded(note.into()) }
+    }
+
+    /// The Event as kube's recorder takes it.
+    pub fn to_event(&self) -> Event {
+        Event {
+            type_: if self.warning { EventType::Warning } else { EventType::Normal },
+            reason: self.reason.as_str().to_owned(),
+            note: Some(self.note.clone()),
+            action: self.action.to_owned(),
+            secondary: None,
+        }
+    }
+}
+
+fn reason_of(status: &McpRegistryStatus, type_: ConditionType) -> Option<&str> {
+    conditions::find(&status.conditions, type_).map(|c| c.reason.as_str())
+}
+
+fn is_true(status: &McpRegistryStatus, type_: ConditionType) -> bool {
+    conditions::is_true(&status.conditions, type_)
+}
+
+/// The Events of one reconcile: what changed between `previous` and `next`.
+pub fn plan(previous: &McpRegistryStatus, next: &McpRegistryStatus, step: &CatalogStep<'_>) -> Vec<Planned> {
+    let mut events = Vec::new();
+    let was_ready_for = |reason: Reason| reason_of(previous, ConditionType::Ready) == Some(reason.as_str());
+    match step {
+        CatalogStep::InvalidSpec(message) if !was_ready_for(Reason::InvalidSpec) => {
+            events.push(Planned::new(true, Reason::InvalidSpec, "Validate", *message));
+        }
+        CatalogStep::Suspended if reason_of(previous, ConditionType::Synced) != Some(Reason::Suspended.as_str()) => {
+            events.push(Planned::new(
+                false,
+                Reason::Suspended,
+                "Suspend",
+                "spec.suspend is true: syncs stop; the stored catalog stays served",
+            ));
+        }
+        CatalogStep::Synced(run) => {
+            let report = run.report;
+            match report.outcome {
+                SyncOutcome::Success => {
+                    let c = report.counts;
+                    events.push(Planned::new(
+                        false,
+                        Reason::SyncSucceeded,
+                        "Sync",
+                        format!(
+                            "{} added, {} removed, {} updated; {}",
+                            c.added,
+                            c.removed,
+                            c.updated,
+                            catalog_summary(next)
+                        ),
+                    ));
+                }
+                SyncOutcome::Unchanged if !is_true(previous, ConditionType::Synced) => {
+                    events.push(Planned::new(
+                        false,
+                        Reason::SyncSucceeded,
+                        "Sync",
+                        format!("no change; {}", catalog_summary(next)),
+                    ));
+                }
+                SyncOutcome::Unchanged => {}
+                SyncOutcome::Failed => {
+                    let reason = failure_reason(report);
+                    // A retryable failure is a SyncFailed; a stalled one names its cause.
+                    let event_reason =
+                        if report.failure == Some(FailureKind::Stalled) { reason } else { Reason::SyncFailed };
+                    let error = report.error.as_deref().unwrap_or("the sync failed");
+                    let note = match reason {
+                        Reason::StorageTooLarge => format!(
+                            "{error}; the stored catalog is kept. Narrow spec.filter, or keep large catalogs in PostgreSQL (spec.storage.type: postgres)"
+                        ),
+                        _ => format!("{error}; the stored catalog is kept"),
+                    };
+                    let previous_failure = reason_of(previous, ConditionType::Ready);
+                    if previous_failure != Some(reason.as_str()) {
+                        events.push(Planned::new(true, event_reason, "Sync", note));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    let deployment_failed =
+        |s: &McpRegistryStatus| reason_of(s, ConditionType::ApiReady) == Some(Reason::DeploymentFailed.as_str());
+    if deployment_failed(next) && !deployment_failed(previous) {
+        let message =
+            conditions::find(&next.conditions, ConditionType::ApiReady).map(|c| c.message.clone()).unwrap_or_default();
+        events.push(Planned::new(true, Reason::DeploymentFailed, "Deploy", message));
+    }
+    events
+}
+
+fn bounded(mut note: String) -> String {
+    if note.len() <= NOTE_MAX {
+        return note;
+    }
+    let mut end = NOTE_MAX - '…'.len_utf8();
+    while !note.is_char_boundary(end) {
+        end -= 1;
+    }
+    note.truncate(end);
+    note.push('…');
+    note
+}
