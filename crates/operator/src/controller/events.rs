@@ -136,3 +136,74 @@ fn bounded(mut note: String) -> String {
     note.push('…');
     note
 }
+
+#[cfg(test)]
+mod tests {
+    use thv_sync::FailureCause;
+
+    use super::*;
+    use crate::controller::schedule::SyncReason;
+    use crate::controller::status::tests::{available, failed, observed, report, run};
+    use crate::controller::status::{SyncRun, next_status};
+
+    fn after(previous: &McpRegistryStatus, step: CatalogStep<'_>) -> (McpRegistryStatus, Vec<Planned>) {
+        let next = next_status(previous, &observed(step, available(), 10));
+        let events = plan(previous, &next, &step);
+        (next, events)
+    }
+
+    #[test]
+    fn events_mark_changes_not_reconciles() {
+        let success = report(SyncOutcome::Success);
+        let first = run(SyncReason::FirstSync, &success);
+        let (synced, events) = after(&McpRegistryStatus::default(), CatalogStep::Synced(&first));
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].warning, events[0].reason, events[0].action), (false, Reason::SyncSucceeded, "Sync"));
+        assert_eq!(events[0].note, "52 added, 0 removed, 0 updated; 41 servers (52 versions) at revision sha256:abc");
+
+        let unchanged = report(SyncOutcome::Unchanged);
+        let again = run(SyncReason::Interval, &unchanged);
+        assert_eq!(after(&synced, CatalogStep::Synced(&again)).1, [], "nothing new");
+        assert_eq!(after(&synced, CatalogStep::NotDue).1, []);
+
+        let down = failed(FailureKind::Retryable, FailureCause::Fetch, "https://x answered HTTP 500");
+        let retry = run(SyncReason::Interval, &down);
+        let (failing, events) = after(&synced, CatalogStep::Synced(&retry));
+        assert_eq!(events.len(), 1);
+        assert_eq!((events[0].warning, events[0].reason), (true, Reason::SyncFailed));
+        assert_eq!(events[0].note, "https://x answered HTTP 500; the stored catalog is kept");
+        assert_eq!(after(&failing, CatalogStep::Synced(&retry)).1, [], "the same failure again");
+
+        // Recovery without a change is still news.
+        let (_, events) = after(&failing, CatalogStep::Synced(&again));
+        assert_eq!(events.iter().map(|e| e.reason).collect::<Vec<_>>(), [Reason::SyncSucceeded]);
+        assert!(events[0].note.starts_with("no change; "), "{}", events[0].note);
+
+        let missing = failed(FailureKind::Stalled, FailureCause::SourceNotFound, "ConfigMap a/b not found");
+        let stalled = run(SyncReason::SourceChanged, &missing);
+        let (_, events) = after(&failing, CatalogStep::Synced(&stalled));
+        assert_eq!(events.iter().map(|e| (e.warning, e.reason)).collect::<Vec<_>>(), [(true, Reason::SourceNotFound)]);
+    }
+
+    #[test]
+    fn suspension_and_bad_specs_are_announced_once() {
+        let success = report(SyncOutcome::Success);
+        let first: SyncRun<'_> = run(SyncReason::FirstSync, &success);
+        let (synced, _) = after(&McpRegistryStatus::default(), CatalogStep::Synced(&first));
+        let (suspended, events) = after(&synced, CatalogStep::Suspended);
+        assert_eq!(events.iter().map(|e| (e.warning, e.reason)).collect::<Vec<_>>(), [(false, Reason::Suspended)]);
+        assert_eq!(after(&suspended, CatalogStep::Suspended).1, []);
+        let (invalid, events) = after(&synced, CatalogStep::InvalidSpec("spec.source: bad"));
+        assert_eq!(events.iter().map(|e| (e.warning, e.reason)).collect::<Vec<_>>(), [(true, Reason::InvalidSpec)]);
+        assert_eq!(after(&invalid, CatalogStep::InvalidSpec("spec.source: bad")).1, []);
+    }
+
+    #[test]
+    fn notes_are_bounded() {
+        let long = "é".repeat(NOTE_MAX);
+        let planned = Planned::new(true, Reason::SyncFailed, "Sync", long);
+        assert!(planned.note.len() <= NOTE_MAX && planned.note.ends_with('…'));
+        let event = planned.to_event();
+        assert_eq!((event.reason.as_str(), event.action.as_str()), ("SyncFailed", "Sync"));
+    }
+}

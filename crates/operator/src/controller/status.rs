@@ -293,11 +293,8 @@ fn apply_run(next: &mut McpRegistryStatus, sync: &mut SyncConditions, run: &Sync
                     updated: to_i64(report.counts.updated),
                 });
             }
-            let fetched = if report.outcome == SyncOutcome::Unchanged {
-                format!("source unchanged at revision {revision}")
-            } else {
-                format!("fetched revision {revision}")
-            };
+            // The same words whether the content was new or not, so a check that found nothing writes nothing.
+            let fetched = format!("source at revision {revision}");
             sync.source = Some(Wanted::new(ConditionStatus::True, Reason::Fetched, fetched));
             sync.synced = Some(Wanted::new(ConditionStatus::True, Reason::SyncSucceeded, catalog_summary(next)));
             sync.stalled = None;
@@ -408,4 +405,255 @@ fn to_i64(n: u64) -> i64 {
 /// A duration for people, in whole seconds (`1m 30s`).
 pub fn human(duration: Duration) -> String {
     humantime::format_duration(Duration::from_secs(duration.as_secs().max(1))).to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use thv_store::Counts;
+
+    use super::*;
+    use crate::{ConfigMapRef, StorageType};
+
+    pub(crate) fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + seconds).expect("timestamp")
+    }
+
+    pub(crate) fn report(outcome: SyncOutcome) -> SyncReport {
+        SyncReport {
+            registry: "platform".into(),
+            outcome,
+            run_id: Some(1),
+            error: None,
+            failure: None,
+            cause: None,
+            revision: Some("sha256:abc".into()),
+            digest: Some("sha256:def".into()),
+            counts: Counts { total: 52, added: 52, removed: 0, updated: 0, skipped: 0 },
+            invalid_kept: 0,
+            filtered_out: 0,
+            changes: Vec::new(),
+            skipped: Vec::new(),
+            duration: Duration::from_millis(20),
+        }
+    }
+
+    pub(crate) fn failed(kind: FailureKind, cause: FailureCause, error: &str) -> SyncReport {
+        SyncReport {
+            error: Some(error.into()),
+            failure: Some(kind),
+            cause: Some(cause),
+            counts: Counts { total: 52, ..Counts::default() },
+            ..report(SyncOutcome::Failed)
+        }
+    }
+
+    pub(crate) fn run(reason: SyncReason, report: &SyncReport) -> SyncRun<'_> {
+        SyncRun { reason, report, servers: Some(41), next_attempt: Some(Duration::from_secs(60)), retry_left: true }
+    }
+
+    pub(crate) fn observed<'a>(catalog: CatalogStep<'a>, api: ApiState, now: i64) -> Observed<'a> {
+        Observed {
+            generation: Some(2),
+            now: at(now),
+            catalog,
+            api,
+            api_endpoint: Some("http://platform-api.team-a.svc:8080".into()),
+            storage_ref: StorageRef {
+                type_: StorageType::Configmap,
+                config_map: Some(ConfigMapRef { name: "platform-registry-storage".into() }),
+            },
+            handled_trigger: None,
+        }
+    }
+
+    pub(crate) fn available() -> ApiState {
+        ApiState::Available("Deployment platform-api: 1/1 replicas available".into())
+    }
+
+    fn condition<'s>(status: &'s McpRegistryStatus, type_: ConditionType) -> Option<(&'s str, &'s str, &'s str)> {
+        conditions::find(&status.conditions, type_).map(|c| (c.status.as_str(), c.reason.as_str(), c.message.as_str()))
+    }
+
+    fn short(status: &McpRegistryStatus, type_: ConditionType) -> Option<(&str, &str)> {
+        condition(status, type_).map(|(s, r, _)| (s, r))
+    }
+
+    fn synced_once() -> McpRegistryStatus {
+        let report = report(SyncOutcome::Success);
+        let run = run(SyncReason::FirstSync, &report);
+        next_status(&McpRegistryStatus::default(), &observed(CatalogStep::Synced(&run), available(), 0))
+    }
+
+    #[test]
+    fn a_first_sync_gives_a_full_ready_status() {
+        let report = report(SyncOutcome::Success);
+        let run = run(SyncReason::Trigger, &report);
+        let observed =
+            Observed { handled_trigger: Some("1714644000"), ..observed(CatalogStep::Synced(&run), available(), 0) };
+        let status = next_status(&McpRegistryStatus::default(), &observed);
+        assert_eq!(status.observed_generation, Some(2));
+        assert_eq!(
+            condition(&status, ConditionType::Ready),
+            Some((
+                "True",
+                "Succeeded",
+                "41 servers (52 versions) at revision sha256:abc; API at http://platform-api.team-a.svc:8080"
+            ))
+        );
+        assert_eq!(short(&status, ConditionType::SourceAvailable), Some(("True", "Fetched")));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("True", "SyncSucceeded")));
+        assert_eq!(short(&status, ConditionType::ApiReady), Some(("True", "DeploymentAvailable")));
+        assert_eq!(condition(&status, ConditionType::Reconciling), None);
+        assert_eq!(condition(&status, ConditionType::Stalled), None);
+        let types: Vec<&str> = status.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Ready", "SourceAvailable", "Synced", "APIReady"]);
+        assert!(status.conditions.iter().all(|c| c.observed_generation == Some(2)));
+        assert_eq!(status.last_sync_time, Some(Time(at(0))));
+        assert_eq!(status.last_attempt_time, Some(Time(at(0))));
+        assert_eq!(status.last_sync_hash.as_deref(), Some("sha256:abc"));
+        assert_eq!((status.servers, status.versions), (Some(41), Some(52)));
+        assert_eq!(status.last_change, Some(ChangeCounts { added: 52, removed: 0, updated: 0 }));
+        assert_eq!(status.api_endpoint.as_deref(), Some("http://platform-api.team-a.svc:8080"));
+        assert_eq!(
+            status.storage_ref.and_then(|s| s.config_map).map(|c| c.name).as_deref(),
+            Some("platform-registry-storage")
+        );
+        assert_eq!(status.last_handled_sync_trigger.as_deref(), Some("1714644000"));
+    }
+
+    #[test]
+    fn a_retryable_failure_keeps_the_catalog_and_says_when_it_retries() {
+        let before = synced_once();
+        let report = failed(FailureKind::Retryable, FailureCause::Fetch, "https://x/r.json answered HTTP 500");
+        let run = run(SyncReason::Interval, &report);
+        let status = next_status(&before, &observed(CatalogStep::Synced(&run), available(), 100));
+        assert_eq!(
+            condition(&status, ConditionType::Reconciling),
+            Some(("True", "ProgressingWithRetry", "https://x/r.json answered HTTP 500; retrying in 1m"))
+        );
+        assert_eq!(
+            condition(&status, ConditionType::Ready),
+            Some(("False", "FetchFailed", "https://x/r.json answered HTTP 500; retrying in 1m"))
+        );
+        assert_eq!(short(&status, ConditionType::SourceAvailable), Some(("False", "FetchFailed")));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("False", "SyncFailed")));
+        assert_eq!(condition(&status, ConditionType::Stalled), None);
+        // The stored catalog is what it was; only the attempt is new.
+        assert_eq!((status.last_sync_hash.as_deref(), status.servers), (Some("sha256:abc"), Some(41)));
+        assert_eq!(status.last_sync_time, Some(Time(at(0))));
+        assert_eq!(status.last_attempt_time, Some(Time(at(100))));
+        // Transition times: flipped conditions moved, APIReady did not.
+        let time =
+            |s: &McpRegistryStatus, t| conditions::find(&s.conditions, t).map(|c| c.last_transition_time.clone());
+        assert_eq!(time(&status, ConditionType::Ready), Some(Time(at(100))));
+        assert_eq!(time(&status, ConditionType::ApiReady), Some(Time(at(0))));
+        // Retries exhausted: still reconciling at the interval.
+        let exhausted = SyncRun { retry_left: false, next_attempt: Some(Duration::from_secs(3600)), ..run };
+        let status = next_status(&status, &observed(CatalogStep::Synced(&exhausted), available(), 200));
+        assert_eq!(
+            condition(&status, ConditionType::Reconciling).map(|c| c.2),
+            Some("https://x/r.json answered HTTP 500; retries exhausted, next attempt at the interval in 1h")
+        );
+        assert_eq!(time(&status, ConditionType::Ready), Some(Time(at(100))), "still False: time kept");
+    }
+
+    #[test]
+    fn stalled_failures_name_their_cause_and_do_not_reconcile() {
+        let before = synced_once();
+        let missing = failed(FailureKind::Stalled, FailureCause::SourceNotFound, "ConfigMap team-a/catalog not found");
+        let check = run(SyncReason::SourceChanged, &missing);
+        let status = next_status(&before, &observed(CatalogStep::Synced(&check), available(), 100));
+        assert_eq!(
+            condition(&status, ConditionType::Stalled),
+            Some(("True", "SourceNotFound", "ConfigMap team-a/catalog not found"))
+        );
+        assert_eq!(short(&status, ConditionType::Ready), Some(("False", "SourceNotFound")));
+        assert_eq!(short(&status, ConditionType::SourceAvailable), Some(("False", "SourceNotFound")));
+        assert_eq!(condition(&status, ConditionType::Reconciling), None);
+        // A document that is not a catalog: the source was available, the sync was not.
+        let unreadable = failed(FailureKind::Stalled, FailureCause::Document, "ConfigMap team-a/catalog: not JSON");
+        let check = run(SyncReason::SourceChanged, &unreadable);
+        let status = next_status(&before, &observed(CatalogStep::Synced(&check), available(), 100));
+        assert_eq!(short(&status, ConditionType::SourceAvailable), Some(("True", "Fetched")));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("False", "InvalidDocument")));
+        assert_eq!(short(&status, ConditionType::Stalled), Some(("True", "InvalidDocument")));
+        // Fixed: Stalled goes away.
+        let fixed = report(SyncOutcome::Success);
+        let check = run(SyncReason::SourceChanged, &fixed);
+        let status = next_status(&status, &observed(CatalogStep::Synced(&check), available(), 200));
+        assert_eq!(condition(&status, ConditionType::Stalled), None);
+        assert_eq!(short(&status, ConditionType::Ready), Some(("True", "Succeeded")));
+    }
+
+    #[test]
+    fn nothing_due_carries_the_sync_conditions_and_follows_the_api() {
+        let before = synced_once();
+        let rolling = ApiState::Progressing("Deployment platform-api: 0/1 replicas available, 1/1 updated".into());
+        let status = next_status(&before, &observed(CatalogStep::NotDue, rolling, 50));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("True", "SyncSucceeded")));
+        assert_eq!(short(&status, ConditionType::ApiReady), Some(("False", "DeploymentProgressing")));
+        assert_eq!(short(&status, ConditionType::Reconciling), Some(("True", "Progressing")));
+        assert_eq!(short(&status, ConditionType::Ready), Some(("Unknown", "Progressing")));
+        let status = next_status(&status, &observed(CatalogStep::NotDue, available(), 60));
+        assert_eq!(condition(&status, ConditionType::Reconciling), None);
+        assert_eq!(short(&status, ConditionType::Ready), Some(("True", "Succeeded")));
+        assert_eq!(status.last_attempt_time, Some(Time(at(0))));
+        // A failed Deployment stalls the registry until it is fixed, without touching the sync conditions.
+        let failed = ApiState::Failed("Deployment platform-api: ProgressDeadlineExceeded".into());
+        let status = next_status(&status, &observed(CatalogStep::NotDue, failed, 70));
+        assert_eq!(short(&status, ConditionType::Stalled), Some(("True", "DeploymentFailed")));
+        assert_eq!(short(&status, ConditionType::Ready), Some(("False", "DeploymentFailed")));
+        let status = next_status(&status, &observed(CatalogStep::NotDue, available(), 80));
+        assert_eq!(condition(&status, ConditionType::Stalled), None);
+        assert_eq!(short(&status, ConditionType::Synced), Some(("True", "SyncSucceeded")));
+    }
+
+    #[test]
+    fn a_quiet_check_changes_nothing() {
+        let before = synced_once();
+        let quiet = SyncReport { run_id: None, ..report(SyncOutcome::Unchanged) };
+        let run = SyncRun { servers: None, ..run(SyncReason::SourceChanged, &quiet) };
+        let status = next_status(&before, &observed(CatalogStep::Synced(&run), available(), 500));
+        assert_eq!(status, before);
+        // The same on a due sync moves the times (the interval's check is an attempt).
+        let run = SyncRun { reason: SyncReason::Interval, ..run };
+        let status = next_status(&before, &observed(CatalogStep::Synced(&run), available(), 500));
+        assert_eq!((status.last_attempt_time, status.last_sync_time), (Some(Time(at(500))), Some(Time(at(500)))));
+        assert_eq!(status.last_change, before.last_change, "no new change set");
+    }
+
+    #[test]
+    fn suspension_invalid_specs_and_started_syncs() {
+        let before = synced_once();
+        let status = next_status(&before, &observed(CatalogStep::Suspended, available(), 10));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("Unknown", "Suspended")));
+        assert_eq!(short(&status, ConditionType::Ready), Some(("True", "Suspended")));
+        let never = next_status(&McpRegistryStatus::default(), &observed(CatalogStep::Suspended, available(), 10));
+        assert_eq!(short(&never, ConditionType::Ready), Some(("False", "Suspended")));
+        assert_eq!(short(&never, ConditionType::SourceAvailable), Some(("Unknown", "Suspended")));
+
+        let message = "spec.source: set only the block that source.type names";
+        let status = next_status(&before, &observed(CatalogStep::InvalidSpec(message), available(), 20));
+        assert_eq!(condition(&status, ConditionType::Stalled), Some(("True", "InvalidSpec", message)));
+        assert_eq!(short(&status, ConditionType::Ready), Some(("False", "InvalidSpec")));
+        assert_eq!(status.observed_generation, Some(2));
+
+        let previous = McpRegistryStatus { observed_generation: Some(1), ..before };
+        let status =
+            next_status(&previous, &observed(CatalogStep::Started(SyncReason::NewGeneration), available(), 30));
+        assert_eq!(
+            condition(&status, ConditionType::Reconciling),
+            Some(("True", "Progressing", "syncing: new generation 1 -> 2"))
+        );
+        assert_eq!(short(&status, ConditionType::Ready), Some(("Unknown", "Progressing")));
+        assert_eq!(status.observed_generation, Some(1), "not handled yet");
+    }
+
+    #[test]
+    fn the_api_state_is_read_back_from_the_conditions() {
+        let status = synced_once();
+        assert_eq!(ApiState::from_conditions(&status.conditions, true), available());
+        assert_eq!(ApiState::from_conditions(&status.conditions, false), ApiState::Disabled);
+        assert!(matches!(ApiState::from_conditions(&[], true), ApiState::Progressing(_)));
+    }
 }
