@@ -470,7 +470,7 @@ pub(crate) mod tests {
         ApiState::Available("Deployment platform-api: 1/1 replicas available".into())
     }
 
-    fn condition<'s>(status: &'s McpRegistryStatus, type_: ConditionType) -> Option<(&'s str, &'s str, &'s str)> {
+    fn condition(status: &McpRegistryStatus, type_: ConditionType) -> Option<(&str, &str, &str)> {
         conditions::find(&status.conditions, type_).map(|c| (c.status.as_str(), c.reason.as_str(), c.message.as_str()))
     }
 
