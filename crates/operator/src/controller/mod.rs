@@ -20,6 +20,7 @@ pub mod events;
 pub mod inputs;
 pub mod leader;
 pub mod metrics;
+mod process;
 pub mod reconcile;
 mod run;
 pub mod schedule;
@@ -39,6 +40,7 @@ use thv_sync::RegistrySpec;
 
 use self::inputs::InputVersions;
 use self::metrics::Metrics;
+pub use self::process::{OperatorError, OperatorOptions, run_operator};
 pub use self::run::{Readiness, run};
 use self::workload::ApiPodTemplate;
 use crate::McpRegistry;
