@@ -61,3 +61,58 @@ async fn ready(State(admin): State<Admin>) -> Response {
             .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        let code = response.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (code, body)
+    }
+
+    #[tokio::test]
+    async fn ready_after_the_watches_listed_or_as_a_standby() {
+        let metrics = Arc::new(Metrics::new());
+        let readiness = Arc::new(Readiness::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, Arc::clone(&metrics), Arc::clone(&readiness), async {
+            let _ = stopped.await;
+        }));
+
+        assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_owned()));
+        let (code, body) = get(addr, "/readyz").await;
+        assert_eq!(code, 503);
+        assert_eq!(
+            body,
+            "waiting for the watches of configmaps, deployments, mcpregistries, secrets, services to list\n"
+        );
+        readiness.set_standby(true);
+        assert_eq!(get(addr, "/readyz").await, (200, "ok: standby, another replica leads\n".to_owned()));
+        readiness.set_standby(false);
+        for watch in ["mcpregistries", "deployments", "services", "configmaps"] {
+            readiness.synced(watch);
+        }
+        assert_eq!(get(addr, "/readyz").await.0, 503, "secrets still listing");
+        readiness.synced("secrets");
+        assert_eq!(get(addr, "/readyz").await, (200, "ok\n".to_owned()));
+
+        metrics.set_registries(7);
+        let (code, body) = get(addr, "/metrics").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("thv_operator_registries 7"), "{body}");
+
+        let _ = stop.send(());
+        server.await.expect("join").expect("serve");
+    }
+}
