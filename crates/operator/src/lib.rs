@@ -7,6 +7,7 @@
 //! - [`convert`]: the one conversion between the resource's spec and a local registry (`registries.yaml` entry).
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
+//! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
 //!
 //! The controller (`thv operator run`) is not part of this crate yet.
 
@@ -15,6 +16,7 @@ pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;
+mod kube_error;
 pub mod labels;
 mod policy;
 pub mod reference;
@@ -22,6 +24,7 @@ mod resource;
 mod schema;
 mod source;
 mod status;
+pub mod storage;
 
 pub use crd::{CrdError, crds, crds_json, crds_yaml};
 pub use policy::{
@@ -33,6 +36,7 @@ pub use source::{
     AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
 };
 pub use status::{ChangeCounts, ConfigMapRef, McpRegistryStatus, StorageRef};
+pub use storage::ConfigMapStore;
 
 /// The API group of every resource of this crate.
 pub const GROUP: &str = "toolhive.stacklok.io";

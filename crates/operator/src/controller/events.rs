@@ -99,10 +99,10 @@ pub fn plan(previous: &McpRegistryStatus, next: &McpRegistryStatus, step: &Catal
                     let event_reason =
                         if report.failure == Some(FailureKind::Stalled) { reason } else { Reason::SyncFailed };
                     let error = report.error.as_deref().unwrap_or("the sync failed");
+                    // The storage's refusal already says that the previous catalog is still served, and
+                    // what to do (narrow the filter).
                     let note = match reason {
-                        Reason::StorageTooLarge => format!(
-                            "{error}; the stored catalog is kept. Narrow spec.filter, or keep large catalogs in PostgreSQL (spec.storage.type: postgres)"
-                        ),
+                        Reason::StorageTooLarge => error.to_owned(),
                         _ => format!("{error}; the stored catalog is kept"),
                     };
                     let previous_failure = reason_of(previous, ConditionType::Ready);

@@ -134,6 +134,7 @@ pub fn failure_reason(report: &SyncReport) -> Reason {
         Some(FailureCause::SourceNotFound) => Reason::SourceNotFound,
         Some(FailureCause::Unauthorized) => Reason::AuthenticationFailed,
         Some(FailureCause::Document) => Reason::InvalidDocument,
+        Some(FailureCause::StorageTooLarge) => Reason::StorageTooLarge,
         Some(FailureCause::Storage) => Reason::StorageFailed,
         Some(FailureCause::Fetch) | None => Reason::FetchFailed,
     }
@@ -313,8 +314,12 @@ fn apply_run(next: &mut McpRegistryStatus, sync: &mut SyncConditions, run: &Sync
             } else {
                 sync.source =
                     Some(Wanted::new(ConditionStatus::True, Reason::Fetched, "fetched; the document was not stored"));
-                sync.synced =
-                    Some(Wanted::new(ConditionStatus::False, reason, format!("{error}; the stored catalog is kept")));
+                let message = match reason {
+                    // The storage's refusal already says the previous catalog is still served.
+                    Reason::StorageTooLarge => error.to_owned(),
+                    _ => format!("{error}; the stored catalog is kept"),
+                };
+                sync.synced = Some(Wanted::new(ConditionStatus::False, reason, message));
             }
             if report.failure == Some(FailureKind::Stalled) {
                 sync.stalled = Some(Wanted::new(ConditionStatus::True, reason, error));

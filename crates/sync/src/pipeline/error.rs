@@ -28,12 +28,13 @@ pub enum SyncError {
 impl SyncError {
     /// Whether retrying may help: network trouble, 5xx answers, timeouts and store failures are
     /// [`FailureKind::Retryable`]; an invalid spec, refused credentials, a document that is not a catalog
-    /// and a size limit are [`FailureKind::Stalled`] (they do not change by themselves).
+    /// and a size limit (of the source, or of the store: [`StoreError::TooLarge`]) are
+    /// [`FailureKind::Stalled`] (they do not change by themselves).
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Source(e) if e.is_retryable() => FailureKind::Retryable,
-            Self::Store(_) => FailureKind::Retryable,
-            Self::Source(_) | Self::Document { .. } | Self::Spec(_) => FailureKind::Stalled,
+            Self::Store(e) if e.is_retryable() => FailureKind::Retryable,
+            Self::Source(_) | Self::Store(_) | Self::Document { .. } | Self::Spec(_) => FailureKind::Stalled,
         }
     }
 
@@ -44,6 +45,7 @@ impl SyncError {
         match self {
             Self::Spec(_) => FailureCause::Spec,
             Self::Document { .. } => FailureCause::Document,
+            Self::Store(StoreError::TooLarge { .. }) => FailureCause::StorageTooLarge,
             Self::Store(_) => FailureCause::Storage,
             Self::Source(e) => match e {
                 S::Unauthorized { .. } => FailureCause::Unauthorized,
@@ -72,6 +74,8 @@ pub enum FailureCause {
     Fetch,
     /// The document is not a catalog, or larger than allowed.
     Document,
+    /// The catalog is larger than the store can hold ([`StoreError::TooLarge`]).
+    StorageTooLarge,
     /// The store failed.
     Storage,
 }
@@ -107,6 +111,13 @@ mod tests {
             big.into(),
             SyncError::Document { location: "file r.json".into(), error: document },
             SyncError::Spec("registry x: syncPolicy.interval: 0s is out of range".into()),
+            StoreError::TooLarge {
+                what: "storage ConfigMap ns/x-registry-storage".into(),
+                size: 2_000_000,
+                limit: 1_000_000,
+                advice: "Narrow spec.filter.".into(),
+            }
+            .into(),
         ];
         for e in stalled {
             assert_eq!(e.kind(), FailureKind::Stalled, "{e}");
@@ -129,6 +140,8 @@ mod tests {
         assert_eq!(cause(SourceError::TooLarge { what: "body".into(), limit: 1 }), FailureCause::Document);
         let store = StoreError::Query { operation: "write", message: "x".into() };
         assert_eq!(SyncError::from(store).cause(), FailureCause::Storage);
+        let too_large = StoreError::TooLarge { what: "w".into(), size: 2, limit: 1, advice: "a".into() };
+        assert_eq!(SyncError::from(too_large).cause(), FailureCause::StorageTooLarge);
         assert_eq!(SyncError::Spec("x".into()).cause(), FailureCause::Spec);
     }
 }
