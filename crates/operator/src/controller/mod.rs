@@ -16,6 +16,7 @@
 //! and nothing outside the cluster needs cleaning up.
 
 pub mod admin;
+mod backend;
 pub mod events;
 pub mod inputs;
 pub mod leader;
@@ -38,6 +39,7 @@ use thv_sources::{Source, SourceError};
 use thv_store::Store;
 use thv_sync::RegistrySpec;
 
+pub use self::backend::ClusterBackend;
 use self::inputs::InputVersions;
 use self::metrics::Metrics;
 pub use self::process::{OperatorError, OperatorOptions, run_operator};
@@ -59,6 +61,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The source `spec` names, for `registry` (credentials from its namespace, read at each fetch).
     fn source(&self, registry: &McpRegistry, spec: &RegistrySpec) -> Result<Box<dyn Source>, SourceError>;
+
+    /// The registry of uid `uid` was deleted: drop what was kept for it.
+    fn forget(&self, uid: &str) {
+        let _ = uid;
+    }
 }
 
 /// How the controller runs.

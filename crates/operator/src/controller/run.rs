@@ -96,6 +96,7 @@ pub async fn run(
     let registries = {
         let readiness = Arc::clone(&readiness);
         let inputs = Arc::clone(&ctx.inputs);
+        let backend = Arc::clone(&ctx.backend);
         let metrics = Arc::clone(&ctx.metrics);
         let reader = reader.clone();
         watcher(scoped::<McpRegistry>(&client, ns), watcher::Config::default())
@@ -107,6 +108,7 @@ pub async fn run(
                     Event::Delete(registry) => {
                         if let Some(uid) = registry.uid() {
                             inputs.forget(&uid);
+                            backend.forget(&uid);
                         }
                     }
                     _ => {}
