@@ -8,6 +8,8 @@
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
 //! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
+//! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
+//!   credentials).
 //!
 //! The controller (`thv operator run`) is not part of this crate yet.
 
@@ -23,6 +25,7 @@ pub mod reference;
 mod resource;
 mod schema;
 mod source;
+pub mod sources;
 mod status;
 pub mod storage;
 

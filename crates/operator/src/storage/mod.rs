@@ -28,7 +28,6 @@
 mod content;
 pub mod layout;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -42,7 +41,7 @@ use tokio::sync::OnceCell;
 pub use self::content::MAX_RUNS;
 use self::content::{Draft, History};
 pub use self::layout::{API_SERVER_LIMIT, STORAGE_LIMIT};
-use crate::kube_error::{self, API_CALL_TIMEOUT};
+use crate::kube_error::{self, API_CALL_TIMEOUT, CallError, call};
 use crate::labels;
 
 /// Attempts of one write when other writers keep changing the object in between.
@@ -92,12 +91,6 @@ struct Loaded {
 enum Write<'a> {
     Commit(&'a SyncCommit),
     Run(&'a SyncRun, Option<&'a RegistryState>),
-}
-
-/// Why one API call failed.
-enum CallError {
-    Api(kube::Error),
-    TimedOut,
 }
 
 impl ConfigMapStore {
@@ -456,15 +449,6 @@ fn is_too_large(error: &kube::Error) -> bool {
         Some(413) => true,
         Some(422) => kube_error::describe(error).contains("Too long"),
         _ => false,
-    }
-}
-
-/// Runs one API call, bounded by [`API_CALL_TIMEOUT`].
-async fn call<T>(request: impl Future<Output = Result<T, kube::Error>>) -> Result<T, CallError> {
-    match tokio::time::timeout(API_CALL_TIMEOUT, request).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(CallError::Api(e)),
-        Err(_) => Err(CallError::TimedOut),
     }
 }
 
