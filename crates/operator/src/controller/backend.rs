@@ -42,8 +42,8 @@ impl Backend for ClusterBackend {
 
     fn source(&self, registry: &McpRegistry, spec: &RegistrySpec) -> Result<Box<dyn Source>, SourceError> {
         let namespace = registry.namespace().unwrap_or_default();
-        let ctx = SourceContext { cache_dir: self.cache_dir.join(&namespace), registry: spec.name.clone() };
-        thv_sources::build(&spec.source, &ctx)
+        let ctx = SourceContext::new(self.cache_dir.join(&namespace), spec.name.clone());
+        crate::sources::build(spec, self.client.clone(), &namespace, &ctx)
     }
 
     fn forget(&self, uid: &str) {

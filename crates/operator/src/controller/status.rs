@@ -132,6 +132,7 @@ pub fn failure_reason(report: &SyncReport) -> Reason {
     match report.cause {
         Some(FailureCause::Spec) => Reason::InvalidSpec,
         Some(FailureCause::SourceNotFound) => Reason::SourceNotFound,
+        Some(FailureCause::CredentialsNotFound) => Reason::SecretNotFound,
         Some(FailureCause::Unauthorized) => Reason::AuthenticationFailed,
         Some(FailureCause::Document) => Reason::InvalidDocument,
         Some(FailureCause::StorageTooLarge) => Reason::StorageTooLarge,

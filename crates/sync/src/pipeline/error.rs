@@ -49,6 +49,7 @@ impl SyncError {
             Self::Store(_) => FailureCause::Storage,
             Self::Source(e) => match e {
                 S::Unauthorized { .. } => FailureCause::Unauthorized,
+                S::CredentialsNotFound { .. } => FailureCause::CredentialsNotFound,
                 S::NotFound { .. } | S::HttpStatus { status: 404 | 410, .. } => FailureCause::SourceNotFound,
                 S::TooLarge { .. } | S::BadContent { .. } => FailureCause::Document,
                 _ if e.is_retryable() => FailureCause::Fetch,
@@ -68,6 +69,8 @@ pub enum FailureCause {
     Spec,
     /// What the source names does not exist: HTTP 404 or 410, a missing Git branch, tag, commit or file.
     SourceNotFound,
+    /// The credentials the spec names are missing (a Secret or one of its keys).
+    CredentialsNotFound,
     /// The source refused the credentials (HTTP 401 or 403).
     Unauthorized,
     /// Fetching failed in a way that may pass: network trouble, 5xx, 408 or 429 answers, timeouts.
@@ -137,6 +140,8 @@ mod tests {
         assert_eq!(cause(SourceError::Network { url: "u".into(), message: "reset".into() }), FailureCause::Fetch);
         assert_eq!(cause(SourceError::HttpStatus { url: "u".into(), status: 400 }), FailureCause::Spec);
         assert_eq!(cause(SourceError::InvalidSpec("bad".into())), FailureCause::Spec);
+        let missing = SourceError::CredentialsNotFound { what: "Secret a/b".into(), message: "no key t".into() };
+        assert_eq!(cause(missing), FailureCause::CredentialsNotFound);
         assert_eq!(cause(SourceError::TooLarge { what: "body".into(), limit: 1 }), FailureCause::Document);
         let store = StoreError::Query { operation: "write", message: "x".into() };
         assert_eq!(SyncError::from(store).cause(), FailureCause::Storage);
