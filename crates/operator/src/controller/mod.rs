@@ -97,6 +97,9 @@ pub struct Context {
     pub inputs: Arc<InputVersions>,
     /// Consecutive reconcile errors per registry, for the error backoff.
     errors: Mutex<HashMap<ObjectRef<McpRegistry>, u32>>,
+    /// The status this process last wrote, per registry uid: the controller's cache can lag behind its own
+    /// writes, and only the operator writes the status, so this is the freshest copy.
+    statuses: Mutex<HashMap<String, crate::McpRegistryStatus>>,
 }
 
 impl Context {
@@ -105,7 +108,33 @@ impl Context {
         let reporter =
             kube::runtime::events::Reporter { controller: REPORTER.to_owned(), instance: settings.instance.clone() };
         let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, backend, settings, metrics, recorder, inputs: Arc::default(), errors: Mutex::default() }
+        Self {
+            client,
+            backend,
+            settings,
+            metrics,
+            recorder,
+            inputs: Arc::default(),
+            errors: Mutex::default(),
+            statuses: Mutex::default(),
+        }
+    }
+
+    /// The status this process last wrote for the registry of `uid`, if any.
+    pub(crate) fn written_status(&self, uid: &str) -> Option<crate::McpRegistryStatus> {
+        self.statuses.lock().unwrap_or_else(PoisonError::into_inner).get(uid).cloned()
+    }
+
+    /// Remembers the status just written for the registry of `uid`.
+    pub(crate) fn wrote_status(&self, uid: &str, status: &crate::McpRegistryStatus) {
+        self.statuses.lock().unwrap_or_else(PoisonError::into_inner).insert(uid.to_owned(), status.clone());
+    }
+
+    /// Forgets what was kept for the deleted registry of `uid`.
+    pub(crate) fn forget(&self, uid: &str) {
+        self.statuses.lock().unwrap_or_else(PoisonError::into_inner).remove(uid);
+        self.inputs.forget(uid);
+        self.backend.forget(uid);
     }
 
     /// The delay before retrying a registry whose reconcile failed: 1 s, doubling, at most 5 minutes.

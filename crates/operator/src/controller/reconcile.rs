@@ -32,7 +32,7 @@ use super::schedule::{self, Inputs, Plan, StoredSync, SyncReason};
 use super::status::{self, ApiState, CatalogStep, Observed, SyncRun};
 use super::{Context, Error, FIELD_MANAGER, events, inputs, workload};
 use crate::conditions::{self, ConditionType, Reason};
-use crate::labels::{self, pending_sync_trigger};
+use crate::labels::{self, pending_sync_trigger_after};
 use crate::{ConfigMapRef, McpRegistry, McpRegistryStatus, StorageRef, StorageType};
 
 /// Reconciles one registry (kube-runtime's reconciler).
@@ -74,13 +74,16 @@ struct Reconcile<'a> {
 
 impl<'a> Reconcile<'a> {
     fn new(registry: &'a McpRegistry, ctx: &'a Context) -> Result<Self, Error> {
+        let uid = registry.uid().ok_or(Error::Incomplete("metadata.uid"))?;
+        // The cache may not have seen this process's last status write yet; that write is the freshest.
+        let previous = ctx.written_status(&uid).unwrap_or_else(|| registry.status.clone().unwrap_or_default());
         Ok(Self {
             registry,
             ctx,
             namespace: registry.namespace().ok_or(Error::Incomplete("metadata.namespace"))?,
             name: registry.name_any(),
-            uid: registry.uid().ok_or(Error::Incomplete("metadata.uid"))?,
-            previous: registry.status.clone().unwrap_or_default(),
+            uid,
+            previous,
             now: Timestamp::now(),
         })
     }
@@ -93,7 +96,7 @@ impl<'a> Reconcile<'a> {
             return Ok(Action::await_change());
         }
         // 2. Trigger (handled by whatever sync runs in this reconcile).
-        let trigger = pending_sync_trigger(self.registry);
+        let trigger = pending_sync_trigger_after(self.registry, self.previous.last_handled_sync_trigger.as_deref());
         // 3. Spec.
         let spec = match crate::convert::to_local(&self.name, &self.registry.spec) {
             Ok((spec, _cluster)) => spec,
@@ -329,6 +332,7 @@ impl<'a> Reconcile<'a> {
         api.patch_status(&self.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
             .await
             .map_err(Error::kube(format!("patch the status of {}/{}", self.namespace, self.name)))?;
+        self.ctx.wrote_status(&self.uid, next);
         Ok(())
     }
 }

@@ -95,8 +95,7 @@ pub async fn run(
 
     let registries = {
         let readiness = Arc::clone(&readiness);
-        let inputs = Arc::clone(&ctx.inputs);
-        let backend = Arc::clone(&ctx.backend);
+        let forget = Arc::clone(&ctx);
         let metrics = Arc::clone(&ctx.metrics);
         let reader = reader.clone();
         watcher(scoped::<McpRegistry>(&client, ns), watcher::Config::default())
@@ -107,8 +106,7 @@ pub async fn run(
                     Event::InitDone => readiness.synced("mcpregistries"),
                     Event::Delete(registry) => {
                         if let Some(uid) = registry.uid() {
-                            inputs.forget(&uid);
-                            backend.forget(&uid);
+                            forget.forget(&uid);
                         }
                     }
                     _ => {}

@@ -34,6 +34,21 @@ pub fn fake() -> FakeApiServer {
     fake
 }
 
+/// The controller's context as `thv operator run` builds it, with its Git cache directory.
+pub fn context(fake: &FakeApiServer, namespace: Option<&str>) -> (Arc<Context>, tempfile::TempDir) {
+    let client = fake.client_as(OPERATOR);
+    let cache = tempfile::tempdir().expect("cache dir");
+    let backend = Arc::new(ClusterBackend::new(client.clone(), cache.path().to_path_buf()));
+    let settings = Settings {
+        namespace: namespace.map(ToOwned::to_owned),
+        concurrency: 2,
+        api: ApiPodTemplate { image: "ghcr.io/thv-registry/thv-registry:test".into() },
+        instance: Some("operator-0".into()),
+    };
+    let metrics = Arc::new(Metrics::new());
+    (Arc::new(Context::new(client, backend, settings, metrics)), cache)
+}
+
 /// A running controller.
 pub struct Operator {
     task: JoinHandle<()>,
@@ -48,18 +63,9 @@ pub struct Operator {
 impl Operator {
     /// Starts the controller for all namespaces (or `namespace`) against `fake`.
     pub fn start_in(fake: &FakeApiServer, namespace: Option<&str>) -> Self {
-        let client = fake.client_as(OPERATOR);
-        let cache = tempfile::tempdir().expect("cache dir");
-        let backend = Arc::new(ClusterBackend::new(client.clone(), cache.path().to_path_buf()));
-        let settings = Settings {
-            namespace: namespace.map(ToOwned::to_owned),
-            concurrency: 2,
-            api: ApiPodTemplate { image: "ghcr.io/thv-registry/thv-registry:test".into() },
-            instance: Some("operator-0".into()),
-        };
-        let metrics = Arc::new(Metrics::new());
+        let (ctx, cache) = context(fake, namespace);
+        let metrics = Arc::clone(&ctx.metrics);
         let readiness = Arc::new(Readiness::default());
-        let ctx = Arc::new(Context::new(client, backend, settings, Arc::clone(&metrics)));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(thv_operator::controller::run(ctx, Arc::clone(&readiness), async {
             let _ = stopped.await;

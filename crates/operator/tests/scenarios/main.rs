@@ -445,3 +445,31 @@ async fn the_api_deployment_is_rendered_and_api_ready_follows_its_status() {
     let gone: Option<Service> = fake.get(NS, "platform-api").expect("get");
     assert!(gone.is_none(), "the Service is deleted");
 }
+
+/// The controller's cache can lag behind its own status write: a reconcile of the object as it was before
+/// (no status yet) must start from the status the operator wrote, not redo the sync and regress the status.
+#[tokio::test]
+async fn a_reconcile_of_a_stale_cached_object_starts_from_the_status_it_wrote() {
+    let fake = fake();
+    put_configmap(&fake, "catalog", &catalog(&["io.example/a", "io.example/b"], "1.0.0")).await;
+    let created = std::sync::Arc::new(create_registry(&fake, "platform", configmap_spec("catalog", false)).await);
+    let (ctx, _cache) = context(&fake, None);
+    let metrics = std::sync::Arc::clone(&ctx.metrics);
+    let reconcile = thv_operator::controller::reconcile::reconcile;
+
+    reconcile(std::sync::Arc::clone(&created), std::sync::Arc::clone(&ctx)).await.expect("first reconcile");
+    let first: thv_operator::McpRegistry = fake.get(NS, "platform").expect("readable").expect("exists");
+    assert!(has(&first, Ready, "True", "Succeeded"), "{:?}", first.status);
+    let status_writes = || fake.requests().iter().filter(|r| r.subresource.as_deref() == Some("status")).count();
+    let writes = status_writes();
+
+    // The same object again, as a cache that has not seen the status write yet hands it over.
+    reconcile(created, ctx).await.expect("second reconcile");
+    let second: thv_operator::McpRegistry = fake.get(NS, "platform").expect("readable").expect("exists");
+    assert_eq!(second.status, first.status, "the status is not regressed");
+    assert_eq!(status_writes(), writes, "nothing new to write");
+    let syncs = metrics.encode().expect("metrics");
+    let syncs: Vec<&str> = syncs.lines().filter(|l| l.starts_with("thv_operator_syncs_total{")).collect();
+    assert_eq!(syncs.len(), 1, "one sync, not a second one for a generation already synced: {syncs:?}");
+    assert!(syncs[0].ends_with(" 1"), "{syncs:?}");
+}
