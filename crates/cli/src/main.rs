@@ -7,6 +7,7 @@ mod input;
 mod logging;
 mod lookup;
 mod operator;
+mod operator_api;
 mod output;
 mod registry;
 mod search;
@@ -48,7 +49,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Show one server's details.
     Show(server::ShowServerArgs),
-    /// The Kubernetes operator: run the MCPRegistry controller, print its CRDs.
+    /// The Kubernetes operator: run the MCPRegistry controller or a registry's API pod, print the CRDs.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
 }
@@ -64,6 +65,9 @@ fn main() -> ExitCode {
             logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
         }
         Command::Operator(operator::OperatorCommand::Run(args)) => {
+            logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
+        }
+        Command::Operator(operator::OperatorCommand::Api(args)) => {
             logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
         }
         _ => logging::init(logging::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN),

@@ -1,4 +1,5 @@
-//! `thv operator …` commands: the Kubernetes operator (`run`) and its resources (`crds`).
+//! `thv operator …` commands: the Kubernetes operator (`run`), a registry's API pod (`api`) and the
+//! resources (`crds`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub enum OperatorCommand {
         thv operator crds -o json > crds.json\n\n\
         The same YAML is committed as deploy/crds/; `kubectl apply -k deploy/` installs it with the operator.")]
     Crds(CrdsArgs),
+    /// Serve one MCPRegistry's stored catalog read-only (the operator's per-registry API pod).
+    Api(crate::operator_api::ApiArgs),
 }
 
 /// Arguments of `thv operator crds`.
@@ -121,6 +124,7 @@ pub async fn run(cmd: &OperatorCommand, locations: &crate::config::Locations) ->
             outln!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)
         }
+        OperatorCommand::Api(args) => crate::operator_api::run(args).await,
     }
 }
 

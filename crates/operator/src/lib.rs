@@ -8,11 +8,13 @@
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
 //! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
+//! - [`api_pod`]: [`api_pod::ApiPod`], the per-registry API pod (`thv operator api`) following the storage.
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
 //! The controller (`thv operator run`) is not part of this crate yet.
 
+pub mod api_pod;
 pub mod conditions;
 pub mod controller;
 pub mod convert;

@@ -84,21 +84,23 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     http_layers(routes, state, options)
 }
 
-/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, then one edge layer
-/// (request id, NUL rejection, trailing-slash redirect, body limit, timeout, CORS, metrics and access log).
-/// Few layers on purpose: each costs an allocation and a service clone per request. Public so routers
-/// built elsewhere (tests) get the same behaviour.
+/// Wraps `routes` in the cross-cutting layers, outermost first: the body limit, one edge layer (request id,
+/// NUL rejection, trailing-slash redirect, body limit, timeout, CORS, metrics and access log), then gzip and
+/// ETag/304. They are applied as one stack: each `Router::layer` call boxes every route once more, and each
+/// box is cloned (an allocation) per request. Public so routers built elsewhere (tests) get the same
+/// behaviour.
 pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Router {
     let gzip_when = SizeAbove::new(GZIP_MIN_BYTES)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
-    routes
-        .layer(axum::middleware::from_fn(conditional::etag))
-        .layer(CompressionLayer::new().compress_when(gzip_when))
-        .layer(axum::middleware::from_fn(conditional::weaken_encoded))
-        .layer(axum::middleware::from_fn_with_state(middleware::Edge { state, options }, middleware::edge))
-        .layer(DefaultBodyLimit::max(options.body_limit))
+    routes.layer((
+        DefaultBodyLimit::max(options.body_limit),
+        axum::middleware::from_fn_with_state(middleware::Edge { state, options }, middleware::edge),
+        axum::middleware::from_fn(conditional::weaken_encoded),
+        CompressionLayer::new().compress_when(gzip_when),
+        axum::middleware::from_fn(conditional::etag),
+    ))
 }
 
 async fn endpoint_not_found() -> Problem {
