@@ -49,7 +49,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Show one server's details.
     Show(server::ShowServerArgs),
-    /// The Kubernetes operator: run a registry's API pod, print its CRDs.
+    /// The Kubernetes operator: run the MCPRegistry controller or a registry's API pod, print the CRDs.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
 }
@@ -62,6 +62,9 @@ fn main() -> ExitCode {
     // Held to the end of `main`, so the last buffered log lines are written out.
     let _log_guard = match &cli.command {
         Command::Registry(registry::RegistryCommand::Serve(args)) => {
+            logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
+        }
+        Command::Operator(operator::OperatorCommand::Run(args)) => {
             logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
         }
         Command::Operator(operator::OperatorCommand::Api(args)) => {
@@ -81,7 +84,7 @@ fn main() -> ExitCode {
             Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
             Command::Search(args) => search::run(&args, &cli.locations).await,
             Command::Show(args) => server::run(&args, &cli.locations).await,
-            Command::Operator(cmd) => operator::run(&cmd).await,
+            Command::Operator(cmd) => operator::run(&cmd, &cli.locations).await,
         };
         store::close_all().await;
         result

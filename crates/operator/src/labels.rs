@@ -82,8 +82,14 @@ pub fn api_labels(registry: &str) -> [(&'static str, String); 5] {
 /// The sync-trigger value not yet handled: the annotation's value when it differs from
 /// `status.lastHandledSyncTrigger`. Handled once: after the operator echoes it, this is `None` again.
 pub fn pending_sync_trigger(registry: &McpRegistry) -> Option<&str> {
-    let requested = registry.metadata.annotations.as_ref()?.get(SYNC_TRIGGER_ANNOTATION)?;
     let handled = registry.status.as_ref().and_then(|s| s.last_handled_sync_trigger.as_deref());
+    pending_sync_trigger_after(registry, handled)
+}
+
+/// The sync-trigger value not yet handled when `handled` is the last value handled (the operator's own
+/// record of it may be fresher than the object's status).
+pub fn pending_sync_trigger_after<'a>(registry: &'a McpRegistry, handled: Option<&str>) -> Option<&'a str> {
+    let requested = registry.metadata.annotations.as_ref()?.get(SYNC_TRIGGER_ANNOTATION)?;
     (handled != Some(requested.as_str())).then_some(requested.as_str())
 }
 

@@ -16,6 +16,7 @@
 
 pub mod api_pod;
 pub mod conditions;
+pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;

@@ -8,7 +8,7 @@ pub mod scheduler;
 pub mod spec;
 pub mod status;
 
-pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
+pub use pipeline::{FailureCause, SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
 pub use scheduler::{Scheduler, SchedulerHandle, sync_spec};
 pub use spec::{
     BACKOFF_RANGE, INTERVAL_RANGE, RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode,

@@ -159,6 +159,7 @@ pub(crate) async fn failed(
 ) -> SyncReport {
     let message = error.to_string();
     let kind = error.kind();
+    let cause = error.cause();
     let finished_at = now_rfc3339();
     let mut state =
         previous.unwrap_or_else(|| RegistryState { registry: spec.name.clone(), ..RegistryState::default() });
@@ -182,6 +183,7 @@ pub(crate) async fn failed(
         run_id,
         error: Some(message),
         failure: Some(kind),
+        cause: Some(cause),
         revision: state.revision,
         digest: state.content_digest,
         counts: run.counts,
@@ -277,6 +279,7 @@ mod tests {
         let error = SyncError::Spec("registry r: bad".into());
         let report = failed(&spec, &store, previous, T0, Instant::now(), &error).await;
         assert_eq!((report.outcome, report.failure), (SyncOutcome::Failed, Some(FailureKind::Stalled)));
+        assert_eq!(report.cause, Some(crate::pipeline::FailureCause::Spec));
         assert_eq!(report.counts.total, 1);
         let state = store.registry_state("r").await.expect("read").expect("state");
         assert_eq!((state.failed_attempts, state.last_failure), (1, Some(FailureKind::Stalled)));

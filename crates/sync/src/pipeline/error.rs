@@ -1,5 +1,6 @@
 //! Why a sync failed, and whether trying again may help.
 
+use serde::{Deserialize, Serialize};
 use thv_store::{FailureKind, StoreError};
 
 /// Why a sync failed.
@@ -36,6 +37,50 @@ impl SyncError {
             Self::Source(_) | Self::Store(_) | Self::Document { .. } | Self::Spec(_) => FailureKind::Stalled,
         }
     }
+
+    /// Which step failed and why, finer than [`SyncError::kind`]: what the operator's conditions and events
+    /// name.
+    pub fn cause(&self) -> FailureCause {
+        use thv_sources::SourceError as S;
+        match self {
+            Self::Spec(_) => FailureCause::Spec,
+            Self::Document { .. } => FailureCause::Document,
+            Self::Store(StoreError::TooLarge { .. }) => FailureCause::StorageTooLarge,
+            Self::Store(_) => FailureCause::Storage,
+            Self::Source(e) => match e {
+                S::Unauthorized { .. } => FailureCause::Unauthorized,
+                S::CredentialsNotFound { .. } => FailureCause::CredentialsNotFound,
+                S::NotFound { .. } | S::HttpStatus { status: 404 | 410, .. } => FailureCause::SourceNotFound,
+                S::TooLarge { .. } | S::BadContent { .. } => FailureCause::Document,
+                _ if e.is_retryable() => FailureCause::Fetch,
+                // Unsupported kinds, unusable settings, refused addresses and 4xx answers to what the spec asks.
+                _ => FailureCause::Spec,
+            },
+        }
+    }
+}
+
+/// Which part of a failed sync went wrong. With [`FailureKind`] it tells a status what to say: the spec, the
+/// source, the credentials, the document or the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureCause {
+    /// The spec or the source settings cannot be used as written (including a 4xx answer to what they ask).
+    Spec,
+    /// What the source names does not exist: HTTP 404 or 410, a missing Git branch, tag, commit or file.
+    SourceNotFound,
+    /// The credentials the spec names are missing (a Secret or one of its keys).
+    CredentialsNotFound,
+    /// The source refused the credentials (HTTP 401 or 403).
+    Unauthorized,
+    /// Fetching failed in a way that may pass: network trouble, 5xx, 408 or 429 answers, timeouts.
+    Fetch,
+    /// The document is not a catalog, or larger than allowed.
+    Document,
+    /// The catalog is larger than the store can hold ([`StoreError::TooLarge`]).
+    StorageTooLarge,
+    /// The store failed.
+    Storage,
 }
 
 #[cfg(test)]
@@ -80,5 +125,28 @@ mod tests {
         for e in stalled {
             assert_eq!(e.kind(), FailureKind::Stalled, "{e}");
         }
+    }
+
+    #[test]
+    fn failures_name_their_cause() {
+        let cause = |e: SourceError| SyncError::from(e).cause();
+        assert_eq!(cause(SourceError::Unauthorized { url: "u".into(), status: 403 }), FailureCause::Unauthorized);
+        assert_eq!(cause(SourceError::HttpStatus { url: "u".into(), status: 404 }), FailureCause::SourceNotFound);
+        assert_eq!(
+            cause(SourceError::NotFound { what: "git r".into(), message: "no branch x".into() }),
+            FailureCause::SourceNotFound
+        );
+        assert_eq!(cause(SourceError::HttpStatus { url: "u".into(), status: 503 }), FailureCause::Fetch);
+        assert_eq!(cause(SourceError::Network { url: "u".into(), message: "reset".into() }), FailureCause::Fetch);
+        assert_eq!(cause(SourceError::HttpStatus { url: "u".into(), status: 400 }), FailureCause::Spec);
+        assert_eq!(cause(SourceError::InvalidSpec("bad".into())), FailureCause::Spec);
+        let missing = SourceError::CredentialsNotFound { what: "Secret a/b".into(), message: "no key t".into() };
+        assert_eq!(cause(missing), FailureCause::CredentialsNotFound);
+        assert_eq!(cause(SourceError::TooLarge { what: "body".into(), limit: 1 }), FailureCause::Document);
+        let store = StoreError::Query { operation: "write", message: "x".into() };
+        assert_eq!(SyncError::from(store).cause(), FailureCause::Storage);
+        let too_large = StoreError::TooLarge { what: "w".into(), size: 2, limit: 1, advice: "a".into() };
+        assert_eq!(SyncError::from(too_large).cause(), FailureCause::StorageTooLarge);
+        assert_eq!(SyncError::Spec("x".into()).cause(), FailureCause::Spec);
     }
 }

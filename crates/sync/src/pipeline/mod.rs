@@ -28,7 +28,7 @@ use std::time::Instant;
 use thv_sources::{FetchOutcome, Source};
 use thv_store::{RegistryState, Store};
 
-pub use self::error::SyncError;
+pub use self::error::{FailureCause, SyncError};
 pub use self::report::{SkippedRecord, SyncReport};
 use crate::spec::RegistrySpec;
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 use thv_store::{Change, Counts, FailureKind, SyncOutcome};
 
+use super::FailureCause;
+
 /// A record the sync left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedRecord {
@@ -32,6 +34,9 @@ pub struct SyncReport {
     pub error: Option<String>,
     /// Kind of a failed sync's error: `retryable` (retried with backoff) or `stalled` (waits for a fix).
     pub failure: Option<FailureKind>,
+    /// Which part of a failed sync went wrong (spec, source, credentials, document, store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<FailureCause>,
     /// Source revision.
     pub revision: Option<String>,
     /// Content digest of the catalog after the sync.
@@ -60,6 +65,7 @@ impl SyncReport {
             run_id: None,
             error: None,
             failure: None,
+            cause: None,
             revision: None,
             digest: None,
             counts: Counts::default(),
