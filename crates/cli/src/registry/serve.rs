@@ -110,7 +110,7 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
