@@ -65,7 +65,7 @@ fn go_duration(text: &str) {
     }
     for bounds in [INTERVAL, BACKOFF] {
         if let Ok(value) = bounds.parse(text) {
-            assert!(value >= bounds.min && value <= bounds.max, "{text:?}: {value:?} is outside {bounds:?}");
+            assert!(bounds.range.contains(value), "{text:?}: {value:?} is outside {bounds:?}");
             let written = bounds.format(value).expect("an in-range value formats");
             assert_eq!(bounds.parse(&written), Ok(value), "{text:?} is written back as {written:?}");
         }
@@ -73,7 +73,9 @@ fn go_duration(text: &str) {
 }
 
 fn human_duration(text: &str) {
-    for range in [thv_sync::INTERVAL_RANGE, thv_sync::BACKOFF_RANGE, thv_sources::TIMEOUT_RANGE] {
+    for range in
+        [thv_sync::INTERVAL_RANGE, thv_sync::BACKOFF_RANGE, thv_sources::TIMEOUT_RANGE, thv_sources::FULL_RESYNC_RANGE]
+    {
         let Ok(value) = range.parse(text) else { continue };
         assert!(range.contains(value), "{text:?}: {value:?} is outside {range}");
         let shown = humantime::format_duration(value).to_string();
