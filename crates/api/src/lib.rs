@@ -1,6 +1,7 @@
 //! The HTTP API of thv-registry: the MCP Registry read API (`/v0.1`, `/v0`) for the aggregate of all
 //! registries and per registry (`/registry/{name}/v0.1`, `/registry/{name}/v0`), served from an immutable
-//! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]).
+//! in-memory [`Snapshot`] that is swapped atomically after each sync ([`AppState::replace`]). The server
+//! itself — store, auth, scheduler or read-only replica, listener — is started with [`ServerBuilder`].
 
 pub mod auth;
 mod listing;
@@ -9,6 +10,8 @@ pub mod openapi;
 mod params;
 mod problem;
 mod routes;
+mod search;
+pub mod server;
 mod snapshot;
 mod state;
 
@@ -18,5 +21,6 @@ pub use openapi::{openapi_document, openapi_json, openapi_yaml};
 pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::{HttpOptions, MAX_REQUEST_ID_LEN, RequestId, X_REQUEST_ID, http_layers, router, router_with};
+pub use server::{ReloadHandle, Server, ServerBuilder, ServerError};
 pub use snapshot::{OFFICIAL_META, Record, RegistrySnapshot, Snapshot, load_snapshot};
 pub use state::AppState;

@@ -24,9 +24,6 @@ pub struct Listing {
     pub categories: Vec<String>,
     /// Transport types of packages and remotes.
     pub transports: Vec<String>,
-    /// Lower-cased name, title and description, for search.
-    #[serde(skip)]
-    pub search_text: String,
 }
 
 impl Listing {
@@ -34,12 +31,6 @@ impl Listing {
     pub fn of(server: &ServerJson) -> Self {
         let facts = ServerFacts::of(server);
         let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let search_text = [server.name.as_deref(), server.title.as_deref(), server.description.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n")
-            .to_lowercase();
         Self {
             title: server.title.clone(),
             description: server.description.clone(),
@@ -47,7 +38,6 @@ impl Listing {
             tags: owned(&facts.tags),
             categories: owned(&facts.categories),
             transports: owned(&facts.transports),
-            search_text,
         }
     }
 

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::problem::Problem;
+use crate::search::Search;
 
 /// The official message for an unparsable `updated_since`.
 pub const BAD_UPDATED_SINCE: &str =
@@ -58,6 +59,11 @@ impl RawQuery {
         }
     }
 
+    /// The `search` term (`None` when absent or empty).
+    pub fn search(&self) -> Option<Search> {
+        self.get("search").map(Search::new)
+    }
+
     /// `include_deleted` as a bool (`None` when absent).
     pub fn include_deleted(&self) -> Result<Option<bool>, Problem> {
         self.get("include_deleted").map(|v| parse_bool(v, "query.include_deleted")).transpose()
@@ -103,13 +109,13 @@ pub struct ListParams {
     pub cursor: Option<Cursor>,
     /// Page size, 1..=100.
     pub limit: usize,
-    /// Lower-cased name substring.
-    pub search: Option<String>,
+    /// Part of the name, title or description.
+    pub search: Option<Search>,
     /// Only rows updated strictly after this.
     pub updated_since: Option<Timestamp>,
     /// `latest` or an exact version.
     pub version: Option<String>,
-    /// Whether deleted rows are listed.
+    /// Whether deleted rows are listed (always with `updated_since`).
     pub include_deleted: bool,
 }
 
@@ -124,18 +130,13 @@ impl ListParams {
             .get("updated_since")
             .map(|text| text.parse::<Timestamp>().map_err(|_| Problem::bad_request(BAD_UPDATED_SINCE)))
             .transpose()?;
-        let include_deleted = match (query.include_deleted()?, updated_since.is_some()) {
-            (Some(false), true) => {
-                return Err(Problem::bad_request(
-                    "include_deleted cannot be false when updated_since is given: incremental syncs must see deletions",
-                ));
-            }
-            (explicit, since) => since || explicit.unwrap_or(false),
-        };
+        // With `updated_since`, deletions are always listed (incremental syncs must see them), whatever
+        // `include_deleted` says; it is still validated.
+        let include_deleted = query.include_deleted()?.unwrap_or(false) || updated_since.is_some();
         Ok(Self {
             cursor: query.get("cursor").map(Cursor::parse),
             limit,
-            search: query.get("search").map(str::to_lowercase),
+            search: query.search(),
             updated_since,
             version: query.get("version").map(str::to_owned),
             include_deleted,
@@ -179,7 +180,9 @@ mod tests {
         let params = list("updated_since=2025-08-07T13:15:04.280Z").unwrap();
         assert!(params.include_deleted);
         assert_eq!(list("updated_since=yesterday").unwrap_err().detail, BAD_UPDATED_SINCE);
-        assert_eq!(list("updated_since=2025-08-07T13:15:04Z&include_deleted=false").unwrap_err().status.as_u16(), 400);
+        let explicit_false = list("updated_since=2025-08-07T13:15:04Z&include_deleted=false").unwrap();
+        assert!(explicit_false.include_deleted, "taken as true, as the official document says");
+        assert!(!list("include_deleted=false").unwrap().include_deleted);
         assert_eq!(list("include_deleted=maybe").unwrap_err().status.as_u16(), 422);
     }
 

@@ -14,6 +14,7 @@ use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
 
 use crate::listing::Listing;
+use crate::search::SearchText;
 
 /// The key of the official block in a response `_meta`.
 pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
@@ -23,8 +24,8 @@ pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
 pub struct Record {
     /// Full server name.
     pub name: String,
-    /// The name in lower case, for case-insensitive search.
-    pub name_lower: String,
+    /// Name, title and description, for `search`.
+    pub search_text: SearchText,
     /// Version string.
     pub version: String,
     /// `active`, `deprecated` or `deleted`.
@@ -50,7 +51,7 @@ impl Record {
     pub fn new(version: &ServerVersion) -> Self {
         Self {
             name: version.name.clone(),
-            name_lower: version.name.to_lowercase(),
+            search_text: SearchText::of(&version.name, version.document.as_str()),
             version: version.version.clone(),
             status: version.status.clone(),
             deleted: version.status == "deleted",

@@ -126,8 +126,9 @@ impl AppState {
     }
 
     /// Rebuilds the snapshot of every registry from the store (set with [`AppState::set_store`] and
-    /// [`AppState::set_registries`]) and serves it. Reloads run one at a time, so the last one to finish
-    /// always saw the last commit. Without a store this does nothing.
+    /// [`AppState::set_registries`]), serves it, and sets each registry's server count in the metrics.
+    /// Reloads run one at a time, so the last one to finish always saw the last commit. Without a store
+    /// this does nothing.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let Some(store) = self.store().cloned() else {
             return Ok(());
@@ -135,6 +136,11 @@ impl AppState {
         let _one_at_a_time = self.0.reloading.lock().await;
         let names: Vec<String> = self.registries().iter().map(|spec| spec.name.clone()).collect();
         let snapshot = load_snapshot(store.as_ref(), &names).await?;
+        for name in &names {
+            if let Some(registry) = snapshot.registry(name) {
+                self.metrics().set_servers(name, registry.records().len() as u64);
+            }
+        }
         self.replace(snapshot);
         Ok(())
     }

@@ -167,6 +167,11 @@ async fn a_write_token_syncs_and_the_change_sets_follow() {
     let forbidden = sync(app, Some(&reader)).await;
     assert_eq!(forbidden.status, 403, "{}", forbidden.text);
     assert!(forbidden.header("www-authenticate").unwrap().contains("insufficient_scope"));
+    // A read that needs no token ignores one that is not ours (a client sending its own service's token).
+    for uri in ["/v0.1/servers", "/api/v1/servers", "/api/v1/registries/local"] {
+        let read = send(app, request(Method::GET, uri, Some("thv_not-a-real-token"))).await;
+        assert_eq!(read.status, 200, "{uri}: {}", read.text);
+    }
     let unknown = sync(app, Some("thv_not-a-real-token")).await;
     assert_eq!(unknown.status, 401);
     assert!(unknown.header("www-authenticate").unwrap().contains("invalid_token"));
@@ -221,6 +226,9 @@ async fn reads_can_require_a_token_but_probes_never_do() {
     for uri in ["/v0.1/servers", "/v0/servers", "/api/v1/servers", "/api/v1/registries", "/registry/local/v0.1/servers"]
     {
         assert_eq!(get(app, uri).await.status, 401, "{uri}");
+        let unknown = send(app, request(Method::GET, uri, Some("thv_not-a-real-token"))).await;
+        assert_eq!(unknown.status, 401, "{uri}: reads that need a token refuse one that is not ours");
+        assert!(unknown.header("www-authenticate").unwrap().contains("invalid_token"), "{uri}");
         // The last one is a 404: the registry has not synced yet, but the token got the request that far.
         let expected = if uri.starts_with("/registry/") { 404 } else { 200 };
         assert_eq!(send(app, request(Method::GET, uri, Some(&reader))).await.status, expected, "{uri}");
@@ -253,12 +261,17 @@ async fn oidc_tokens_are_checked_against_the_providers_keys() {
     assert_eq!(reply.json()["requestedBy"], "oidc:alice");
     assert_eq!(sync(app, Some(&first.sign(&provider.claims(json!({"groups": ["registry:write"]}))))).await.status, 200);
 
+    // `nbf` gets the same clock-skew leeway as `exp`.
+    let now = jiff::Timestamp::now().as_second();
+    let skewed = first.sign(&provider.claims(json!({"scope": "registry:write", "nbf": now + 30, "exp": now - 30})));
+    assert_eq!(sync(app, Some(&skewed)).await.status, 200, "within the 60 s leeway");
+
     let reader = first.sign(&provider.claims(json!({"scope": "openid"})));
     assert_eq!(sync(app, Some(&reader)).await.status, 403);
 
-    let now = jiff::Timestamp::now().as_second();
     let refused = [
         ("expired", first.sign(&provider.claims(json!({"scope": "registry:write", "exp": now - 3600})))),
+        ("not yet valid", first.sign(&provider.claims(json!({"scope": "registry:write", "nbf": now + 3600})))),
         ("other audience", first.sign(&provider.claims(json!({"scope": "registry:write", "aud": "someone-else"})))),
         (
             "other issuer",
@@ -279,6 +292,8 @@ async fn oidc_tokens_are_checked_against_the_providers_keys() {
         let reply = sync(app, Some(&token)).await;
         assert_eq!(reply.status, 401, "{why}: {}", reply.text);
         assert!(reply.header("www-authenticate").unwrap().contains("invalid_token"), "{why}");
+        let read = send(app, request(Method::GET, "/v0.1/servers", Some(&token))).await;
+        assert_eq!(read.status, 200, "{why}: an anonymous read ignores it");
     }
     assert_eq!(provider.jwks_fetches.load(Ordering::SeqCst), 1, "keys are cached");
 

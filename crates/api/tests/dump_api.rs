@@ -110,9 +110,13 @@ async fn updated_since_is_strict_and_validated() {
         let reply = get(&app, &format!("/v0.1/servers?updated_since={bad}")).await;
         assert_problem(&reply, 400, BAD_UPDATED_SINCE);
     }
-    let reply = get(&app, "/v0.1/servers?updated_since=2025-08-07T13:15:04Z&include_deleted=false").await;
-    assert_eq!(reply.status, 400);
-    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    // As the official document says: with `updated_since`, `include_deleted` is taken as true, even when
+    // sent as false, so incremental syncs see deletions.
+    let since = "updated_since=2000-01-01T00:00:00Z";
+    let implied = get(&app, &format!("/v0.1/servers?limit=100&{since}")).await;
+    let explicit = get(&app, &format!("/v0.1/servers?limit=100&{since}&include_deleted=false")).await;
+    assert_eq!(explicit.status, 200, "{}", explicit.text);
+    assert_eq!(explicit.text, implied.text);
 
     // Strictly after an existing timestamp: that record itself is excluded.
     let records = dump().expect("dump");
@@ -166,20 +170,43 @@ async fn version_latest_lists_one_version_per_name() {
     assert_eq!(items.len(), exact);
 }
 
+/// Whether the dump record's name, title or description holds `term` (lower case), ignoring case.
+fn record_mentions(record: &Value, term: &str) -> bool {
+    ["name", "title", "description"]
+        .iter()
+        .any(|field| record["server"][field].as_str().is_some_and(|text| text.to_lowercase().contains(term)))
+}
+
 #[tokio::test]
-async fn search_is_a_case_insensitive_name_substring() {
+async fn search_matches_name_title_and_description_ignoring_case() {
     let Some(app) = dump_app() else { return };
-    let expected = expected_keys().iter().filter(|k| k.0.to_lowercase().contains("github")).count();
-    assert!(expected > 0);
-    for term in ["github", "GitHub", "GITHUB"] {
-        let (items, _) = walk(&app, "/v0.1", &format!("&search={term}"), 100).await;
-        assert_eq!(items.len(), expected, "{term}");
+    let records = dump().expect("dump");
+    // "weather" is in many descriptions and fewer names, so a name-only match finds fewer.
+    let listed = |r: &&Value| r["_meta"][OFFICIAL]["status"] != "deleted";
+    let expected: BTreeSet<_> =
+        records.iter().filter(listed).filter(|r| record_mentions(r, "weather")).map(key).collect();
+    let by_name = records.iter().filter(listed).filter(|r| key(r).0.to_lowercase().contains("weather")).count();
+    assert!(expected.len() > by_name && by_name > 0, "{} vs {by_name}", expected.len());
+    for term in ["weather", "Weather", "WEATHER"] {
+        for prefix in ["/v0.1", "/v0", "/registry/official/v0.1"] {
+            let (items, _) = walk(&app, prefix, &format!("&search={term}"), 100).await;
+            let found: BTreeSet<_> = items.iter().map(key).collect();
+            assert_eq!(found, expected, "{prefix} {term}");
+        }
     }
+    // With other filters: one item per name.
+    let (items, _) = walk(&app, "/v0.1", "&search=weather&version=latest", 30).await;
+    let names: BTreeSet<_> = expected.iter().map(|k| k.0.clone()).collect();
+    assert_eq!(items.len(), names.len());
     let (items, _) = walk(&app, "/v0.1", "&search=no-such-thing-anywhere", 100).await;
     assert!(items.is_empty());
-    // Only the name: a word from a description does not match unless the name holds it.
-    let (items, _) = walk(&app, "/v0.1", "&search=%25", 100).await;
-    assert!(items.is_empty(), "a literal % matches nothing");
+    // `%` and `_` are literal characters, not SQL wildcards.
+    for (term, query) in [("%", "%25"), ("_", "_")] {
+        let (items, _) = walk(&app, "/v0.1", &format!("&search={query}"), 100).await;
+        let literal = records.iter().filter(listed).filter(|r| record_mentions(r, term)).count();
+        assert_eq!(items.len(), literal, "{term}");
+        assert!(literal < records.len() / 2, "{term}");
+    }
 }
 
 /// The name with the most versions in the dump.

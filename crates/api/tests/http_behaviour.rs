@@ -222,6 +222,26 @@ async fn wrong_methods_and_unknown_paths_are_endpoint_not_found() {
     assert_problem(&get(&app, "/v0.1/nothing").await, 404, thv_api::ENDPOINT_NOT_FOUND);
 }
 
+/// The 404 text points at `/docs`: it exists, and leads to the OpenAPI document and every documented route.
+#[tokio::test]
+async fn the_docs_page_the_404_points_at_exists() {
+    let app = router(two_registries().await);
+    let pointer = thv_api::ENDPOINT_NOT_FOUND.split_whitespace().find(|w| w.starts_with('/')).expect("a path");
+    let reply = get(&app, pointer).await;
+    assert_eq!(reply.status, 200, "{pointer}: {}", reply.text);
+    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(reply.text.starts_with("<!doctype html>"), "{}", reply.text);
+    for link in ["href=\"/openapi.yaml\"", "href=\"/openapi.json\""] {
+        assert!(reply.text.contains(link), "{link}");
+    }
+    let document = thv_api::openapi_document();
+    for path in document.paths.paths.keys() {
+        let shown = path.replace('{', "&#123;").replace('}', "&#125;");
+        assert!(reply.text.contains(&format!("<code>{shown}</code>")), "{path} is not listed");
+    }
+    assert!(!reply.text.contains("<script"), "a static page");
+}
+
 #[tokio::test]
 async fn undecodable_segments_are_client_errors() {
     let app = router(two_registries().await);

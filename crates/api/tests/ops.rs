@@ -53,6 +53,18 @@ async fn readiness_follows_the_flag() {
 }
 
 #[tokio::test]
+async fn ready_without_registries_says_so() {
+    let state = state_of(Vec::new()).await;
+    state.set_ready(true);
+    let reply = get(&router(state), "/readyz").await;
+    assert_eq!(reply.status, 200, "still ready: an empty catalog is a valid state");
+    let body = reply.json();
+    assert_eq!((body["status"].as_str(), body["registries"].as_u64()), (Some("ready"), Some(0)), "{body}");
+    let warning = body["warning"].as_str().unwrap_or_else(|| panic!("no warning: {body}"));
+    assert!(warning.contains("no registries are configured"), "{warning}");
+}
+
+#[tokio::test]
 async fn readiness_probes_the_store() {
     let state = two_empty_registries().await;
     let store = Arc::new(SqliteStore::in_memory().await.expect("store"));

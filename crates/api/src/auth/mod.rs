@@ -92,12 +92,28 @@ enum Refusal {
 
 impl AuthConfig {
     /// Decides on a request needing `access` that carries `authorization` (the header's value, if any).
+    ///
+    /// On a read that needs no token, credentials that are not ours (unknown, malformed, expired, or not
+    /// checkable now) are ignored and the request is anonymous: clients often send their own service's
+    /// token to every registry. Where a token is needed they are refused.
     async fn decide(&self, access: Access, authorization: Option<&HeaderValue>) -> Result<Option<Caller>, Refusal> {
+        let anonymous = access == Access::Read && self.anonymous_reads;
         let Some(value) = authorization else {
-            return if access == Access::Read && self.anonymous_reads { Ok(None) } else { Err(Refusal::Missing) };
+            return if anonymous { Ok(None) } else { Err(Refusal::Missing) };
         };
-        let token = bearer_token(value).ok_or_else(|| Refusal::Invalid("expected `Bearer <token>`".to_owned()))?;
-        let caller = self.authenticate(token).await?;
+        let authenticated = match bearer_token(value) {
+            Some(token) => self.authenticate(token).await,
+            None => Err(Refusal::Invalid("expected `Bearer <token>`".to_owned())),
+        };
+        let caller = match authenticated {
+            Ok(caller) => caller,
+            Err(refusal) if anonymous => {
+                // The reason never holds the token.
+                tracing::debug!(reason = ?refusal, "credentials that are not ours ignored on an anonymous read");
+                return Ok(None);
+            }
+            Err(refusal) => return Err(refusal),
+        };
         let allowed = match access {
             Access::Read => caller.scopes.read,
             Access::Write => caller.scopes.write,
@@ -211,7 +227,22 @@ mod tests {
         let refused = auth.decide(Access::Write, Some(&bearer("thv_guess"))).await;
         assert!(matches!(&refused, Err(Refusal::Invalid(why)) if !why.contains("thv_guess")));
         let basic = HeaderValue::from_static("Basic dXNlcjpwYXNz");
-        assert!(matches!(auth.decide(Access::Read, Some(&basic)).await, Err(Refusal::Invalid(_))));
+        assert!(matches!(auth.decide(Access::Write, Some(&basic)).await, Err(Refusal::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn anonymous_reads_ignore_credentials_that_are_not_ours() {
+        let (open, _, reader) = config(true);
+        let basic = HeaderValue::from_static("Basic dXNlcjpwYXNz");
+        for foreign in [bearer("thv_guess"), bearer("eyJh.eyJz.c2ln"), basic.clone()] {
+            assert_eq!(open.decide(Access::Read, Some(&foreign)).await, Ok(None), "{foreign:?}");
+        }
+        let caller = open.decide(Access::Read, Some(&bearer(&reader))).await.unwrap().unwrap();
+        assert_eq!(caller.subject, "token:viewer", "our own tokens still identify the caller");
+        let (closed, _, _) = config(false);
+        for foreign in [bearer("thv_guess"), basic] {
+            assert!(matches!(closed.decide(Access::Read, Some(&foreign)).await, Err(Refusal::Invalid(_))));
+        }
     }
 
     #[test]

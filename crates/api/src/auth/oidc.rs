@@ -103,6 +103,8 @@ impl OidcVerifier {
         validation.set_issuer(&[self.config.issuer.as_str()]);
         validation.set_audience(&[self.config.audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // jsonwebtoken checks `exp` but not `nbf` unless asked; both get the same leeway.
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &key, &validation)
             .map_err(|e| OidcError::Invalid(e.to_string()))?;

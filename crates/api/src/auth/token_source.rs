@@ -1,8 +1,9 @@
 //! The token file as the server sees it: read at start, and read again when it changes (checked at most
 //! every [`RECHECK`]), so that `thv registry token create|revoke` take effect without a restart.
 //!
-//! A changed file that no longer parses is not applied: the server keeps the tokens it had, so a bad edit
-//! never locks everybody out nor lets anybody in. A deleted file revokes every token.
+//! The path is watched, not the file: a file that does not exist (yet) holds no token, and is used as soon
+//! as it is created. A changed file that no longer parses is not applied: the server keeps the tokens it
+//! had, so a bad edit never locks everybody out nor lets anybody in. A deleted file revokes every token.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -44,12 +45,33 @@ impl TokenSource {
         Self { path: None, loaded: RwLock::new(Loaded { set, stamp: None, checked: Instant::now(), problem: None }) }
     }
 
-    /// Reads `path` (an unreadable or malformed file is an error) and watches it from then on.
+    /// Reads `path` and watches it from then on. A missing file is no token until it is created; a file
+    /// that cannot be read or does not parse is an error.
     pub fn watch(path: &Path) -> Result<Self, TokenFileError> {
         let stamp = stamp_of(path);
-        let set = TokenSet::load(path)?;
+        let set = match TokenSet::load(path) {
+            Err(TokenFileError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                TokenSet::default()
+            }
+            loaded => loaded?,
+        };
         let loaded = Loaded { set, stamp, checked: Instant::now(), problem: None };
         Ok(Self { path: Some(path.to_owned()), loaded: RwLock::new(loaded) })
+    }
+
+    /// The watched file (`None` for a fixed set).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Number of tokens in use.
+    pub fn len(&self) -> usize {
+        self.loaded.read().map_or(0, |loaded| loaded.set.len())
+    }
+
+    /// Whether no token is in use.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The caller `token` identifies, after re-reading the file if it changed.
@@ -79,6 +101,9 @@ impl TokenSource {
         }
         loaded.stamp = stamp;
         if stamp.is_none() {
+            if !loaded.set.is_empty() {
+                tracing::info!(path = %path.display(), "token file removed; every token is revoked");
+            }
             loaded.set = TokenSet::default();
             loaded.problem = None;
             return;
@@ -135,5 +160,30 @@ mod tests {
         std::thread::sleep(RECHECK + Duration::from_millis(50));
         std::fs::remove_file(&path).unwrap();
         assert!(source.check(&second).is_none(), "a deleted file revokes everything");
+    }
+
+    #[test]
+    fn a_file_created_after_start_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not even its directory exists yet, as with the default path on a fresh machine.
+        let path = dir.path().join("thv/tokens");
+        let source = TokenSource::watch(&path).unwrap();
+        let (token, line) = generate_token("late", Scopes { read: true, write: true }).unwrap();
+        assert!(source.check(&token).is_none());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        std::thread::sleep(RECHECK + Duration::from_millis(50));
+        assert_eq!(source.check(&token).map(|c| c.subject).as_deref(), Some("token:late"));
+        std::thread::sleep(RECHECK + Duration::from_millis(50));
+        std::fs::remove_file(&path).unwrap();
+        assert!(source.check(&token).is_none(), "deleted again: revoked");
+    }
+
+    #[test]
+    fn an_unreadable_path_is_an_error_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be.
+        let error = TokenSource::watch(dir.path()).unwrap_err();
+        assert!(error.to_string().contains(&dir.path().display().to_string()), "{error}");
     }
 }

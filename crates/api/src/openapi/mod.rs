@@ -10,6 +10,7 @@
 //! `/openapi.json` (also under `/registry/{registry}`); `docs/openapi.yaml` is a committed copy that a
 //! test keeps up to date.
 
+pub(crate) mod docs_page;
 pub mod schemas;
 pub(crate) mod serve;
 pub mod toolhive_schemas;
@@ -50,6 +51,11 @@ struct ReadApi;
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(serve::yaml, serve::json))]
 struct SpecApi;
+
+/// The HTML page of the routes, served once at the root.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(docs_page::docs))]
+struct DocsApi;
 
 /// The ToolHive API, served once at the root.
 #[derive(utoipa::OpenApi)]
@@ -107,6 +113,7 @@ struct Group {
 const GROUPS: &[Group] = &[
     Group { api: <ReadApi as utoipa::OpenApi>::openapi, prefixes: READ_PREFIXES },
     Group { api: <SpecApi as utoipa::OpenApi>::openapi, prefixes: ROOT_AND_REGISTRY },
+    Group { api: <DocsApi as utoipa::OpenApi>::openapi, prefixes: ROOT },
     Group { api: <ToolHiveApi as utoipa::OpenApi>::openapi, prefixes: ROOT },
     Group { api: <OpsApi as utoipa::OpenApi>::openapi, prefixes: ROOT },
 ];
@@ -126,7 +133,7 @@ pub fn openapi_document() -> OpenApi {
         ("servers", "The MCP Registry read API (list and fetch server versions)."),
         ("toolhive", "The ToolHive API: latest servers, filtered, and one server in ToolHive's format."),
         ("registries", "Registry status, change sets and manual syncs."),
-        ("openapi", "This document."),
+        ("openapi", "This document, and an HTML page of the routes (`/docs`)."),
         ("operations", "Liveness, readiness, build information and metrics."),
     ]
     .map(|(name, description)| TagBuilder::new().name(name).description(Some(description)).build());
@@ -156,7 +163,7 @@ pub fn openapi_document() -> OpenApi {
         .description(Some(
             "A token from the server's token file (`thv registry token create`) or an OIDC JWT. Needed for writes, \
              and for reads when the server runs with `--require-auth-for-reads` (then any catalog route may also \
-             answer 401).",
+             answer 401). A read that needs no token ignores one the server does not know.",
         ))
         .build();
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));

@@ -129,6 +129,8 @@ pub struct Ready {
     pub status: String,
     /// The number of configured registries.
     pub registries: u64,
+    /// Set when something is worth a look although the server is ready (no registry configured).
+    pub warning: Option<String>,
 }
 
 /// `GET /version`: build information (snake_case, as the official registry).

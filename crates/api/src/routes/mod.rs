@@ -69,6 +69,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/version", get(ops::version))
         .route("/metrics", get(ops::metrics))
+        .route("/docs", get(openapi::docs_page::docs))
         .route("/openapi.yaml", get(openapi::serve::yaml))
         .route("/openapi.json", get(openapi::serve::json))
         .route("/registry/{registry}/openapi.yaml", get(openapi::serve::yaml))

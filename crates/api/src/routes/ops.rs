@@ -19,6 +19,10 @@ const NOT_READY: &str = "The catalogs have not been loaded from the store yet.";
 /// The detail of a 503 from `/readyz` when the store does not answer.
 const STORE_UNREACHABLE: &str = "The database does not answer.";
 
+/// The warning of `/readyz` when no registry is configured.
+const NO_REGISTRIES: &str = "no registries are configured: every catalog is empty (add one to the config file, \
+    e.g. with `thv registry add`)";
+
 /// How long `/readyz` waits for the store.
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -41,10 +45,11 @@ pub async fn ping() -> Response {
 }
 
 /// `GET /readyz`: 200 with the number of registries once the snapshot is loaded (and the store, when one
-/// was set, answers within [`STORE_TIMEOUT`]), 503 otherwise.
+/// was set, answers within [`STORE_TIMEOUT`]), with a warning when there is none; 503 otherwise.
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     summary = "Readiness", responses(
-    (status = 200, description = "The catalogs are loaded and the database answers.", body = crate::openapi::schemas::Ready),
+    (status = 200, description = "The catalogs are loaded and the database answers (with a `warning` when no \
+        registry is configured).", body = crate::openapi::schemas::Ready),
     (status = 503, description = "Not ready yet, or the database does not answer.",
         body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
 ))]
@@ -59,7 +64,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Response, Problem> 
         }
     }
     let registries = state.snapshot().registry_names().count();
-    Ok(json(json!({"status": "ready", "registries": registries})))
+    let mut body = json!({"status": "ready", "registries": registries});
+    if registries == 0 {
+        body["warning"] = Value::from(NO_REGISTRIES);
+    }
+    Ok(json(body))
 }
 
 /// `GET /version`: the crate version, and the git commit and build time from the `THV_GIT_COMMIT` and

@@ -71,7 +71,7 @@ fn start_of(records: &[Record], cursor: Option<&Cursor>) -> usize {
 
 fn matches(record: &Record, params: &ListParams) -> bool {
     (params.include_deleted || !record.deleted)
-        && params.search.as_deref().is_none_or(|term| record.name_lower.contains(term))
+        && params.search.as_ref().is_none_or(|search| search.matches(&record.search_text))
         && match params.version.as_deref() {
             None => true,
             Some("latest") => record.is_latest,
@@ -92,18 +92,18 @@ fn matches(record: &Record, params: &ListParams) -> bool {
     params(
         ("cursor" = Option<String>, Query, description = "Opaque cursor: the `metadata.nextCursor` of the previous page."),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 30)."),
-        ("search" = Option<String>, Query, description = "Case-insensitive substring of the server name."),
+        ("search" = Option<String>, Query, description = "Case-insensitive substring of the server name, title or description."),
         ("updated_since" = Option<String>, Query, format = DateTime,
             description = "RFC 3339 time: only versions updated strictly after it; implies `include_deleted`."),
         ("version" = Option<String>, Query, description = "`latest` (one version per name) or an exact version."),
         ("include_deleted" = Option<bool>, Query,
-            description = "Also list deleted versions (default false; cannot be false with `updated_since`)."),
+            description = "Also list deleted versions (default false; always true when `updated_since` is given)."),
     ),
     responses(
         (status = 200, description = "One page of server versions, ordered by (name, version).",
             body = crate::openapi::schemas::ServerList),
-        (status = 400, description = "Bad `updated_since`, `include_deleted=false` with `updated_since`, or a NUL \
-            byte in the request (sent as `application/json`).", content(
+        (status = 400, description = "Bad `updated_since`, or a NUL byte in the request (sent as `application/json`).",
+            content(
             (crate::openapi::schemas::Problem = "application/problem+json"),
             (crate::openapi::schemas::Problem = "application/json"))),
         (status = 422, description = "`limit` or `include_deleted` is invalid.",

@@ -1,5 +1,6 @@
 //! The ToolHive API's server routes: `GET /api/v1/servers` (the latest version of each server, filtered)
-//! and `GET /api/v1/servers/{name}` (one server, in ToolHive's format or as `server.json`).
+//! and `GET /api/v1/servers/{name}` (one server, in ToolHive's format or as its MCP Registry record
+//! `{"server": …, "_meta": …}`).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -80,13 +81,13 @@ fn list_inner(state: &AppState, query: Option<&str>) -> Result<Response, Problem
     };
     filter.validate().map_err(|e| Problem::bad_request(e.to_string()))?;
     let filter = filter.compile();
-    let search = query.get("search").map(str::to_lowercase);
+    let search = query.search();
     let servers: Vec<Item<'_>> = snapshot
         .records()
         .iter()
         .filter(|record| !record.deleted)
         .filter_map(|record| record.listing.as_deref().map(|listing| (record, listing)))
-        .filter(|(_, listing)| search.as_deref().is_none_or(|term| listing.search_text.contains(term)))
+        .filter(|(record, _)| search.as_ref().is_none_or(|search| search.matches(&record.search_text)))
         .filter(|(record, listing)| filter.is_empty() || listing.kept_by(&record.name, &filter))
         .map(|(record, listing)| Item {
             name: &record.name,
@@ -162,9 +163,10 @@ fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a 
     path = "/api/v1/servers/{name}",
     operation_id = "getToolHiveServer",
     tag = "toolhive",
-    summary = "Get one server in ToolHive's format or as server.json",
+    summary = "Get one server in ToolHive's format or as its MCP Registry record",
     description = "The latest version (or `version`) of a server, by full name or by ToolHive short name. \
-        ToolHive's catalog-entry format unless `format=upstream` or `Accept: application/json; format=upstream`.",
+        ToolHive's catalog-entry format unless `format=upstream` or `Accept: application/json; format=upstream`, \
+        which return the MCP Registry record `{\"server\": <server.json>, \"_meta\": {…}}` (as `/v0.1/servers/…/versions/…`).",
     params(
         ("name" = String, Path, description = "Full name, URL-encoded as one segment (`io.github.alice%2Fnotes`), or short name (`notes`)."),
         ("registry" = Option<String>, Query, description = "Only this registry."),

@@ -1,4 +1,5 @@
-//! `thv registry serve`: the sync scheduler and the registry API server in one process.
+//! `thv registry serve`: the sync scheduler and the registry API server in one process. Only the arguments
+//! live here; the server is [`thv_api::ServerBuilder`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use thv_api::ServerBuilder;
 use thv_api::auth::{AuthConfig, DEFAULT_REFRESH_GAP, OidcConfig, OidcVerifier, TokenSource};
-use thv_store::SyncOutcome;
-use thv_sync::Scheduler;
 
 use crate::config::{Config, Locations};
 use crate::logging::LogFormat;
@@ -50,7 +50,8 @@ pub struct AuthArgs {
     /// Require a bearer token for reads too (writes always need one).
     #[arg(long, env = "THV_REQUIRE_AUTH_FOR_READS")]
     pub require_auth_for_reads: bool,
-    /// Token file made by `thv registry token create` [default: $XDG_CONFIG_HOME/thv/tokens, when it exists].
+    /// Token file made by `thv registry token create` [default: $XDG_CONFIG_HOME/thv/tokens]. Watched: a
+    /// file created, edited or deleted while the server runs applies within 2 s.
     #[arg(long, env = "THV_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Accept OIDC JWTs from this issuer (its discovery document names the keys).
@@ -60,18 +61,21 @@ pub struct AuthArgs {
     #[arg(long, env = "THV_OIDC_AUDIENCE", value_name = "AUD", requires = "oidc_issuer")]
     pub oidc_audience: Option<String>,
     /// The provider's JWKS URL, when it has no discovery document.
-    #[arg(long, env = "THV_OIDC_JWKS_URL", value_name = "URL")]
+    #[arg(long, env = "THV_OIDC_JWKS_URL", value_name = "URL", requires = "oidc_issuer")]
     pub oidc_jwks_url: Option<String>,
     /// The scope, role or group that allows writes (found in scope, scp, roles, groups or permissions).
-    #[arg(long, env = "THV_OIDC_WRITE_SCOPE", default_value = "registry:write")]
+    #[arg(long, env = "THV_OIDC_WRITE_SCOPE", default_value = "registry:write", requires = "oidc_issuer")]
     pub oidc_write_scope: String,
 }
 
 impl AuthArgs {
     /// The server's authentication settings.
     fn load(&self) -> anyhow::Result<AuthConfig> {
-        let token_file = self.token_file.clone().or_else(|| Some(default_token_file()).filter(|p| p.is_file()));
-        let tokens = token_file.map(|path| TokenSource::watch(&path).map(Arc::new)).transpose()?;
+        let path = self.token_file.clone().unwrap_or_else(default_token_file);
+        let tokens = Arc::new(TokenSource::watch(&path)?);
+        if tokens.is_empty() {
+            tracing::info!(path = %path.display(), "no API token yet; the token file is watched for new ones");
+        }
         let oidc = match (&self.oidc_issuer, &self.oidc_audience) {
             (Some(issuer), Some(audience)) => Some(Arc::new(OidcVerifier::new(OidcConfig {
                 issuer: issuer.clone(),
@@ -82,7 +86,7 @@ impl AuthArgs {
             })?)),
             _ => None,
         };
-        Ok(AuthConfig { anonymous_reads: !self.require_auth_for_reads, tokens, oidc })
+        Ok(AuthConfig { anonymous_reads: !self.require_auth_for_reads, tokens: Some(tokens), oidc })
     }
 }
 
@@ -91,83 +95,18 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
     let config = Config::load(&locations.config_file()?)?;
     let auth = args.auth.load()?;
     let store = crate::store::open(locations).await?;
-    let state = thv_api::AppState::new(thv_api::Snapshot::default());
-    state.set_store(Arc::clone(&store));
-    state.set_registries(config.registries.clone());
-    state.set_auth(auth);
-    state.reload().await.context("loading the stored catalogs")?;
-    for spec in &config.registries {
-        if let Some(registry) = state.snapshot().registry(&spec.name) {
-            state.metrics().set_servers(&spec.name, registry.records().len() as u64);
-        }
-    }
-    let scheduler = Scheduler::start(config.registries.clone(), Arc::clone(&store), locations.cache_dir());
-    state.set_scheduler(scheduler.handle());
-    state.set_ready(true);
-
-    // Record every sync in the metrics, and swap in a new snapshot whenever a sync commits something.
-    let mut reports = scheduler.subscribe();
-    let reload_state = state.clone();
-    let reloader = tokio::spawn(async move {
-        loop {
-            let received = reports.recv().await;
-            if let Ok(report) = &received {
-                if report.outcome != SyncOutcome::Failed {
-                    tracing::info!(
-                        registry = %report.registry,
-                        outcome = report.outcome.as_str(),
-                        duration_ms = millis(report.duration),
-                        servers = report.counts.total,
-                        "sync finished"
-                    );
-                }
-                reload_state.metrics().record_sync(
-                    &report.registry,
-                    report.outcome.as_str(),
-                    report.duration.as_secs_f64(),
-                    report.counts.total,
-                    jiff::Timestamp::now().as_second(),
-                );
-            }
-            match received {
-                Ok(report) if report.outcome == SyncOutcome::Success => {
-                    if let Err(e) = reload_state.reload().await {
-                        tracing::error!(
-                            registry = %report.registry,
-                            error = %e,
-                            "reloading the catalogs after a sync failed, still serving the previous ones"
-                        );
-                    }
-                }
-                Ok(report) if report.outcome == SyncOutcome::Failed => tracing::warn!(
-                    registry = %report.registry,
-                    outcome = report.outcome.as_str(),
-                    duration_ms = millis(report.duration),
-                    error = report.error.as_deref().unwrap_or(""),
-                    "sync failed, still serving the registry's last good catalog"
-                ),
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
-
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = format!("http://{}", listener.local_addr()?);
-    tracing::info!(registries = config.registries.len(), %address, "serving");
     let options = thv_api::HttpOptions { request_timeout: args.request_timeout, ..thv_api::HttpOptions::default() };
-    axum::serve(listener, thv_api::router_with(state, options)).with_graceful_shutdown(shutdown_signal()).await?;
-    tracing::info!("shutting down");
-    scheduler.stop().await;
-    reloader.abort();
+    let server = ServerBuilder::new(store, config.registries)
+        .auth(auth)
+        .http_options(options)
+        .scheduler(locations.cache_dir())
+        .start()
+        .await?;
+    server.run(listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `duration` in whole milliseconds, for log fields.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -187,5 +126,38 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServeArgs;
+
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn oidc_options_need_an_issuer() {
+        for option in [["--oidc-jwks-url", "https://idp.example/keys"], ["--oidc-write-scope", "admin"]] {
+            let error = Serve::try_parse_from(["serve", option[0], option[1]]).expect_err(option[0]);
+            assert!(error.to_string().contains("--oidc-issuer"), "{option:?}: {error}");
+        }
+        let parsed = Serve::try_parse_from([
+            "serve",
+            "--oidc-issuer",
+            "https://idp.example",
+            "--oidc-audience",
+            "thv",
+            "--oidc-jwks-url",
+            "https://idp.example/keys",
+        ])
+        .expect("with an issuer");
+        assert_eq!(parsed.args.auth.oidc_jwks_url.as_deref(), Some("https://idp.example/keys"));
+        assert!(Serve::try_parse_from(["serve"]).is_ok(), "the write scope's default needs no issuer");
     }
 }
