@@ -3,10 +3,12 @@
 //! with a broken one.
 
 pub mod diff;
+pub mod lease;
 pub mod pipeline;
 pub mod scheduler;
 pub mod spec;
 
+pub use lease::{check_replica_id, default_replica_id};
 pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
-pub use scheduler::{Scheduler, SchedulerHandle, sync_spec};
+pub use scheduler::{HeldLeases, Scheduler, SchedulerHandle, sync_spec};
 pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};

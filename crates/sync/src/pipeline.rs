@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thv_model::detect::FormatHint;
 use thv_model::load::load_bytes;
 use thv_model::upstream::ServerResponse;
@@ -20,7 +20,7 @@ use crate::diff::{Candidate, candidate_with_document, catalog_digest, diff};
 use crate::spec::{RegistrySpec, ValidationMode};
 
 /// A record the sync left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedRecord {
     /// Server name, when known.
     pub server: Option<String>,
@@ -32,8 +32,9 @@ pub struct SkippedRecord {
     pub reason: String,
 }
 
-/// What one sync did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What one sync did. Read back too: a replica that handed a manual sync to the lease holder answers with
+/// the holder's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Registry name.
