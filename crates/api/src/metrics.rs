@@ -75,6 +75,13 @@ struct RegistryLabels {
     registry: String,
 }
 
+/// Labels of the sync lease gauge: the registry, and this replica's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LeaseLabels {
+    registry: String,
+    replica: String,
+}
+
 /// Labels of the sync run counter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SyncLabels {
@@ -104,6 +111,7 @@ pub struct Metrics {
     sync_duration: HistogramFamily<RegistryLabels>,
     servers: Family<RegistryLabels, Gauge>,
     last_success: Family<RegistryLabels, Gauge>,
+    lease_held: Family<LeaseLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -122,6 +130,7 @@ impl Metrics {
         let sync_duration: HistogramFamily<RegistryLabels> = Family::new_with_constructor(sync_histogram);
         let servers = Family::<RegistryLabels, Gauge>::default();
         let last_success = Family::<RegistryLabels, Gauge>::default();
+        let lease_held = Family::<LeaseLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status class",
@@ -140,7 +149,12 @@ impl Metrics {
             "Unix time of each registry's last successful sync",
             last_success.clone(),
         );
-        Self { registry, requests, request_duration, sync_runs, sync_duration, servers, last_success }
+        registry.register(
+            "sync_lease_held",
+            "1 when this replica (label replica) holds the registry's sync lease and syncs it, else 0",
+            lease_held.clone(),
+        );
+        Self { registry, requests, request_duration, sync_runs, sync_duration, servers, last_success, lease_held }
     }
 
     /// Records one HTTP request: its route template (`None` when no route matched), method, status code
@@ -172,6 +186,12 @@ impl Metrics {
     pub fn set_servers(&self, registry: &str, servers: u64) {
         let labels = RegistryLabels { registry: registry.to_owned() };
         self.servers.get_or_create(&labels).set(i64::try_from(servers).unwrap_or(i64::MAX));
+    }
+
+    /// Sets whether `replica` (this process) holds the sync lease of `registry`.
+    pub fn set_lease_held(&self, registry: &str, replica: &str, held: bool) {
+        let labels = LeaseLabels { registry: registry.to_owned(), replica: replica.to_owned() };
+        self.lease_held.get_or_create(&labels).set(i64::from(held));
     }
 
     /// The OpenMetrics text exposition (media type [`OPENMETRICS_TEXT`]).
