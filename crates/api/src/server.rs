@@ -121,6 +121,8 @@ impl ServerBuilder {
         state.set_store(Arc::clone(&self.store));
         state.set_registries(self.registries.clone());
         state.set_auth(self.auth);
+        // Listening before the first load, so that no commit falls between the two unseen.
+        let feed = self.store.events().await;
         state.reload().await.map_err(ServerError::Load)?;
 
         let mut tasks = Vec::new();
@@ -146,7 +148,7 @@ impl ServerBuilder {
             scheduler: scheduler.as_ref().map(Scheduler::handle),
             poll: self.catalog_poll,
         };
-        tasks.push(tokio::spawn(follower.run()));
+        tasks.push(tokio::spawn(follower.run(feed)));
         state.set_ready(true);
         let reload = ReloadHandle { wanted, state: state.clone() };
         Ok(Server { state, scheduler, tasks, reload, http: self.http, registries: self.registries.len() })
@@ -263,10 +265,10 @@ struct StoreFollower {
 }
 
 impl StoreFollower {
-    async fn run(self) {
+    /// Follows `opened`, the store's feed (listening since before the catalogs were loaded).
+    async fn run(self, opened: Result<Option<Box<dyn EventFeed>>, StoreError>) {
         // `None` for stores that push no events, or while the feed cannot be opened (tried again at each
         // poll).
-        let opened = self.open_feed().await;
         let mut feed_down = false;
         if let Err(e) = &opened {
             tracing::warn!(
@@ -308,6 +310,8 @@ impl StoreFollower {
                     if feed_down && let Ok(opened) = self.open_feed().await {
                         tracing::info!("listening for the database's change notifications");
                         (feed, feed_down) = (opened, false);
+                        // Commits made before it listened: one look.
+                        self.changed.notify_one();
                     }
                 }
             }
