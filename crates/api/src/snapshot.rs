@@ -3,13 +3,14 @@
 //! Every record's response JSON (`{"server": …, "_meta": …}`) is rendered when the snapshot is built, so a
 //! list page is assembled by concatenating bytes and reads never touch the database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::Value;
+use thv_model::names::first_registry_wins;
 use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
 
@@ -149,6 +150,11 @@ impl RegistrySnapshot {
         self.by_name.contains_key(name)
     }
 
+    /// Every distinct name, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+
     /// Number of distinct names.
     pub fn name_count(&self) -> usize {
         self.by_name.len()
@@ -172,18 +178,11 @@ impl Snapshot {
                 record.registry = Arc::clone(&name);
             }
         }
-        let mut claimed: HashSet<&str> = HashSet::new();
-        let mut merged = Vec::new();
-        for (_, snapshot) in &registries {
-            let mine: HashSet<&str> = snapshot.by_name.keys().map(String::as_str).collect();
-            for record in &snapshot.records {
-                if !claimed.contains(record.name.as_str()) {
-                    merged.push(record.clone());
-                }
-            }
-            claimed.extend(mine);
-        }
-        let aggregate = Arc::new(RegistrySnapshot::from_records(merged));
+        let merged =
+            first_registry_wins(registries.iter().map(|(_, snapshot)| snapshot.records.iter()), |r: &&Record| {
+                r.name.as_str()
+            });
+        let aggregate = Arc::new(RegistrySnapshot::from_records(merged.into_iter().cloned().collect()));
         let registries = registries.into_iter().map(|(name, snapshot)| (name, Arc::new(snapshot))).collect();
         Self { registries, aggregate }
     }

@@ -208,7 +208,7 @@ async fn a_write_token_syncs_and_the_change_sets_follow() {
     assert_eq!(failed.status, 502, "{}", failed.text);
     assert!(failed.json()["detail"].as_str().unwrap().contains("last good catalog is still served"));
     let shown = get(app, "/api/v1/registries/local").await.json();
-    assert_eq!((shown["status"].as_str(), shown["serverCount"].as_u64()), (Some("failing"), Some(2)));
+    assert_eq!((shown["status"].as_str(), shown["serverCount"].as_u64()), (Some("stalled"), Some(2)));
 
     let accepted = send(app, request(Method::POST, "/api/v1/registries/local/sync?wait=0", Some(&writer))).await;
     assert_eq!(accepted.status, 202);

@@ -1,9 +1,8 @@
-//! Server lookup across registries: the first registry in the config wins a name, and a server may be
-//! named by its short name when exactly one full name ends in `/<short>` (as ToolHive does).
-
-use std::collections::HashSet;
+//! Server lookup across registries, by the rules of [`thv_model::names`]: the first registry in the
+//! config wins a name, and a server may be named by its ToolHive short name when exactly one server has it.
 
 use anyhow::bail;
+use thv_model::names::{NameError, first_registry_wins, resolve};
 use thv_store::{ServerVersion, Store};
 
 use crate::config::Config;
@@ -23,37 +22,21 @@ pub async fn visible(config: &Config, store: &dyn Store, only: Option<&str>) -> 
     if let Some(name) = only {
         config.registry(name)?;
     }
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
-    for spec in &config.registries {
-        if only.is_some_and(|o| o != spec.name) {
-            continue;
-        }
+    let mut catalogs = Vec::new();
+    for spec in config.registries.iter().filter(|spec| only.is_none_or(|o| o == spec.name)) {
         let catalog = store.catalog(&spec.name).await?;
-        let names: HashSet<String> = catalog.iter().map(|v| v.name.clone()).collect();
-        for v in catalog {
-            if v.status != "deleted" && !taken.contains(&v.name) {
-                out.push(Found { registry: spec.name.clone(), version: v });
-            }
-        }
-        taken.extend(names);
+        catalogs.push(catalog.into_iter().map(|version| Found { registry: spec.name.clone(), version }));
     }
-    Ok(out)
+    let mut found = first_registry_wins(catalogs, |f: &Found| f.version.name.as_str());
+    found.retain(|f| f.version.status != "deleted");
+    Ok(found)
 }
 
 /// Resolves a full or short server name among `found`.
 pub fn resolve_name<'a>(found: &'a [Found], query: &str) -> anyhow::Result<&'a str> {
-    if let Some(f) = found.iter().find(|f| f.version.name == query) {
-        return Ok(&f.version.name);
-    }
-    let suffix = format!("/{query}");
-    let mut matches: Vec<&str> =
-        found.iter().map(|f| f.version.name.as_str()).filter(|n| n.ends_with(&suffix)).collect();
-    matches.sort_unstable();
-    matches.dedup();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => bail!("no server named {query:?} (thv search {query} finds similar names)"),
-        many => bail!("several servers match {query:?}: {}; use the full name", many.join(", ")),
+    match resolve(found.iter().map(|f| f.version.name.as_str()), query) {
+        Ok(name) => Ok(name),
+        Err(NameError::NotFound(_)) => bail!("no server named {query:?} (thv search {query} finds similar names)"),
+        Err(e @ NameError::Ambiguous { .. }) => bail!("{e}"),
     }
 }

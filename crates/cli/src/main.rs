@@ -6,6 +6,7 @@ mod files;
 mod input;
 mod logging;
 mod lookup;
+mod operator;
 mod output;
 mod registry;
 mod search;
@@ -47,6 +48,9 @@ enum Command {
     Search(search::SearchArgs),
     /// Show one server's details.
     Show(server::ShowServerArgs),
+    /// The Kubernetes operator: print its CRDs.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
 }
 
 /// Exit status for a failure the command could not get past (unreadable or unparsable input, I/O).
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
             Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
             Command::Search(args) => search::run(&args, &cli.locations).await,
             Command::Show(args) => server::run(&args, &cli.locations).await,
+            Command::Operator(cmd) => operator::run(&cmd),
         };
         store::close_all().await;
         result

@@ -15,7 +15,7 @@ use crate::output::{OutputFormat, print_data};
 /// Arguments of `thv show`.
 #[derive(Debug, Args)]
 #[command(after_help = "SERVER is a full name (io.github.acme/tool) or a short name (tool) when exactly one \
-                        full name ends in /tool.\n\n\
+                        server's name is <namespace>/tool.\n\n\
                         Examples:\n  thv show io.github.stacklok/fetch\n  thv show fetch --version 1.0.3 -o json")]
 pub struct ShowServerArgs {
     /// Server name, full or short.

@@ -403,11 +403,11 @@ fn add_writes_each_source_kind_to_the_config() {
     assert_eq!(
         kinds,
         [
-            ("local", "file", "30m", "never-synced"),
-            ("partner", "url", "1h", "never-synced"),
-            ("internal", "git", "1h", "never-synced"),
-            ("official", "registryApi", "manual", "never-synced"),
-            ("pinned", "git", "1h", "never-synced"),
+            ("local", "file", "30m", "pending"),
+            ("partner", "url", "1h", "pending"),
+            ("internal", "git", "1h", "pending"),
+            ("official", "registryApi", "manual", "pending"),
+            ("pinned", "git", "1h", "pending"),
         ]
     );
     assert_eq!(rows[2]["source"], "https://git.example.com/platform/mcp-catalog.git@main:catalog/registry.json");
@@ -458,6 +458,9 @@ fn add_refuses_duplicates_bad_names_and_misplaced_options() {
     assert!(latest.stderr.contains("--latest-only applies only to --registry-api"), "{}", latest.stderr);
     let bad_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "soon"]);
     assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
+    let huge_interval = env.run(&["registry", "add", "other", "--file", "a.json", "--interval", "400000000000y"]);
+    assert_eq!(huge_interval.code, Some(2), "{}", huge_interval.stderr);
+    assert!(huge_interval.stderr.contains("out of range (allowed: 1s to 1year)"), "{}", huge_interval.stderr);
 
     assert_eq!(env.config_text(), before, "refused adds leave the configuration alone");
 }
@@ -584,7 +587,7 @@ fn sync_of_the_toolhive_catalog_then_unchanged() {
     assert_eq!(again[0]["digest"], r["digest"]);
 
     let row = env.list_row("toolhive");
-    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ok")), "{row}");
+    assert_eq!((row["servers"].as_u64(), row["status"].as_str()), (Some(102), Some("ready")), "{row}");
     assert_eq!(row["revision"], r["revision"]);
     assert_eq!(env.search(&["--registry", "toolhive"]).len(), 102, "one version per server in this catalog");
 
@@ -638,7 +641,7 @@ fn sync_all_and_unknown_names() {
     let unknown = env.run(&["registry", "sync", "alpha", "gamma"]).expect_code(2, "unknown name");
     assert!(unknown.stderr.contains("\"gamma\""), "{}", unknown.stderr);
     assert!(unknown.stderr.contains("configured: alpha, beta"), "lists the names: {}", unknown.stderr);
-    assert_eq!(env.list_row("alpha")["status"], "never-synced", "nothing synced when a name is unknown");
+    assert_eq!(env.list_row("alpha")["status"], "pending", "nothing synced when a name is unknown");
 
     let both = env.run(&["registry", "sync", "--all", "alpha"]);
     assert_eq!(both.code, Some(2), "--all with names: {}", both.stderr);
@@ -715,7 +718,7 @@ fn a_failed_sync_keeps_the_previous_catalog() {
     let back = env.json(&["registry", "sync", "alpha"]);
     assert_eq!(back[0]["outcome"], "unchanged", "{back}");
     let row = env.list_row("alpha");
-    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ok"), true), "{row}");
+    assert_eq!((row["status"].as_str(), row["lastError"].is_null()), (Some("ready"), true), "{row}");
 }
 
 #[test]
@@ -727,7 +730,7 @@ fn an_unreadable_catalog_fails_the_sync() {
     let run = env.run(&["registry", "sync", "broken", "-o", "json"]).expect_code(1, "broken document");
     assert_eq!(run.json()[0]["outcome"], "failed");
     let row = env.list_row("broken");
-    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("failing"), Some(0)), "{row}");
+    assert_eq!((row["status"].as_str(), row["servers"].as_u64()), (Some("stalled"), Some(0)), "{row}");
     assert_eq!(row["lastSync"], Value::Null);
 }
 
@@ -770,7 +773,7 @@ fn list_in_each_format() {
     assert_eq!(alpha["sourceKind"], "file");
     assert_eq!(alpha["source"], a.as_str());
     assert_eq!(alpha["servers"], 6);
-    assert_eq!(alpha["status"], "ok");
+    assert_eq!(alpha["status"], "ready");
     assert_eq!(alpha["lastError"], Value::Null);
     assert_eq!(alpha["revision"], first["revision"]);
     assert_eq!(alpha["interval"], "1h");
@@ -780,7 +783,7 @@ fn list_in_each_format() {
     let later = &rows[1];
     assert_eq!(
         (later["servers"].as_u64(), later["status"].as_str(), later["interval"].as_str()),
-        (Some(0), Some("never-synced"), Some("manual"))
+        (Some(0), Some("pending"), Some("manual"))
     );
     assert!(later["lastSync"].is_null() && later["revision"].is_null(), "{later}");
 
@@ -794,9 +797,9 @@ fn list_in_each_format() {
     assert_eq!(header, ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
     let alpha_line = table.lines().find(|l| l.trim_start().starts_with("alpha ")).expect("alpha row");
     assert!(alpha_line.contains(&format!("file {a}")) && alpha_line.contains(" 6 "), "{alpha_line}");
-    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ok"), "{alpha_line}");
+    assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ready"), "{alpha_line}");
     let later_line = table.lines().find(|l| l.trim_start().starts_with("later ")).expect("later row");
-    assert!(later_line.contains("never") && later_line.contains("never-synced"), "{later_line}");
+    assert!(later_line.contains("never") && later_line.contains("pending"), "{later_line}");
 
     let wide = env.ok(&["registry", "list", "-o", "wide"]).stdout;
     let header = wide.lines().next().expect("header");
@@ -931,7 +934,7 @@ fn remove_forgets_the_registry_and_its_servers() {
 
     // Adding it again starts from nothing: a full sync, not "unchanged" from stale state.
     env.ok(&["registry", "add", "beta", "--file", &b]);
-    assert_eq!(env.list_row("beta")["status"], "never-synced");
+    assert_eq!(env.list_row("beta")["status"], "pending");
     let resync = env.json(&["registry", "sync", "beta"]);
     assert_eq!((resync[0]["outcome"].as_str(), resync[0]["counts"]["added"].as_u64()), (Some("success"), Some(2)));
 }
@@ -1185,12 +1188,12 @@ fn assert_one_generation(env: &Env, allowed: [u32; 2], context: &str) -> u32 {
     let hits = env.search(&["--registry", "big"]);
     if servers == 0 {
         assert!(allowed.contains(&0), "{context}: the catalog is empty but generation {allowed:?} expected: {row}");
-        assert_eq!(row["status"], "never-synced", "{context}: {row}");
+        assert_eq!(row["status"], "pending", "{context}: {row}");
         assert!(hits.is_empty(), "{context}: list says 0 servers, search finds {}", hits.len());
         env.run(&["show", &big_name(10_000)]).expect_code(2, "show in an empty catalog");
         return 0;
     }
-    assert_eq!(row["status"], "ok", "{context}: {row}");
+    assert_eq!(row["status"], "ready", "{context}: {row}");
     let generation_of = |description: &str| -> u32 {
         description
             .strip_prefix("generation ")
@@ -1374,6 +1377,154 @@ fn serve_refuses_a_broken_token_file_by_line() {
         .expect_code(2, "a token file holding a token instead of a hash");
     assert!(run.stderr.contains("tokens:1:") && run.stderr.contains("store hashes"), "{}", run.stderr);
     assert!(!run.stderr.contains("thv_pasted-token-by-mistake"), "the token is not echoed: {}", run.stderr);
+}
+
+#[test]
+fn durations_in_the_config_are_bounded_when_it_is_loaded() {
+    let env = Env::new();
+    let cases = [
+        ("syncPolicy: { interval: 400000000000y }", "syncPolicy.interval"),
+        ("syncPolicy: { retry: { backoffInterval: 400000000000y } }", "syncPolicy.retry.backoffInterval"),
+        ("source: { git: { repository: 'https://g.example/r.git', timeout: 400000000000y } }", "source.git.timeout"),
+        ("source: { url: { url: 'https://e.example/r.json', timeout: 400000000000y } }", "source.url.timeout"),
+        (
+            "source: { registryApi: { url: 'https://e.example', fullResyncInterval: 400000000000y } }",
+            "source.registryApi.fullResyncInterval",
+        ),
+    ];
+    std::fs::create_dir_all(env.path("config")).expect("config dir");
+    for (yaml, field) in cases {
+        let source = if yaml.starts_with("source:") { "" } else { "    source: { file: { path: a.json } }\n" };
+        let text = format!("registries:\n  - name: far\n{source}    {yaml}\n");
+        std::fs::write(env.config_path(), &text).expect("write config");
+        let serve = ["registry", "serve", "--listen", "127.0.0.1:0"];
+        for args in [&["registry", "list"][..], &["registry", "sync", "far"], &serve] {
+            let run = env.run(args).expect_code(2, &format!("{args:?} with {yaml}"));
+            let want =
+                format!("{}: registry far: {field}: 400000000000years is out of range", env.config_path().display());
+            assert!(run.stderr.contains(&want), "{args:?} {yaml}: {}", run.stderr);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Secrets in source URLs
+// ---------------------------------------------------------------------------------------------------------
+
+/// A loopback HTTP server that answers every request with 503, for the rest of the test process.
+fn unavailable_server() -> String {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 8192];
+            let _ = stream.read(&mut request);
+            let _ =
+                stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A loopback address nothing listens on.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Query-string credentials (presigned URLs, `?token=`) of failing sources appear in no output, log or
+/// stored record: locations and errors show `?token=***&X-Amz-Signature=***`.
+#[test]
+fn secrets_in_source_urls_appear_in_no_output() {
+    const SECRET: &str = "S3CRET";
+    let env = Env::new();
+    let query = format!("?token={SECRET}&X-Amz-Signature={SECRET}");
+    let unavailable = unavailable_server();
+    let closed = closed_port();
+    let sources = [
+        ("unavailable", "--url", format!("{unavailable}/catalog.json{query}")),
+        ("refused", "--url", format!("{closed}/catalog.json{query}")),
+        ("api", "--registry-api", format!("{unavailable}/registry{query}")),
+        ("git", "--git", format!("{closed}/catalog.git{query}")),
+    ];
+    let mut outputs: Vec<(String, Run)> = Vec::new();
+    for (name, option, url) in &sources {
+        let args = ["registry", "add", name, option, url.as_str(), "-o", "json"];
+        outputs.push((format!("{args:?}"), env.ok(&args)));
+    }
+
+    // The server's logs: the first syncs fail at once and are logged with their errors.
+    let mut serve = env
+        .command(&["registry", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("thv serve starts");
+    let mut lines = BufReader::new(serve.stderr.take().expect("stderr")).lines();
+    let mut logged = Vec::new();
+    let mut failed = BTreeSet::new();
+    while failed.len() < sources.len() {
+        let Some(Ok(line)) = lines.next() else { panic!("serve stopped logging: {logged:?}") };
+        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if event["message"].as_str().is_some_and(|m| m.starts_with("sync failed")) {
+            failed.insert(event["registry"].as_str().unwrap_or_default().to_owned());
+        }
+        logged.push(line);
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    for line in &logged {
+        assert!(!line.contains(SECRET), "a secret was logged: {line}");
+    }
+
+    let sync = env.run(&["registry", "sync", "--all", "-o", "json"]).expect_code(1, "failing syncs");
+    for report in sync.json().as_array().expect("reports") {
+        assert_eq!(report["outcome"], "failed", "{report}");
+        assert!(report["error"].as_str().is_some_and(|e| !e.is_empty()), "{report}");
+    }
+    outputs.push(("sync -o json".into(), sync));
+    outputs.push(("sync".into(), env.run(&["registry", "sync", "--all"]).expect_code(1, "failing syncs")));
+    for format in ["table", "wide", "json", "yaml"] {
+        outputs.push((format!("list -o {format}"), env.ok(&["registry", "list", "-o", format])));
+    }
+    for (name, _, _) in &sources {
+        for format in ["table", "json", "yaml"] {
+            outputs.push((format!("show {name} -o {format}"), env.ok(&["registry", "show", name, "-o", format])));
+        }
+    }
+    for (what, run) in &outputs {
+        assert!(
+            !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+            "{what}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+
+    let rows = env.json(&["registry", "list"]);
+    for row in rows.as_array().expect("rows") {
+        assert!(row["source"].as_str().is_some_and(|s| s.contains("?token=***&X-Amz-Signature=***")), "{row}");
+        assert!(row["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{row}");
+    }
+    let shown = env.json(&["registry", "show", "unavailable"]);
+    assert_eq!(
+        shown["spec"]["source"]["url"]["url"],
+        format!("{unavailable}/catalog.json?token=***&X-Amz-Signature=***")
+    );
+    assert!(env.config_text().contains(SECRET), "the configuration itself keeps the real URL");
+    for file in ["data/registry.db", "data/registry.db-wal"] {
+        let stored = std::fs::read(env.path(file)).unwrap_or_default();
+        assert!(!stored.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{file} holds the secret");
+    }
+    for format in ["json", "yaml"] {
+        let (name, option, url) = &sources[0];
+        let removed = env.ok(&["registry", "remove", name, "-o", format]);
+        assert!(!removed.stdout.contains(SECRET) && !removed.stderr.contains(SECRET), "{}", removed.stdout);
+        env.ok(&["registry", "add", name, option, url.as_str()]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------

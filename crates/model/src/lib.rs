@@ -1,14 +1,17 @@
 //! The MCP server catalog model of thv-registry.
 //!
 //! Pure and I/O-free: the `server.json` types (upstream), ToolHive's catalog types, format detection,
-//! lossless conversion between the two, native validation, filters and content digests.
+//! lossless conversion between the two, native validation, filters, content digests, and the bounds of
+//! durations read from configuration.
 
 pub mod catalog;
 pub mod convert;
 pub mod detect;
 pub mod digest;
+pub mod duration;
 pub mod filter;
 pub mod load;
+pub mod names;
 mod open_enum;
 pub mod pointer;
 pub mod toolhive;

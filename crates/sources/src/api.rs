@@ -41,6 +41,8 @@ const MAX_REDIRECTS: u32 = 5;
 pub struct ApiSource {
     spec: ApiSpec,
     base: Url,
+    /// The base as messages show it: query values hidden, so page URLs built on it show only ours.
+    shown_base: Url,
     shown: String,
     client: HttpClient,
 }
@@ -76,9 +78,10 @@ struct Walked {
 }
 
 impl ApiSource {
-    /// A source for `spec`. Fails on a bad URL, bad headers or an unreadable CA bundle; secrets are read
-    /// only when fetching.
+    /// A source for `spec`. Fails on a duration out of range, a bad URL, bad headers or an unreadable CA
+    /// bundle; secrets are read only when fetching.
     pub fn new(spec: ApiSpec) -> Result<Self, SourceError> {
+        spec.check()?;
         let mut base = http::parse_url(&spec.url)?;
         base.set_fragment(None);
         let shown = http::display_url(&base);
@@ -92,7 +95,8 @@ impl ApiSource {
             allow_link_local: spec.allow_link_local,
         })?;
         let shown = http::display_url(&base);
-        Ok(Self { spec, base, shown, client })
+        let shown_base = Url::parse(&shown).unwrap_or_else(|_| base.clone());
+        Ok(Self { spec, base, shown_base, shown, client })
     }
 
     /// Full walk, or changes since the last walk when a recent full walk is on record.
@@ -114,7 +118,16 @@ impl ApiSource {
 
     /// `{base}/{prefix}/servers?limit=100[&cursor=…][&version=latest][&updated_since=…]`.
     fn page_url(&self, prefix: &str, cursor: Option<&str>, walk: Walk) -> Result<Url, SourceError> {
-        let mut url = self.base.clone();
+        self.page_url_on(&self.base, prefix, cursor, walk)
+    }
+
+    /// The page URL as messages show it: the base's query values hidden, the query this source adds kept.
+    fn shown_page_url(&self, prefix: &str, cursor: Option<&str>, walk: Walk) -> String {
+        self.page_url_on(&self.shown_base, prefix, cursor, walk).map_or_else(|_| self.shown.clone(), String::from)
+    }
+
+    fn page_url_on(&self, base: &Url, prefix: &str, cursor: Option<&str>, walk: Walk) -> Result<Url, SourceError> {
+        let mut url = base.clone();
         url.path_segments_mut()
             .map_err(|()| SourceError::InvalidSpec(format!("{} cannot be a base URL", self.shown)))?
             .extend([prefix, "servers"]);
@@ -150,12 +163,13 @@ impl ApiSource {
                 });
             }
             let url = self.page_url(prefix, cursor.as_deref(), walk)?;
-            let shown = http::display_url(&url);
+            let shown = self.shown_page_url(prefix, cursor.as_deref(), walk);
             let what = format!("page {shown}");
             let response = self
                 .client
                 .get(Get {
                     url: &url,
+                    shown: &shown,
                     authorization,
                     if_none_match: None,
                     if_modified_since: None,
@@ -169,7 +183,7 @@ impl ApiSource {
                 continue;
             }
             if !response.status.is_success() {
-                return Err(http::status_error(&url, response.status));
+                return Err(http::status_error(&shown, response.status));
             }
             pages += 1;
             let next = append_page(&mut out, &response.body, &shown)?;
@@ -308,6 +322,16 @@ mod tests {
             )
         );
         assert_eq!(source.describe(), "registryApi https://example.com/registry/corp");
+    }
+
+    #[test]
+    fn shown_page_urls_hide_the_base_query_and_keep_ours() {
+        let source = ApiSource::new(spec("https://example.com/r?token=S3CRET")).expect("source");
+        assert_eq!(source.describe(), "registryApi https://example.com/r?token=***");
+        let real = source.page_url("v0.1", Some("a/b:1"), Walk::Full).expect("url");
+        assert_eq!(real.query(), Some("token=S3CRET&limit=100&cursor=a%2Fb%3A1"));
+        let shown = source.shown_page_url("v0.1", Some("a/b:1"), Walk::Full);
+        assert_eq!(shown, "https://example.com/r/v0.1/servers?token=***&limit=100&cursor=a%2Fb%3A1");
     }
 
     #[test]

@@ -66,6 +66,14 @@ pub enum SourceError {
         /// 401 or 403.
         status: u16,
     },
+    /// What the spec names does not exist at the source (a Git branch, tag, commit or path, or any commit).
+    #[error("{what}: {message}")]
+    NotFound {
+        /// Where (`git <repository>`).
+        what: String,
+        /// What is missing.
+        message: String,
+    },
     /// A Git operation failed.
     #[error("git {repository}: {message}")]
     Git {
@@ -82,6 +90,12 @@ pub enum SourceError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<thv_model::duration::DurationOutOfRange> for SourceError {
+    fn from(e: thv_model::duration::DurationOutOfRange) -> Self {
+        Self::InvalidSpec(e.to_string())
+    }
 }
 
 impl SourceError {

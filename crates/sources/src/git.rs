@@ -54,8 +54,10 @@ pub struct GitSource {
 impl GitSource {
     /// A source for `spec` whose clone is cached under `ctx.cache_dir/<registry>/`.
     ///
-    /// Fails when the URL is not `https://`, `http://` or `file://`, or the path is empty or leaves the repository.
+    /// Fails on a timeout out of range, when the URL is not `https://`, `http://` or `file://`, or when the path is
+    /// empty or leaves the repository.
     pub fn new(spec: GitSpec, ctx: &SourceContext) -> Result<Self, SourceError> {
+        spec.check()?;
         // gix's HTTP transport builds reqwest clients, which need a rustls provider installed.
         crate::http::ensure_crypto_provider();
         let url = RepoUrl::parse(&spec.repository)?;
@@ -135,7 +137,9 @@ impl Source for GitSource {
         let timeout = self.timeout();
         let guard = Guard::new(self.spec.max_bytes.unwrap_or(DEFAULT_MAX_PACK_BYTES));
         let job = self.job(previous, guard.clone())?;
-        let secret = job.credentials.as_ref().map(|c| c.secret().to_owned());
+        let mut secrets: Vec<String> = job.credentials.iter().map(|c| c.secret().to_owned()).collect();
+        secrets.extend(self.url.hidden.iter().cloned());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let lock = cache::lock(&self.dir);
         let work = async move {
             // Held by the blocking task until it ends, even when this future is dropped on timeout.
@@ -155,7 +159,7 @@ impl Source for GitSource {
             Ok(Ok(result)) => result,
         };
         result.map(|resolved| Self::outcome(resolved, previous)).map_err(|failure| {
-            failure.scrub(secret.as_deref()).into_source_error(
+            failure.scrub(&secrets).into_source_error(
                 &self.url.display,
                 &self.reference_label(),
                 &self.path.join("/"),

@@ -4,8 +4,8 @@
 //! optional PEM bundle), gzip, a redirect policy that counts hops and re-checks every target against the address
 //! policy, a resolver that refuses link-local and metadata addresses, and no `Referer`. [`HttpClient::get`]
 //! reads at most a given number of (decompressed) body bytes while streaming, so a large or gzip-bomb response
-//! stops early. Failures become [`SourceError`]s that name the URL without its userinfo and never include
-//! header values.
+//! stops early. Failures become [`SourceError`]s that name the URL without its userinfo or query values
+//! ([`redact_url`]) and never include header values.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,8 +14,8 @@ use std::sync::Arc;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
 
-use crate::SourceError;
 use crate::address::{self, GuardedResolver, Refused};
+use crate::{SourceError, redact_url};
 
 /// The `User-Agent` sent with every request.
 const USER_AGENT: &str = concat!("thv-registry/", env!("CARGO_PKG_VERSION"));
@@ -41,6 +41,8 @@ pub(crate) struct ClientOptions<'a> {
 pub(crate) struct Get<'a> {
     /// Where.
     pub url: &'a Url,
+    /// The URL as errors show it (without secrets: [`display_url`], or built on a redacted base).
+    pub shown: &'a str,
     /// `Authorization` header (sensitive).
     pub authorization: Option<&'a HeaderValue>,
     /// `If-None-Match` value.
@@ -126,7 +128,7 @@ impl HttpClient {
 
     /// Sends a GET and reads a 2xx body up to `max_bytes`.
     pub async fn get(&self, get: Get<'_>) -> Result<Response, SourceError> {
-        let shown = display_url(get.url);
+        let shown = get.shown;
         address::check_url(get.url, self.allow_link_local).map_err(forbidden)?;
         let mut headers = self.headers.clone();
         if let Some(accept) = get.accept.filter(|_| !headers.contains_key(header::ACCEPT)) {
@@ -144,7 +146,7 @@ impl HttpClient {
             }
         }
         let request = self.client.get(get.url.clone()).headers(headers);
-        let mut response = request.send().await.map_err(|e| request_error(&shown, e))?;
+        let mut response = request.send().await.map_err(|e| request_error(shown, e))?;
         let status = response.status();
         let text = |name: HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let etag = text(header::ETAG);
@@ -158,7 +160,7 @@ impl HttpClient {
                 // The length is the server's claim: reserve for it, but not more than a few MiB up front.
                 body.reserve(usize::try_from(length.min(RESERVE_LIMIT)).unwrap_or(0));
             }
-            while let Some(chunk) = response.chunk().await.map_err(|e| request_error(&shown, e))? {
+            while let Some(chunk) = response.chunk().await.map_err(|e| request_error(shown, e))? {
                 if (body.len() + chunk.len()) as u64 > get.max_bytes {
                     return Err(SourceError::TooLarge { what: get.what.to_owned(), limit: get.max_bytes });
                 }
@@ -199,9 +201,9 @@ fn read_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, SourceError>
     Ok(certs)
 }
 
-/// The error for a non-success status: 401/403 are [`SourceError::Unauthorized`].
-pub(crate) fn status_error(url: &Url, status: StatusCode) -> SourceError {
-    let url = display_url(url);
+/// The error for a non-success status of the URL shown as `url`: 401/403 are [`SourceError::Unauthorized`].
+pub(crate) fn status_error(url: &str, status: StatusCode) -> SourceError {
+    let url = url.to_owned();
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SourceError::Unauthorized { url, status: status.as_u16() },
         _ => SourceError::HttpStatus { url, status: status.as_u16() },
@@ -210,7 +212,7 @@ pub(crate) fn status_error(url: &Url, status: StatusCode) -> SourceError {
 
 /// Parses a spec's URL: absolute, `http` or `https`.
 pub(crate) fn parse_url(raw: &str) -> Result<Url, SourceError> {
-    let url = Url::parse(raw).map_err(|e| SourceError::InvalidSpec(format!("bad URL {}: {e}", redact(raw))))?;
+    let url = Url::parse(raw).map_err(|e| SourceError::InvalidSpec(format!("bad URL {}: {e}", redact_url(raw))))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(SourceError::InvalidSpec(format!("{} is not an http or https URL", display_url(&url))));
     }
@@ -220,26 +222,9 @@ pub(crate) fn parse_url(raw: &str) -> Result<Url, SourceError> {
     Ok(url)
 }
 
-/// The URL without user name and password, for messages.
+/// The URL as shown in messages: without user name and password, query values hidden ([`redact_url`]).
 pub(crate) fn display_url(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
-    }
-    let mut shown = url.clone();
-    // Both fail only for URLs that cannot have credentials, which then have none to hide.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.to_string()
-}
-
-/// A URL string that failed to parse, with anything before an `@` in the authority hidden.
-fn redact(raw: &str) -> String {
-    let (scheme, rest) = raw.split_once("://").unwrap_or(("", raw));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => raw.to_owned(),
-    }
+    redact_url(url.as_str())
 }
 
 fn forbidden(refused: Refused) -> SourceError {

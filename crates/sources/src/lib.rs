@@ -2,7 +2,8 @@
 //!
 //! Every source implements [`Source`]: given the cache validators of the previous fetch it returns either
 //! "not modified" or the document's bytes with a revision and new validators. Sources know nothing about
-//! storage, parsing or Kubernetes; they bound size and time and never put secrets in errors or logs.
+//! storage, parsing or Kubernetes; they bound size and time and never put secrets in errors or logs (every
+//! location they quote goes through [`redact_url`]).
 
 mod address;
 mod api;
@@ -10,6 +11,7 @@ mod error;
 mod file;
 mod git;
 mod http;
+mod redact;
 mod secret;
 mod spec;
 mod url;
@@ -23,7 +25,11 @@ pub use error::SourceError;
 pub use file::FileSource;
 pub use git::GitSource;
 pub use http::ensure_crypto_provider;
-pub use spec::{ApiSpec, AuthSpec, FileSpec, GitRef, GitSpec, SecretRef, SourceSpec, UrlSpec};
+pub use redact::redact_url;
+pub use spec::{
+    ApiSpec, AuthSpec, ConfigMapSpec, DEFAULT_CONFIG_MAP_KEY, FULL_RESYNC_RANGE, FileSpec, GitRef, GitSpec,
+    KubernetesSecretAuth, SecretRef, SourceSpec, TIMEOUT_RANGE, UrlSpec,
+};
 
 /// What a source remembers between fetches to avoid refetching unchanged content.
 ///
@@ -128,5 +134,6 @@ pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, 
         SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?)),
         SourceSpec::RegistryApi(s) => Ok(Box::new(ApiSource::new(s.clone())?)),
         SourceSpec::Git(s) => Ok(Box::new(GitSource::new(s.clone(), ctx)?)),
+        SourceSpec::ConfigMap(s) => Err(s.operator_only()),
     }
 }

@@ -46,6 +46,7 @@ pub(crate) async fn authorization(auth: &AuthSpec) -> Result<HeaderValue, Source
             let pair = format!("{username}:{}", read(password).await?);
             (format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)), password)
         }
+        AuthSpec::KubernetesSecret(secret) => return Err(secret.operator_only()),
     };
     let mut header = HeaderValue::from_str(&value).map_err(|_| {
         SourceError::InvalidSpec(format!(
@@ -94,5 +95,17 @@ mod tests {
         std::fs::write(&bad, "abc\u{7f}leaked").expect("write");
         let err = authorization(&AuthSpec::Bearer { token: SecretRef::File(bad) }).await.expect_err("invalid");
         assert!(!err.to_string().contains("leaked"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn kubernetes_secrets_are_refused_outside_the_operator() {
+        let auth = AuthSpec::KubernetesSecret(crate::KubernetesSecretAuth {
+            name: "creds".into(),
+            token_key: Some("token".into()),
+            username_key: None,
+            password_key: None,
+        });
+        let err = authorization(&auth).await.expect_err("refused");
+        assert!(err.to_string().contains("only be read by the operator"), "{err}");
     }
 }

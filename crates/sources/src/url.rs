@@ -30,9 +30,10 @@ pub struct UrlSource {
 }
 
 impl UrlSource {
-    /// A source for `spec`. Fails on a bad URL, bad headers or an unreadable CA bundle; secrets are read
-    /// only when fetching.
+    /// A source for `spec`. Fails on a duration out of range, a bad URL, bad headers or an unreadable CA
+    /// bundle; secrets are read only when fetching.
     pub fn new(spec: UrlSpec) -> Result<Self, SourceError> {
+        spec.check()?;
         let url = http::parse_url(&spec.url)?;
         let client = HttpClient::new(ClientOptions {
             headers: &spec.headers,
@@ -57,6 +58,7 @@ impl UrlSource {
             .client
             .get(Get {
                 url: &self.url,
+                shown: &self.shown,
                 authorization: authorization.as_ref(),
                 if_none_match: conditional.and_then(|p| p.etag.as_deref()),
                 if_modified_since: conditional.and_then(|p| p.last_modified.as_deref()),
@@ -88,7 +90,7 @@ impl UrlSource {
                 }
                 Ok(FetchOutcome::Fetched(Fetched { payload: Payload::Full(response.body), revision, validators }))
             }
-            (status, _, _) => Err(http::status_error(&self.url, status)),
+            (status, _, _) => Err(http::status_error(&self.shown, status)),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::{ChangeKind, Counts, StoreError, StoreResult, SyncOutcome};
+use crate::{ChangeKind, Counts, FailureKind, StoreError, StoreResult, SyncOutcome};
 
 /// JSON text of a value to store.
 pub(crate) fn json_text(value: &Value, what: &'static str) -> StoreResult<String> {
@@ -43,6 +43,15 @@ pub(crate) fn read_bool(value: i64, what: impl FnOnce() -> String) -> StoreResul
 pub(crate) fn read_outcome(text: &str, what: impl FnOnce() -> String) -> StoreResult<SyncOutcome> {
     SyncOutcome::parse(text)
         .ok_or_else(|| StoreError::Corrupt { what: what(), message: format!("unknown sync outcome {text:?}") })
+}
+
+/// A failure kind read back from `what` (`NULL` is none).
+pub(crate) fn read_failure_kind(text: Option<&str>, what: impl FnOnce() -> String) -> StoreResult<Option<FailureKind>> {
+    text.map(|text| {
+        FailureKind::parse(text)
+            .ok_or_else(|| StoreError::Corrupt { what: what(), message: format!("unknown failure kind {text:?}") })
+    })
+    .transpose()
 }
 
 /// A change kind read back from `what`.
@@ -84,6 +93,9 @@ mod tests {
         assert!(read_counter::<u32>(-1, || "row".into()).is_err());
         assert!(read_bool(2, || "row".into()).is_err());
         assert!(read_outcome("maybe", || "row".into()).is_err());
+        assert_eq!(read_failure_kind(None, || "row".into()).expect("none"), None);
+        assert_eq!(read_failure_kind(Some("stalled"), || "row".into()).expect("kind"), Some(FailureKind::Stalled));
+        assert!(read_failure_kind(Some("maybe"), || "row".into()).is_err());
         assert!(read_change_kind("moved", || "row".into()).is_err());
         let err = parse_json("{", || "server_versions row (a, b, c).document".into()).unwrap_err();
         assert!(err.to_string().contains("server_versions row (a, b, c).document"), "{err}");

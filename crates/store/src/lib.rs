@@ -37,7 +37,8 @@ pub use postgres::PostgresStore;
 pub use replica::{EventFeed, Lease, Leased, StoreEvent};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Change, ChangeKind, Counts, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome, SyncRun,
+    Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
+    SyncRun,
 };
 
 /// Errors of a store backend.

@@ -7,12 +7,12 @@
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::encode::{parse_json, read_change_kind, read_counter, read_counts, read_outcome};
+use crate::encode::{parse_json, read_change_kind, read_counter, read_counts, read_failure_kind, read_outcome};
 use crate::{Change, JsonText, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
 
 /// The columns of `registry_state`, in every backend's dialect.
 pub(crate) const STATE_COLUMNS: &str = "registry, spec_digest, filter_digest, validators, revision, content_digest, \
-     last_success_at, last_attempt_at, failed_attempts, last_error, server_count";
+     last_success_at, last_attempt_at, failed_attempts, last_error, last_failure, server_count";
 /// The columns of `server_versions` a catalog read selects.
 pub(crate) const VERSION_COLUMNS: &str = "name, version, document, extra_meta, digest, status, status_changed_at, \
      status_message, published_at, updated_at, is_latest";
@@ -60,6 +60,9 @@ pub(crate) fn state_from_row(row: &impl Columns) -> StoreResult<RegistryState> {
             format!("{}.failed_attempts", what())
         })?,
         last_error: row.optional_text("last_error", &what)?,
+        last_failure: read_failure_kind(row.optional_text("last_failure", &what)?.as_deref(), || {
+            format!("{}.last_failure", what())
+        })?,
         server_count: read_counter(row.integer("server_count", &what)?, || format!("{}.server_count", what()))?,
         registry,
     })

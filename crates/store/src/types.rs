@@ -72,6 +72,38 @@ impl SyncOutcome {
     }
 }
 
+/// Why a sync failed, as far as trying again goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureKind {
+    /// May pass by itself (network trouble, a 5xx, 408 or 429 answer, a timeout, the store): retried with
+    /// backoff.
+    Retryable,
+    /// Will not pass until someone changes the spec, the credentials or the document (an invalid spec,
+    /// refused credentials, a document that is not a catalog, a size limit): not retried before the next
+    /// interval.
+    Stalled,
+}
+
+impl FailureKind {
+    /// `retryable` or `stalled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retryable => "retryable",
+            Self::Stalled => "stalled",
+        }
+    }
+
+    /// The kind spelled by [`FailureKind::as_str`], if `text` is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "retryable" => Some(Self::Retryable),
+            "stalled" => Some(Self::Stalled),
+            _ => None,
+        }
+    }
+}
+
 /// Record counts of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -135,6 +167,9 @@ pub struct RegistryState {
     pub failed_attempts: u32,
     /// Error of the last failed attempt.
     pub last_error: Option<String>,
+    /// Kind of the last failed attempt's error; `None` after a success.
+    #[serde(default)]
+    pub last_failure: Option<FailureKind>,
     /// Versions in the current catalog.
     pub server_count: u64,
 }

@@ -11,7 +11,7 @@ mod common;
 
 use common::{TestDb, catalog, change, commit, generation_of, key, run, state, version};
 use serde_json::json;
-use thv_store::{ChangeKind, Counts, NameVersion, StoreError, SyncOutcome};
+use thv_store::{ChangeKind, Counts, FailureKind, NameVersion, StoreError, SyncOutcome};
 
 fn nv(name: &str, version: &str) -> NameVersion {
     NameVersion { name: name.to_owned(), version: version.to_owned() }
@@ -73,6 +73,7 @@ async fn state_round_trips_and_lists_by_registry(db: TestDb) {
     failing.last_success_at = None;
     failing.failed_attempts = 3;
     failing.last_error = Some("timeout after 30s fetching https://example.com".to_owned());
+    failing.last_failure = Some(FailureKind::Retryable);
     store.record_run(&run("b", SyncOutcome::Failed), Some(&failing)).await.unwrap();
     let committed = commit("a", "rev-a", 1, vec![version("x", "1", 1)], vec![]);
     store.commit_sync(&committed).await.unwrap();
@@ -201,6 +202,7 @@ async fn state_follows_commits_and_runs(db: TestDb) {
     let mut failed = state("reg", "r1", 1);
     failed.failed_attempts = 1;
     failed.last_error = Some("HTTP 500".to_owned());
+    failed.last_failure = Some(FailureKind::Stalled);
     failed.last_attempt_at = Some("2025-06-02T00:00:00Z".to_owned());
     store.record_run(&run("reg", SyncOutcome::Failed), Some(&failed)).await.unwrap();
     assert_eq!(store.registry_state("reg").await.unwrap(), Some(failed.clone()));

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use thv_store::{Counts, Store, SyncOutcome};
+use thv_store::{FailureKind, Store, SyncOutcome};
 use tokio::sync::oneshot;
 
 use crate::pipeline::SyncReport;
@@ -53,21 +53,10 @@ pub fn check_replica_id(id: &str) -> Result<(), String> {
 
 /// A report for a manual sync that did not run here, saying why.
 pub(crate) fn not_run(registry: &str, error: String) -> SyncReport {
-    SyncReport {
-        registry: registry.to_owned(),
-        outcome: SyncOutcome::Failed,
-        run_id: None,
-        error: Some(error),
-        retryable: true,
-        revision: None,
-        digest: None,
-        counts: Counts::default(),
-        invalid_kept: 0,
-        filtered_out: 0,
-        changes: Vec::new(),
-        skipped: Vec::new(),
-        duration: Duration::ZERO,
-    }
+    let mut report = SyncReport::new(registry, SyncOutcome::Failed);
+    report.error = Some(error);
+    report.failure = Some(FailureKind::Retryable);
+    report
 }
 
 /// Hands a manual sync of `registry` to the replica holding its lease (a sync request in the store, which

@@ -7,8 +7,14 @@ pub mod lease;
 pub mod pipeline;
 pub mod scheduler;
 pub mod spec;
+pub mod status;
 
 pub use lease::{check_replica_id, default_replica_id};
-pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, sync_registry};
+pub use pipeline::{SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
 pub use scheduler::{HeldLeases, Scheduler, SchedulerHandle, sync_spec};
-pub use spec::{RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode, ValidationPolicy};
+pub use spec::{
+    BACKOFF_RANGE, INTERVAL_RANGE, RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode,
+    ValidationPolicy,
+};
+pub use status::RegistryStatus;
+pub use thv_store::FailureKind;

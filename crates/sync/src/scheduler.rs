@@ -5,8 +5,9 @@
 //! for its timing): it takes the lease when it is free, renews it while it holds it (during a sync too),
 //! and hands every write to the pipeline through a [`Leased`] view, so a replica that lost the lease
 //! writes nothing. Holding it, the task sleeps until the registry is due (`interval` after the last
-//! attempt, by whichever replica), syncs, and on a retryable failure retries with exponential backoff and
-//! jitter up to `retry.maxRetries` times. A manual trigger runs a sync at once, whatever the schedule —
+//! attempt, by whichever replica), syncs, and on a [`FailureKind::Retryable`] failure retries with
+//! exponential backoff and jitter up to `retry.maxRetries` times; a [`FailureKind::Stalled`] one waits for
+//! the next interval (or a manual sync). A manual trigger runs a sync at once, whatever the schedule —
 //! here when this replica holds the lease or can take it, else by the holder, through a sync request in
 //! the store. Requests made elsewhere are run when the holder is woken ([`SchedulerHandle::wake`]) or at
 //! its next renewal. Every report is also broadcast (the API server reloads its snapshot on them), and
@@ -17,38 +18,26 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use thv_sources::{FetchOutcome, Source, SourceContext, SourceError, Validators};
-use thv_store::{Leased, Store, SyncOutcome};
+use thv_sources::SourceContext;
+use thv_store::{FailureKind, Leased, Store};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::lease::{default_replica_id, hand_over, lease_tick, lease_ttl};
-use crate::pipeline::{SyncReport, sync_registry};
+use crate::pipeline::{SyncError, SyncReport, record_failure, sync_registry};
 use crate::spec::RegistrySpec;
 
-/// Syncs one registry now: builds its source (a spec that cannot be built is a failed sync) and runs the
-/// pipeline.
+/// Syncs one registry now: checks the spec and builds its source (either failing is a failed, stalled sync)
+/// and runs the pipeline.
 pub async fn sync_spec(spec: &RegistrySpec, store: &dyn Store, cache_dir: &std::path::Path) -> SyncReport {
+    if let Err(message) = spec.check() {
+        return record_failure(spec, store, SyncError::Spec(message)).await;
+    }
     let ctx = SourceContext { cache_dir: cache_dir.to_path_buf(), registry: spec.name.clone() };
-    match spec.check().map_err(SourceError::InvalidSpec).and_then(|()| thv_sources::build(&spec.source, &ctx)) {
+    match thv_sources::build(&spec.source, &ctx) {
         Ok(source) => sync_registry(spec, source.as_ref(), store).await,
-        Err(e) => sync_registry(spec, &Unbuildable(e.to_string()), store).await,
-    }
-}
-
-/// A source whose spec could not be built: every fetch fails with the build error.
-struct Unbuildable(String);
-
-#[async_trait]
-impl Source for Unbuildable {
-    fn describe(&self) -> String {
-        "unusable source".to_owned()
-    }
-
-    async fn fetch(&self, _previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
-        Err(SourceError::InvalidSpec(self.0.clone()))
+        Err(e) => record_failure(spec, store, SyncError::Source(e)).await,
     }
 }
 
@@ -343,5 +332,5 @@ impl Worker {
 
 /// Whether a failed sync is retried before the next interval.
 fn should_retry(report: &SyncReport) -> bool {
-    report.outcome == SyncOutcome::Failed && report.retryable
+    report.failure == Some(FailureKind::Retryable)
 }

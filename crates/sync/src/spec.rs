@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use thv_model::detect::FormatHint;
+use thv_model::duration::{DurationOutOfRange, DurationRange};
 use thv_model::filter::Filter;
-use thv_model::upstream::SchemaVersion;
-use thv_model::validate::Against;
+use thv_model::validate::{Against, UnknownAgainst};
 use thv_sources::SourceSpec;
+
+/// Allowed values of `syncPolicy.interval` (and of `thv registry add --interval`): one second to one year.
+pub const INTERVAL_RANGE: DurationRange = DurationRange::new(Duration::from_secs(1), Duration::from_secs(31_557_600));
+/// Allowed values of `syncPolicy.retry.backoffInterval`: 10 ms to one day.
+pub const BACKOFF_RANGE: DurationRange = DurationRange::new(Duration::from_millis(10), Duration::from_secs(86_400));
 
 /// One registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +49,13 @@ impl RegistrySpec {
         thv_model::digest::value_digest(&value)
     }
 
-    /// Checks the parts serde cannot: the name's shape and the filter's values.
+    /// The spec as it may be shown or printed: the source without secrets ([`SourceSpec::redacted`]).
+    pub fn redacted(&self) -> Self {
+        Self { source: self.source.redacted(), ..self.clone() }
+    }
+
+    /// Checks the parts serde cannot: the name's shape, every duration's range, `validation.against` and
+    /// the filter's values.
     pub fn check(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 63
@@ -57,7 +68,15 @@ impl RegistrySpec {
                 self.name
             ));
         }
+        self.check_durations().map_err(|e| format!("registry {}: {e}", self.name))?;
+        self.validation.against().map_err(|e| format!("registry {}: validation.against: {e}", self.name))?;
         self.filter.validate().map_err(|e| format!("registry {}: filter: {e}", self.name))
+    }
+
+    fn check_durations(&self) -> Result<(), DurationOutOfRange> {
+        INTERVAL_RANGE.check("syncPolicy.interval", self.sync_policy.interval)?;
+        BACKOFF_RANGE.check("syncPolicy.retry.backoffInterval", self.sync_policy.retry.backoff_interval)?;
+        self.source.check()
     }
 }
 
@@ -159,12 +178,9 @@ impl ValidationPolicy {
         *self == Self::default()
     }
 
-    /// The schema choice; an unknown date is an error naming it.
-    pub fn against(&self) -> Result<Against, String> {
-        match self.against.as_deref() {
-            None | Some("declared") => Ok(Against::Declared),
-            Some(date) => date.parse::<SchemaVersion>().map(Against::Schema).map_err(|e| e.to_string()),
-        }
+    /// The schema choice ([`Against`]'s parser); an unknown date is an error naming it.
+    pub fn against(&self) -> Result<Against, UnknownAgainst> {
+        self.against.as_deref().map_or(Ok(Against::Declared), str::parse)
     }
 }
 
@@ -221,6 +237,37 @@ mod tests {
         assert!(err.to_string().contains("filtr"), "{err}");
         let bad = RegistrySpec { name: "Bad_Name".into(), ..spec.clone() };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn durations_out_of_range_name_the_registry_and_the_field() {
+        let cases = [
+            (r#""syncPolicy": {"interval": "400000000000y"}"#, "syncPolicy.interval"),
+            (r#""syncPolicy": {"interval": "0s"}"#, "syncPolicy.interval"),
+            (r#""syncPolicy": {"retry": {"backoffInterval": "400000000000y"}}"#, "syncPolicy.retry.backoffInterval"),
+        ];
+        for (policy, field) in cases {
+            let json = format!(r#"{{"name": "r", "source": {{"file": {{"path": "r.json"}}}}, {policy}}}"#);
+            let spec: RegistrySpec = serde_json::from_str(&json).expect(&json);
+            let err = spec.check().expect_err(&json);
+            assert!(err.starts_with(&format!("registry r: {field}: ")), "{err}");
+            assert!(err.contains("out of range (allowed: "), "{err}");
+        }
+        let json = r#"{"name": "g", "source": {"git": {"repository": "https://x/r.git", "timeout": "400000000000y"}}}"#;
+        let spec: RegistrySpec = serde_json::from_str(json).expect("spec");
+        assert!(spec.check().expect_err("timeout").starts_with("registry g: source.git.timeout: "));
+    }
+
+    #[test]
+    fn an_unknown_against_date_is_refused_when_loaded() {
+        let json = r#"{"name": "v", "source": {"file": {"path": "r.json"}}, "validation": {"against": "2026-03-01"}}"#;
+        let spec: RegistrySpec = serde_json::from_str(json).expect("spec");
+        let err = spec.check().expect_err("unknown date");
+        assert!(err.starts_with("registry v: validation.against: expected `declared` or a released"), "{err}");
+        let mut fine = spec.clone();
+        fine.validation.against = Some("2025-10-17".into());
+        assert_eq!(fine.check(), Ok(()));
+        assert_eq!(fine.validation.against().expect("date").to_string(), "2025-10-17");
     }
 
     #[test]

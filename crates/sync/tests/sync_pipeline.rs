@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use thv_model::filter::Criteria;
-use thv_sources::{ApiSpec, FileSpec, SourceSpec, UrlSpec};
+use thv_sources::{ApiSpec, FileSpec, GitSpec, SourceSpec, UrlSpec};
 use thv_store::{SqliteStore, Store, SyncOutcome};
-use thv_sync::{RegistrySpec, RetryPolicy, Scheduler, SyncPolicy, ValidationMode, sync_spec};
+use thv_sync::{FailureKind, RegistrySpec, RetryPolicy, Scheduler, SyncPolicy, ValidationMode, sync_spec};
 use thv_testdata::servers::{ApiOptions, TestDocumentServer, TestRegistryApi};
 use thv_testdata::{REAL_DUMP, TOOLHIVE_REGISTRY, read_json, shared_file};
 
@@ -129,26 +129,27 @@ async fn a_failing_source_keeps_the_last_good_catalog() {
     server.fail_with(Some(503));
     let failed = sync_spec(&spec, &env.store, &env.cache).await;
     assert_eq!(failed.outcome, SyncOutcome::Failed);
-    assert!(failed.retryable, "a 503 is worth retrying");
+    assert_eq!(failed.failure, Some(FailureKind::Retryable), "a 503 is worth retrying");
     assert!(failed.error.as_deref().is_some_and(|e| e.contains("503") && e.contains(&server.url())), "{failed:?}");
 
     server.fail_with(None);
     server.set_body(good[..good.len() / 2].to_vec());
     let broken = sync_spec(&spec, &env.store, &env.cache).await;
     assert_eq!(broken.outcome, SyncOutcome::Failed);
-    assert!(!broken.retryable, "a broken document is not retried");
+    assert_eq!(broken.failure, Some(FailureKind::Stalled), "a broken document is not retried");
     assert!(broken.error.as_deref().is_some_and(|e| e.contains("not valid JSON")), "{broken:?}");
 
     assert_eq!(env.store.catalog("toolhive").await.expect("catalog"), catalog, "the good catalog is untouched");
     let state = env.store.registry_state("toolhive").await.expect("state").expect("present");
     assert_eq!(state.failed_attempts, 2);
     assert!(state.last_error.is_some());
+    assert_eq!(state.last_failure, Some(FailureKind::Stalled), "the kind of the last failure is stored");
 
     server.set_body(good);
     let recovered = sync_spec(&spec, &env.store, &env.cache).await;
     assert_eq!(recovered.outcome, SyncOutcome::Unchanged, "same content as the last good catalog");
     let state = env.store.registry_state("toolhive").await.expect("state").expect("present");
-    assert_eq!((state.failed_attempts, state.last_error), (0, None));
+    assert_eq!((state.failed_attempts, state.last_error, state.last_failure), (0, None, None));
 }
 
 #[tokio::test]
@@ -196,23 +197,88 @@ async fn the_scheduler_retries_a_failing_registry_without_delaying_the_others() 
     let mut bad = spec("bad", SourceSpec::File(FileSpec { path: "/nonexistent/registry.json".into() }));
     bad.sync_policy = policy.clone();
     let mut good = spec("good", SourceSpec::File(FileSpec { path }));
-    good.sync_policy = policy;
+    good.sync_policy = policy.clone();
+    // A document that is not a catalog is a stalled failure: not retried before the next interval.
+    let garbage = env.cache.with_file_name("garbage.json");
+    std::fs::write(&garbage, "{ not json").expect("write");
+    let mut broken = spec("broken", SourceSpec::File(FileSpec { path: garbage }));
+    broken.sync_policy = policy;
     let Env { _dir, cache, store } = env;
     let store: Arc<dyn Store> = Arc::new(store);
-    let scheduler = Scheduler::start(vec![bad, good], store.clone(), cache);
+    let scheduler = Scheduler::start(vec![bad, good, broken], store.clone(), cache);
     let mut reports = scheduler.subscribe();
     let mut seen: HashMap<String, Vec<SyncOutcome>> = HashMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while seen.get("bad").map_or(0, Vec::len) < 3 || !seen.contains_key("good") {
+    while seen.get("bad").map_or(0, Vec::len) < 3 || !seen.contains_key("good") || !seen.contains_key("broken") {
         let report = tokio::time::timeout_at(deadline, reports.recv()).await.expect("reports in time").expect("open");
+        seen.entry(report.registry.clone()).or_default().push(report.outcome);
+    }
+    // The retries of `bad` took 20 + 40 ms of backoff; a retry of `broken` would have come by now too.
+    while let Ok(Ok(report)) = tokio::time::timeout(Duration::from_millis(300), reports.recv()).await {
         seen.entry(report.registry.clone()).or_default().push(report.outcome);
     }
     assert_eq!(seen["good"], vec![SyncOutcome::Success]);
     assert_eq!(seen["bad"], vec![SyncOutcome::Failed; 3], "one attempt and two retries");
+    assert_eq!(seen["broken"], vec![SyncOutcome::Failed], "a stalled failure is not retried");
     let manual = scheduler.trigger("good").await.expect("known registry").await.expect("a report");
     assert_eq!(manual.outcome, SyncOutcome::Unchanged);
     assert!(scheduler.trigger("nope").await.is_none());
     scheduler.stop().await;
     let state = store.registry_state("bad").await.expect("state").expect("present");
     assert_eq!(state.failed_attempts, 3);
+}
+
+/// A small upstream catalog of `names`, one version each.
+fn small_catalog(names: &[&str]) -> Vec<u8> {
+    let records: Vec<Value> = names
+        .iter()
+        .map(|name| json!({"server": {"name": format!("io.example/{name}"), "description": "d", "version": "1.0.0"}}))
+        .collect();
+    Value::Array(records).to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn a_filter_change_that_excludes_nothing_is_remembered() {
+    let env = env().await;
+    let server = TestDocumentServer::start(small_catalog(&["alpha", "beta"])).await;
+    let mut spec = spec("small", url_spec(server.url()));
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Success);
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(server.counts(), (2, 1), "the second sync was answered 304");
+
+    // A filter that keeps everything: the rebuild fetches in full once, and finds nothing to change.
+    spec.filter.exclude = Criteria { names: vec!["nonexistent.zzz/*".into()], ..Criteria::default() };
+    let rebuilt = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(rebuilt.outcome, SyncOutcome::Unchanged, "{rebuilt:?}");
+    assert_eq!(server.counts(), (3, 1), "a changed filter fetches in full");
+
+    // From then on the new filter is the one on record: conditional requests again.
+    for _ in 0..2 {
+        assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    }
+    assert_eq!(server.counts(), (5, 3), "later syncs are answered 304");
+    let state = env.store.registry_state("small").await.expect("state").expect("present");
+    assert_eq!(state.filter_digest, Some(spec.filter.digest()));
+    assert_eq!(state.spec_digest, Some(spec.build_digest()));
+
+    // The same for a change of the build spec (here the validation policy) that changes no record.
+    spec.validation.strict = true;
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(sync_spec(&spec, &env.store, &env.cache).await.outcome, SyncOutcome::Unchanged);
+    assert_eq!(server.counts(), (7, 4), "one full fetch after the spec change, then 304");
+}
+
+#[tokio::test]
+async fn a_huge_timeout_fails_the_sync_naming_the_field_instead_of_panicking() {
+    let env = env().await;
+    let repository = format!("file://{}", env.cache.join("nowhere.git").display());
+    let source: GitSpec =
+        serde_json::from_value(json!({"repository": repository, "timeout": "400000000000y"})).expect("git spec");
+    let spec = spec("huge", SourceSpec::Git(source));
+    let report = sync_spec(&spec, &env.store, &env.cache).await;
+    assert_eq!(report.outcome, SyncOutcome::Failed);
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(error.contains("registry huge: source.git.timeout: 400000000000years"), "{error}");
+    assert!(error.contains("(allowed: 100ms to 1day)"), "{error}");
+    assert_eq!(report.failure, Some(FailureKind::Stalled), "an invalid spec waits for a fix");
 }

@@ -105,7 +105,7 @@ pub struct SourceSummary {
     /// `file`, `url`, `git` or `registryApi`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Path or URL; user info removed, a query string replaced by `redacted`.
+    /// Path or URL without secrets: user info removed, every query value replaced by `***`.
     pub location: String,
 }
 
@@ -113,14 +113,16 @@ pub struct SourceSummary {
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RegistryHealth {
-    /// Never synced.
+    /// No sync has finished yet.
     Pending,
     /// The last sync succeeded.
     Ready,
-    /// The last sync failed; the last good catalog is served.
+    /// The last sync failed for a reason that may pass (network, 5xx, timeout); it is retried. The last
+    /// good catalog, if any, is served.
     Failing,
-    /// Syncs failed and there is no catalog yet.
-    Failed,
+    /// The last sync failed for a reason that will not pass until the spec, the credentials or the source
+    /// is fixed. The last good catalog, if any, is served.
+    Stalled,
 }
 
 /// `GET /api/v1/registries/{name}` and the items of `GET /api/v1/registries`.

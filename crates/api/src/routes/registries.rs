@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use thv_store::{Change, Counts, RegistryState, Store, SyncOutcome, SyncRun};
-use thv_sync::{RegistrySpec, SyncPolicy, ValidationPolicy};
+use thv_sync::{RegistrySpec, RegistryStatus, SyncPolicy, ValidationPolicy};
 
 use super::servers::json;
 use crate::auth::Caller;
@@ -48,9 +48,8 @@ struct RegistryView<'a> {
     #[serde(skip_serializing_if = "Value::is_null")]
     filter: Value,
     validation: &'a ValidationPolicy,
-    /// `pending` (never synced), `ready`, `failing` (serving the last good catalog) or `failed` (no
-    /// catalog yet).
-    status: &'static str,
+    /// `pending`, `ready`, `failing` or `stalled` ([`RegistryStatus`]).
+    status: RegistryStatus,
     last_sync_time: Option<&'a str>,
     last_attempt_time: Option<&'a str>,
     failed_attempts: u32,
@@ -65,36 +64,11 @@ struct RegistryView<'a> {
     recent_runs: Option<Vec<SyncRun>>,
 }
 
-/// A location with user info and query removed (they can hold credentials).
-fn redacted(location: String) -> String {
-    match url::Url::parse(&location) {
-        Ok(mut url) if url.has_host() => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            if url.query().is_some() {
-                url.set_query(Some("redacted"));
-            }
-            url.to_string()
-        }
-        _ => location,
-    }
-}
-
-fn status_of(state: Option<&RegistryState>) -> &'static str {
-    match state {
-        None => "pending",
-        Some(s) if s.failed_attempts == 0 && s.last_success_at.is_some() => "ready",
-        Some(s) if s.last_success_at.is_some() || s.content_digest.is_some() => "failing",
-        Some(s) if s.failed_attempts > 0 => "failed",
-        Some(_) => "pending",
-    }
-}
-
 fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistryState>) -> RegistryView<'a> {
     let names = app.snapshot().registry(&spec.name).map_or(0, |s| s.name_count());
     RegistryView {
         name: &spec.name,
-        source: SourceView { kind: spec.source.kind(), location: redacted(spec.source.location()) },
+        source: SourceView { kind: spec.source.kind(), location: spec.source.location() },
         format: serde_json::to_value(spec.format).unwrap_or(Value::Null),
         sync_policy: &spec.sync_policy,
         filter: if spec.filter.is_empty() {
@@ -103,7 +77,7 @@ fn view<'a>(app: &AppState, spec: &'a RegistrySpec, state: Option<&'a RegistrySt
             serde_json::to_value(&spec.filter).unwrap_or_default()
         },
         validation: &spec.validation,
-        status: status_of(state),
+        status: RegistryStatus::of(state),
         last_sync_time: state.and_then(|s| s.last_success_at.as_deref()),
         last_attempt_time: state.and_then(|s| s.last_attempt_at.as_deref()),
         failed_attempts: state.map_or(0, |s| s.failed_attempts),
@@ -337,33 +311,4 @@ pub async fn sync(
     }
     .await
     .unwrap_or_else(IntoResponse::into_response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_lose_credentials() {
-        assert_eq!(
-            redacted("https://user:pw@example.com/a.json?token=x".to_owned()),
-            "https://example.com/a.json?redacted"
-        );
-        assert_eq!(redacted("/etc/catalog.json".to_owned()), "/etc/catalog.json");
-        assert_eq!(
-            redacted("https://example.com/repo.git@main:x.json".to_owned()),
-            "https://example.com/repo.git@main:x.json"
-        );
-    }
-
-    #[test]
-    fn status_follows_the_state() {
-        assert_eq!(status_of(None), "pending");
-        let mut state = RegistryState { last_success_at: Some("t".to_owned()), ..RegistryState::default() };
-        assert_eq!(status_of(Some(&state)), "ready");
-        state.failed_attempts = 2;
-        assert_eq!(status_of(Some(&state)), "failing");
-        state.last_success_at = None;
-        assert_eq!(status_of(Some(&state)), "failed");
-    }
 }

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use thv_model::convert::upstream_to_toolhive;
-use thv_model::filter::{Criteria, Filter, short_name};
+use thv_model::filter::{Criteria, Filter};
+use thv_model::names::{NameError, resolve};
 
 use super::servers::{decoded_again, json};
 use crate::listing::Listing;
@@ -129,29 +130,14 @@ fn requested_format(query: &Query, headers: &HeaderMap) -> Result<Format, Proble
     }
 }
 
-/// The versions of `name`: by full name (decoded once more when needed), else by ToolHive short name when
-/// exactly one server has it.
+/// The versions of `name`, a full name (decoded once more when needed) or a ToolHive short name, by the
+/// rule of [`thv_model::names::resolve`].
 fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a [Record], Problem> {
-    if snapshot.contains(name) {
-        return Ok(snapshot.versions_of(name));
-    }
-    if let Some(decoded) = decoded_again(name).filter(|n| snapshot.contains(n)) {
-        return Ok(snapshot.versions_of(&decoded));
-    }
-    // One latest version per name, so each owner appears once.
-    let owners: Vec<&str> = snapshot
-        .records()
-        .iter()
-        .filter(|r| r.is_latest && short_name(&r.name) == Some(name))
-        .map(|r| r.name.as_str())
-        .collect();
-    match owners.as_slice() {
-        [] => Err(Problem::not_found(format!("Server {name:?} not found"))),
-        [only] => Ok(snapshot.versions_of(only)),
-        many => Err(Problem::new(
-            StatusCode::CONFLICT,
-            format!("{name:?} is the short name of several servers; use a full name: {}", many.join(", ")),
-        )),
+    let decoded = decoded_again(name).filter(|n| !snapshot.contains(name) && snapshot.contains(n));
+    match resolve(snapshot.names(), decoded.as_deref().unwrap_or(name)) {
+        Ok(full) => Ok(snapshot.versions_of(full)),
+        Err(NameError::NotFound(_)) => Err(Problem::not_found(format!("Server {name:?} not found"))),
+        Err(e @ NameError::Ambiguous { .. }) => Err(Problem::new(StatusCode::CONFLICT, e.to_string())),
     }
 }
 

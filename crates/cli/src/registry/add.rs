@@ -83,8 +83,8 @@ pub struct AddArgs {
     /// Format of the source document.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
-    /// Time between automatic syncs (e.g. 30m, 1h, 1d).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "1h")]
+    /// Time between automatic syncs (e.g. 30m, 1h, 1d; 1s to 1year).
+    #[arg(long, value_parser = parse_interval, default_value = "1h")]
     pub interval: Duration,
     /// Do not sync automatically (only `thv registry sync`).
     #[arg(long)]
@@ -124,6 +124,10 @@ pub enum FormatArg {
     Toolhive,
     /// A server.json-based document.
     Upstream,
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    thv_sync::INTERVAL_RANGE.parse(s)
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -286,11 +290,11 @@ impl AddArgs {
 
 /// What `thv registry add -o json|yaml` prints.
 #[derive(Debug, Serialize)]
-struct Added<'a> {
+struct Added {
     /// The configuration file written.
     config: String,
-    /// The registry as it is now configured, defaults included.
-    registry: &'a RegistrySpec,
+    /// The registry as it is now configured, defaults included, without secrets ([`RegistrySpec::redacted`]).
+    registry: RegistrySpec,
 }
 
 /// Runs the command.
@@ -303,6 +307,6 @@ pub fn run(args: &AddArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
     file.save()?;
     eprintln!("added registry {} ({} {}) to {}", spec.name, spec.source.kind(), spec.source.location(), path.display());
     eprintln!("run `thv registry sync {}` to fetch it now", spec.name);
-    args.output.print(&Added { config: path.display().to_string(), registry: &spec })?;
+    args.output.print(&Added { config: path.display().to_string(), registry: spec.redacted() })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde::Serialize;
+use thv_sync::RegistryStatus;
 
 use crate::config::{Config, Locations};
 use crate::output::{OutputFormat, ago, clip, print_data, table};
@@ -33,8 +34,8 @@ pub struct RegistryRow {
     pub last_sync: Option<String>,
     /// Last attempt (RFC 3339), if any.
     pub last_attempt: Option<String>,
-    /// `ok`, `failing` or `never-synced`.
-    pub status: String,
+    /// `pending`, `ready`, `failing` or `stalled` ([`RegistryStatus`]).
+    pub status: RegistryStatus,
     /// Error of the last failed attempt.
     pub last_error: Option<String>,
     /// Source revision of the current catalog.
@@ -51,12 +52,6 @@ pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyh
             Some(store) => store.registry_state(&spec.name).await?,
             None => None,
         };
-        let status = match &state {
-            None => "never-synced",
-            Some(s) if s.failed_attempts > 0 => "failing",
-            Some(s) if s.last_success_at.is_some() => "ok",
-            Some(_) => "never-synced",
-        };
         rows.push(RegistryRow {
             name: spec.name.clone(),
             source_kind: spec.source.kind().to_owned(),
@@ -64,7 +59,7 @@ pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyh
             servers: state.as_ref().map_or(0, |s| s.server_count),
             last_sync: state.as_ref().and_then(|s| s.last_success_at.clone()),
             last_attempt: state.as_ref().and_then(|s| s.last_attempt_at.clone()),
-            status: status.to_owned(),
+            status: RegistryStatus::of(state.as_ref()),
             last_error: state.as_ref().and_then(|s| s.last_error.clone()),
             revision: state.as_ref().and_then(|s| s.revision.clone()),
             interval: if spec.sync_policy.enabled {
@@ -103,7 +98,7 @@ pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitC
             format!("{} {}", r.source_kind, r.source),
             r.servers.to_string(),
             ago(r.last_sync.as_deref()),
-            r.status.clone(),
+            r.status.to_string(),
         ];
         if wide {
             cells.extend([

@@ -29,7 +29,7 @@ pub struct RemoveArgs {
 struct Removed {
     /// The configuration file written.
     config: String,
-    /// The registry as it was configured.
+    /// The registry as it was configured, without secrets ([`RegistrySpec::redacted`]).
     registry: RegistrySpec,
     /// Whether a stored catalog and sync history were deleted (false without a database).
     catalog_deleted: bool,
@@ -52,6 +52,7 @@ pub async fn run(args: &RemoveArgs, locations: &Locations) -> anyhow::Result<Exi
     } else {
         eprintln!("removed registry {} from {} (nothing was stored for it)", args.name, path.display());
     }
+    let registry = registry.redacted();
     args.output.print(&Removed { config: path.display().to_string(), registry, catalog_deleted: store.is_some() })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -27,8 +27,9 @@ pub struct ShowArgs {
 /// The JSON/YAML shape of `thv registry show`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Shown<'a> {
-    spec: &'a RegistrySpec,
+struct Shown {
+    /// Without secrets ([`RegistrySpec::redacted`]).
+    spec: RegistrySpec,
     state: Option<thv_store::RegistryState>,
     runs: Vec<SyncRun>,
     latest_changes: Option<LatestChanges>,
@@ -49,14 +50,14 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
     // Without a database nothing was synced: the registry is shown as never synced, and nothing is created.
     let shown = match crate::store::open_existing(locations).await? {
         Some(store) => stored(spec, store.as_ref(), args.runs).await?,
-        None => Shown { spec, state: None, runs: Vec::new(), latest_changes: None },
+        None => Shown { spec: spec.redacted(), state: None, runs: Vec::new(), latest_changes: None },
     };
     if !args.output.is_table() {
         print_data(args.output, &shown)?;
         return Ok(ExitCode::SUCCESS);
     }
     crate::output::outln!("Registry {}", spec.name);
-    crate::output::outln!("{}", indent(&serde_saphyr::to_string(spec)?));
+    crate::output::outln!("{}", indent(&serde_saphyr::to_string(&shown.spec)?));
     if let Some(s) = &shown.state {
         crate::output::outln!("State:");
         crate::output::outln!("  servers: {}", s.server_count);
@@ -99,7 +100,7 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
 }
 
 /// What the store holds about `spec`: its state, its `runs` most recent syncs and its latest change set.
-async fn stored<'a>(spec: &'a RegistrySpec, store: &dyn thv_store::Store, runs: u32) -> anyhow::Result<Shown<'a>> {
+async fn stored(spec: &RegistrySpec, store: &dyn thv_store::Store, runs: u32) -> anyhow::Result<Shown> {
     let state = store.registry_state(&spec.name).await?;
     let recent = store.runs(&spec.name, runs).await?;
     let mut latest_changes = first_change_set(store, &recent).await?;
@@ -110,7 +111,7 @@ async fn stored<'a>(spec: &'a RegistrySpec, store: &dyn thv_store::Store, runs: 
             store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
         latest_changes = first_change_set(store, &older).await?;
     }
-    Ok(Shown { spec, state, runs: recent, latest_changes })
+    Ok(Shown { spec: spec.redacted(), state, runs: recent, latest_changes })
 }
 
 /// The change set of the newest successful run among `runs` (newest first) that changed something.

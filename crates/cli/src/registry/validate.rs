@@ -7,7 +7,6 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use thv_model::detect::{DocumentFormat, detect_format, parse_json, upstream_records};
-use thv_model::upstream::SchemaVersion;
 use thv_model::validate::{
     Against, Level, ValidateOptions, validate_server, validate_toolhive_registry, validate_upstream_file,
 };
@@ -36,7 +35,7 @@ pub struct ValidateArgs {
     pub strict: bool,
     /// Which schema judges each record: `declared` (the record's own `$schema`, 2025-12-11 when absent) or a
     /// released schema date such as 2025-12-11.
-    #[arg(long, value_name = "declared|DATE", default_value = "declared", value_parser = parse_against)]
+    #[arg(long, value_name = "declared|DATE", default_value = "declared", value_parser = str::parse::<Against>)]
     pub against: Against,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ValidateOutput::Table)]
@@ -44,13 +43,6 @@ pub struct ValidateArgs {
     /// Catalog files to validate (`-` reads standard input).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
-}
-
-fn parse_against(s: &str) -> Result<Against, String> {
-    if s == "declared" {
-        return Ok(Against::Declared);
-    }
-    s.parse::<SchemaVersion>().map(Against::Schema).map_err(|e| e.to_string())
 }
 
 /// One finding as printed.

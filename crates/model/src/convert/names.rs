@@ -9,7 +9,7 @@ pub fn full_name(key: &str) -> String {
 
 /// The short name: the part after the single `/`; the name itself with no or several slashes.
 pub fn short_name(name: &str) -> &str {
-    crate::filter::short_name(name).unwrap_or(name)
+    crate::names::short_name(name).unwrap_or(name)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::names::short_name;
 use crate::toolhive::stacklok_map;
 use crate::upstream::ServerJson;
 
@@ -81,12 +82,6 @@ pub(crate) struct Needs {
     pub(crate) transports: bool,
 }
 
-/// The part of a full name after its single `/`; `None` with no `/` or several (ToolHive's rule).
-pub fn short_name(full: &str) -> Option<&str> {
-    let (_, short) = full.split_once('/')?;
-    (!short.contains('/')).then_some(short)
-}
-
 /// The string items of a JSON array; other items and non-arrays are ignored.
 fn strings(value: Option<&Value>) -> Vec<&str> {
     value.and_then(Value::as_array).map(|items| items.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
@@ -108,23 +103,4 @@ fn extension(server: &ServerJson) -> Option<&Map<String, Value>> {
         return map.values().next()?.as_object();
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_names() {
-        let cases = [
-            ("io.github.stacklok/fetch", Some("fetch")),
-            ("fetch", None),
-            ("a/b/c", None),
-            ("a/", Some("")),
-            ("", None),
-        ];
-        for (full, want) in cases {
-            assert_eq!(short_name(full), want, "{full:?}");
-        }
-    }
 }

@@ -31,7 +31,8 @@ mod fold;
 mod glob;
 mod spec;
 
+pub use crate::names::short_name;
 pub use apply::{DropReason, Dropped, FilterOutcome};
 pub use compiled::{CompiledFilter, Decision};
-pub use facts::{ServerFacts, short_name};
+pub use facts::ServerFacts;
 pub use spec::{Criteria, CriterionKind, Filter, FilterError};

@@ -7,7 +7,7 @@ mod server;
 
 pub use envelope::{OFFICIAL_META_KEY, OfficialMeta, ResponseMeta, ServerResponse};
 pub use file::{UPSTREAM_FILE_SCHEMA_URL, UpstreamFile, UpstreamFileData, UpstreamFileMeta, UpstreamGroup};
-pub use schema_version::SchemaVersion;
+pub use schema_version::{SchemaVersion, UnknownSchemaDate};
 pub use server::{
     Argument, ArgumentType, Extra, Icon, Input, InputFormat, KeyValueInput, Package, RegistryType, Remote, Repository,
     ServerJson, Transport, TransportType,

@@ -9,9 +9,12 @@
 //! Findings carry a JSON pointer relative to the validated document; callers prefix the record's
 //! location in its file.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::Serialize;
 
-use crate::upstream::SchemaVersion;
+use crate::upstream::{SchemaVersion, UnknownSchemaDate};
 
 mod check;
 mod format;
@@ -70,6 +73,33 @@ pub enum Against {
     Schema(SchemaVersion),
 }
 
+/// An `against` value that is neither `declared` nor a released schema date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected `declared` or a released schema date: {0}")]
+pub struct UnknownAgainst(pub UnknownSchemaDate);
+
+/// `declared` or a released schema date (`2025-12-11`): the one parser of `thv registry validate --against`
+/// and of a registry's `validation.against`.
+impl FromStr for Against {
+    type Err = UnknownAgainst;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "declared" {
+            return Ok(Self::Declared);
+        }
+        s.parse().map(Self::Schema).map_err(UnknownAgainst)
+    }
+}
+
+impl fmt::Display for Against {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Declared => f.write_str("declared"),
+            Self::Schema(version) => version.fmt(f),
+        }
+    }
+}
+
 /// Options for [`validate_server`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ValidateOptions {
@@ -99,4 +129,23 @@ pub fn validate_server(doc: &serde_json::Value, options: &ValidateOptions) -> Ve
         findings.extend(validate_strict(doc));
     }
     findings
+}
+
+#[cfg(test)]
+mod against_tests {
+    use super::*;
+
+    #[test]
+    fn declared_or_a_released_date() {
+        assert_eq!("declared".parse(), Ok(Against::Declared));
+        assert_eq!("2025-12-11".parse(), Ok(Against::Schema(SchemaVersion::V2025_12_11)));
+        for text in ["declared", "2025-07-09", "2025-12-11"] {
+            assert_eq!(text.parse::<Against>().expect(text).to_string(), text);
+        }
+        for bad in ["2026-03-01", "Declared", "", "latest"] {
+            let err = bad.parse::<Against>().expect_err(bad);
+            assert!(err.to_string().starts_with("expected `declared` or a released schema date: "), "{err}");
+            assert!(err.to_string().contains("not a released server.json schema date"), "{err}");
+        }
+    }
 }

@@ -35,6 +35,7 @@ impl Credentials {
         match auth {
             AuthSpec::Bearer { token } => Ok(Self::new(TOKEN_USER.to_owned(), read_secret(token)?)),
             AuthSpec::Basic { username, password } => Ok(Self::new(username.clone(), read_secret(password)?)),
+            AuthSpec::KubernetesSecret(secret) => Err(secret.operator_only()),
         }
     }
 

@@ -90,11 +90,12 @@ impl Failure {
         timeout_seconds: u64,
     ) -> SourceError {
         let git = |message: String| SourceError::Git { repository: repository.to_owned(), message };
+        let missing = |message: String| SourceError::NotFound { what: format!("git {repository}"), message };
         match self {
-            Self::RefNotFound(what) => git(format!("{what} does not exist in the repository")),
-            Self::EmptyRemote => git("the repository has no commits".to_owned()),
-            Self::PathNotFound(revision) => git(format!("no file '{path}' at {reference} ({revision})")),
-            Self::NotAFile(revision) => git(format!("'{path}' at {reference} ({revision}) is not a file")),
+            Self::RefNotFound(what) => missing(format!("{what} does not exist in the repository")),
+            Self::EmptyRemote => missing("the repository has no commits".to_owned()),
+            Self::PathNotFound(revision) => missing(format!("no file '{path}' at {reference} ({revision})")),
+            Self::NotAFile(revision) => missing(format!("'{path}' at {reference} ({revision}) is not a file")),
             Self::FileTooLarge(limit) => {
                 SourceError::TooLarge { what: format!("git {repository}: '{path}' at {reference}"), limit }
             }
@@ -112,10 +113,14 @@ impl Failure {
         }
     }
 
-    /// Replaces `secret` wherever it occurs in the text of this failure.
-    pub(super) fn scrub(self, secret: Option<&str>) -> Self {
-        let Some(secret) = secret.filter(|s| !s.is_empty()) else { return self };
-        let clean = |text: String| text.replace(secret, "***");
+    /// Replaces each of `secrets` wherever it occurs in the text of this failure (give the longest first).
+    pub(super) fn scrub(self, secrets: &[String]) -> Self {
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+        if secrets.is_empty() {
+            return self;
+        }
+        let clean =
+            |text: String| secrets.iter().fold(text, |text, secret| text.replace(secret, crate::redact::HIDDEN));
         match self {
             Self::Network(message) => Self::Network(clean(message)),
             Self::Git { message, local } => Self::Git { message: clean(message), local },

@@ -2,22 +2,25 @@
 
 use super::auth::Credentials;
 use crate::SourceError;
+use crate::redact::{hidden_values, redact_url};
 
 /// A checked repository URL.
 #[derive(Debug, Clone)]
 pub(super) struct RepoUrl {
     /// The URL gix connects to, without user information.
     pub(super) url: gix::Url,
-    /// The URL as shown in errors and descriptions, without user information.
+    /// The URL as shown in errors and descriptions ([`redact_url`]).
     pub(super) display: String,
     /// `user:password` written into the URL itself, used when the spec has no `auth`.
     pub(super) embedded: Option<Credentials>,
+    /// What [`redact_url`] hides (password, query values), to scrub from gix's messages, which quote URLs.
+    pub(super) hidden: Vec<String>,
 }
 
 impl RepoUrl {
     /// Checks `repository`: `https://`, `http://` or `file://`, and nothing else.
     pub(super) fn parse(repository: &str) -> Result<Self, SourceError> {
-        let display = redact(repository);
+        let display = redact_url(repository);
         let lower = repository.to_ascii_lowercase();
         if !["https://", "http://", "file://"].iter().any(|scheme| lower.starts_with(scheme)) {
             return Err(SourceError::InvalidSpec(format!(
@@ -32,18 +35,12 @@ impl RepoUrl {
             (Some(user), Some(password)) => Some(Credentials::new(user, password)),
             _ => None,
         };
-        Ok(Self { display: url.to_bstring().to_string(), url, embedded })
-    }
-}
-
-/// `repository` with any `user:password@` replaced by `***@`, for text shown to people.
-pub(super) fn redact(repository: &str) -> String {
-    let Some(scheme_end) = repository.find("://").map(|i| i + 3) else { return repository.to_owned() };
-    let rest = &repository[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &repository[..scheme_end], &rest[at..]),
-        None => repository.to_owned(),
+        Ok(Self {
+            display: redact_url(&url.to_bstring().to_string()),
+            url,
+            embedded,
+            hidden: hidden_values(repository),
+        })
     }
 }
 
@@ -69,9 +66,9 @@ mod tests {
     }
 
     #[test]
-    fn redaction_keeps_host_and_path() {
-        assert_eq!(redact("http://a:b@h:8080/p@q"), "http://***@h:8080/p@q");
-        assert_eq!(redact("file:///srv/git/r.git"), "file:///srv/git/r.git");
-        assert_eq!(redact("no scheme"), "no scheme");
+    fn query_values_are_hidden_and_kept_for_scrubbing() {
+        let url = RepoUrl::parse("https://git.example.com/r.git?token=S3CRET").expect("url");
+        assert_eq!(url.display, "https://git.example.com/r.git?token=***");
+        assert_eq!(url.hidden, ["S3CRET"]);
     }
 }

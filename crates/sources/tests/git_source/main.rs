@@ -209,6 +209,7 @@ async fn missing_paths_refs_and_repositories_are_named() {
     for part in [url.as_str(), "servers/none.json", "dev"] {
         assert!(message.contains(part), "{message} names {part}");
     }
+    assert!(matches!(err, SourceError::NotFound { .. }) && !err.is_retryable(), "{err:?}");
 
     let mut directory = spec(url.clone(), None);
     directory.path = Some("catalog".into());
@@ -224,6 +225,7 @@ async fn missing_paths_refs_and_repositories_are_named() {
         let err = source(&ws, "c", spec(url.clone(), Some(reference))).fetch(None).await.expect_err(named);
         let message = err.to_string();
         assert!(message.contains(named) && message.contains(&url), "{message}");
+        assert!(!err.is_retryable(), "a missing {named} waits for a fix: {err:?}");
     }
 
     let err = source(&ws, "d", spec(url.clone(), Some(GitRef::Branch("bad:name*".into())))).fetch(None).await;
@@ -310,6 +312,11 @@ async fn unsupported_urls_and_paths_are_spec_errors() {
     let built = thv_sources::build(&thv_sources::SourceSpec::Git(spec("https://example.com/r.git".into(), None)), &ctx)
         .expect("git sources are built");
     assert_eq!(built.describe(), "git https://example.com/r.git:registry.json");
+    // A timeout that would overflow the clock is refused when the source is built, not a panic on fetch.
+    let mut huge = spec("https://example.com/r.git".into(), None);
+    huge.timeout = Some(Duration::from_secs(400_000_000_000 * 31_557_600));
+    let err = GitSource::new(huge, &ctx).expect_err("huge timeout");
+    assert!(matches!(&err, SourceError::InvalidSpec(m) if m.starts_with("source.git.timeout: ")), "{err:?}");
 }
 
 #[tokio::test]

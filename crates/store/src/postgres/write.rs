@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use super::{CATALOG_CHANNEL, query_error};
 use crate::encode::{counter, counts, json_text};
-use crate::{Change, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
+use crate::{Change, FailureKind, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
 
 /// Versions per `INSERT`: bounds one statement to a few megabytes of documents.
 const VERSION_BATCH: usize = 1_000;
@@ -89,13 +89,14 @@ async fn begin(pool: &PgPool, operation: &'static str) -> StoreResult<Transactio
 async fn upsert_state(conn: &mut PgConnection, s: &RegistryState) -> StoreResult<()> {
     // Updated in place, never replaced: deleting the row would cascade to the catalog.
     const SQL: &str = "INSERT INTO registry_state (registry, spec_digest, filter_digest, validators, revision, \
-         content_digest, last_success_at, last_attempt_at, failed_attempts, last_error, server_count) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         content_digest, last_success_at, last_attempt_at, failed_attempts, last_error, server_count, \
+         last_failure) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (registry) DO UPDATE SET spec_digest = EXCLUDED.spec_digest, \
          filter_digest = EXCLUDED.filter_digest, validators = EXCLUDED.validators, revision = EXCLUDED.revision, \
          content_digest = EXCLUDED.content_digest, last_success_at = EXCLUDED.last_success_at, \
          last_attempt_at = EXCLUDED.last_attempt_at, failed_attempts = EXCLUDED.failed_attempts, \
-         last_error = EXCLUDED.last_error, server_count = EXCLUDED.server_count";
+         last_error = EXCLUDED.last_error, server_count = EXCLUDED.server_count, \
+         last_failure = EXCLUDED.last_failure";
     sqlx::query(SQL)
         .bind(s.registry.as_str())
         .bind(s.spec_digest.as_deref())
@@ -108,6 +109,7 @@ async fn upsert_state(conn: &mut PgConnection, s: &RegistryState) -> StoreResult
         .bind(i64::from(s.failed_attempts))
         .bind(s.last_error.as_deref())
         .bind(counter(s.server_count, "encode server count")?)
+        .bind(s.last_failure.map(FailureKind::as_str))
         .execute(conn)
         .await
         .map_err(query_error("write registry state"))?;

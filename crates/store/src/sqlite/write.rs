@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool};
 
 use super::query_error;
 use crate::encode::{counter, counts, json_text};
-use crate::{Change, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
+use crate::{Change, FailureKind, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
 
 /// Versions per `INSERT`: 12 binds each, far below SQLite's 32 766 binds per statement.
 const VERSION_BATCH: usize = 128;
@@ -129,13 +129,14 @@ pub(super) async fn remove_registry(pool: &SqlitePool, registry: &str) -> StoreR
 async fn upsert_state(conn: &mut SqliteConnection, encoded: EncodedState<'_>) -> StoreResult<()> {
     // Updated in place, never replaced: `INSERT OR REPLACE` would delete the row and cascade to the catalog.
     const SQL: &str = "INSERT INTO registry_state (registry, spec_digest, filter_digest, validators, revision, \
-         content_digest, last_success_at, last_attempt_at, failed_attempts, last_error, server_count) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         content_digest, last_success_at, last_attempt_at, failed_attempts, last_error, server_count, \
+         last_failure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT (registry) DO UPDATE SET spec_digest = excluded.spec_digest, \
          filter_digest = excluded.filter_digest, validators = excluded.validators, revision = excluded.revision, \
          content_digest = excluded.content_digest, last_success_at = excluded.last_success_at, \
          last_attempt_at = excluded.last_attempt_at, failed_attempts = excluded.failed_attempts, \
-         last_error = excluded.last_error, server_count = excluded.server_count";
+         last_error = excluded.last_error, server_count = excluded.server_count, \
+         last_failure = excluded.last_failure";
     let s = encoded.state;
     sqlx::query(SQL)
         .bind(s.registry.as_str())
@@ -149,6 +150,7 @@ async fn upsert_state(conn: &mut SqliteConnection, encoded: EncodedState<'_>) ->
         .bind(encoded.failed_attempts)
         .bind(s.last_error.as_deref())
         .bind(encoded.server_count)
+        .bind(s.last_failure.map(FailureKind::as_str))
         .execute(conn)
         .await
         .map_err(query_error("write registry state"))?;

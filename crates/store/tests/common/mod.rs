@@ -86,6 +86,7 @@ pub fn state(registry: &str, revision: &str, count: u64) -> RegistryState {
         last_attempt_at: Some("2025-06-01T10:00:02Z".to_owned()),
         failed_attempts: 0,
         last_error: None,
+        last_failure: None,
         server_count: count,
     }
 }

@@ -1,0 +1,39 @@
+//! The `MCPRegistry` Kubernetes resource (`toolhive.stacklok.io/v1alpha1`).
+//!
+//! - [`McpRegistry`] and its spec and status types; their rustdoc is the CRD's field documentation.
+//! - [`crds`] and [`crds_yaml`]: the CustomResourceDefinition generated from those types (committed under
+//!   `deploy/crds/`, printed by `thv operator crds`).
+//! - [`conditions`]: the closed set of condition types and reasons, and the pure functions that set them.
+//! - [`convert`]: the one conversion between the resource's spec and a local registry (`registries.yaml` entry).
+//! - [`labels`]: the annotation, label and object names the operator and the manifests share.
+//! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
+//!
+//! The controller (`thv operator run`) is not part of this crate yet.
+
+pub mod conditions;
+pub mod convert;
+mod crd;
+pub mod duration;
+pub mod labels;
+mod policy;
+pub mod reference;
+mod resource;
+mod schema;
+mod source;
+mod status;
+
+pub use crd::{CrdError, crds, crds_json, crds_yaml};
+pub use policy::{
+    ApiSpec, Criteria, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, RetryPolicy, StorageSpec, StorageType,
+    SyncPolicy, ValidationMode, ValidationSpec,
+};
+pub use resource::{McpRegistry, McpRegistrySpec, SourceFormat};
+pub use source::{
+    AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
+};
+pub use status::{ChangeCounts, ConfigMapRef, McpRegistryStatus, StorageRef};
+
+/// The API group of every resource of this crate.
+pub const GROUP: &str = "toolhive.stacklok.io";
+/// The API version of [`McpRegistry`].
+pub const VERSION: &str = "v1alpha1";
