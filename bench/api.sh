@@ -2,15 +2,17 @@
 # API-serving benchmark: the production dump (2,794 records) synced from a file source into a fresh database
 # and served by `thv registry serve`, driven with wrk on loopback; then nginx serving the same response
 # bytes as static files, driven the same way, as the yardstick.
-# Prints, per URL and server: requests/s, p99 latency and CPU time per request; for thv also its RSS (VmRSS
-# and peak VmHWM after the load) and its requests/s as a share of nginx's. Targets: ≥ 50% of nginx's
-# requests/s, p99 ≤ 10 ms, RSS ≤ 100 MB.
-#   [BENCH_SECONDS=10] [BENCH_SERVER=NAME] bench/api.sh [FILE]
+# Prints, per URL, round and server: requests/s, p99 latency and CPU time per request (user + system of the
+# server's processes, the figure least sensitive to what else the machine runs); for thv also its RSS
+# (VmRSS and peak VmHWM after the load) and its requests/s as a share of nginx's in the same round. Targets
+# (medians over the rounds): ≥ 75% of nginx's requests/s, p99 ≤ 5 ms, peak RSS ≤ 100 MB.
+#   [BENCH_SECONDS=10] [BENCH_ROUNDS=3] [BENCH_SERVER=NAME] bench/api.sh [FILE]
 # Needs wrk and nginx (installed with apt-get when missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=$(realpath "${1:-../shared/data/upstream/real/mcp-insights-servers.2025-12-18.json}")
 seconds=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-3}
 server=${BENCH_SERVER:-io.github.brave/brave-search-mcp-server}  # 36 versions in the 2025-12-18 dump
 cores=$(nproc)
 work=$(mktemp -d)
@@ -88,19 +90,24 @@ for i in 0 1; do fetch "http://127.0.0.1:$thv_port${paths[$i]}" "$work/www/${lab
 # nginx matches locations against the decoded path, so the `%2F` URL is the exact location with `/`.
 nginx_port=$(free_port)
 mkdir -p "$work/nginx/logs"
+# Debian's shipped /etc/nginx/nginx.conf (nginx's defaults plus sendfile, tcp_nopush, an access log and gzip),
+# with worker_processes = cores ("auto" there), and paths moved into the temporary folder so that it runs
+# unprivileged; nothing is tuned for the benchmark (keepalive_requests stays 1000, the access log is on, as
+# thv's request log is). The two locations serve the same bytes thv serves at the same URLs.
 cat > "$work/nginx/nginx.conf" << EOF
 worker_processes $cores;
 daemon off;
 pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 1024; }
+error_log $work/nginx/logs/error.log;
+events { worker_connections 768; }
 http {
-  access_log off;
-  types { }
-  default_type application/json;
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 1000000;
+  types_hash_max_size 2048;
+  types { application/json json; }
+  default_type application/octet-stream;
+  access_log $work/nginx/logs/access.log;
+  gzip on;
   client_body_temp_path $work/nginx/body;
   proxy_temp_path $work/nginx/proxy;
   fastcgi_temp_path $work/nginx/fastcgi;
@@ -152,27 +159,36 @@ cpu_ticks() { printf '/proc/%s/stat\n' "$@" | xargs cat | awk '{t += $14 + $15} 
 mark() { awk "BEGIN { print ($1) ? \"PASS\" : \"MISS\" }"; }  # an awk condition
 mb_of() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$thv_pid/status"; }  # VmRSS or VmHWM
 
-echo "load: wrk -t2 -c64 -d${seconds}s --latency; $cores cores shared by wrk and the server;" \
-  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+median() { tr -s ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+echo "load: wrk -t2 -c64 -d${seconds}s --latency, $rounds rounds of thv then nginx per URL; $cores cores shared by" \
+  "wrk, the servers and whatever else runs; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "thv RSS before load: $(mb_of VmRSS) MB (peak $(mb_of VmHWM) MB)"
 for i in 0 1; do
   printf '%-7s %s (%s bytes)\n' "${labels[$i]}:" "${paths[$i]}" "$(stat -c %s "$work/www/${labels[$i]}.json")"
 done
 echo
-printf '%-7s %-6s %10s %9s %11s %8s %8s %10s\n' URL server 'req/s' 'p99 ms' 'CPU us/req' 'RSS MB' 'peak MB' 'thv/nginx'
-verdicts=()
-for i in 0 1; do
-  drive "http://127.0.0.1:$thv_port${paths[$i]}" "$thv_pid"
-  thv_rps=$rps thv_p99=$p99 thv_cpu=$cpu rss=$(mb_of VmRSS) hwm=$(mb_of VmHWM)
-  drive "http://127.0.0.1:$nginx_port${paths[$i]}" "${nginx_workers[@]}"
-  ratio=$(awk -v a="$thv_rps" -v b="$rps" 'BEGIN {printf "%.0f", 100 * a / b}')
-  printf '%-7s %-6s %10.0f %9.2f %11s %8s %8s %9s%%\n' \
-    "${labels[$i]}" thv "$thv_rps" "$thv_p99" "$thv_cpu" "$rss" "$hwm" "$ratio"
-  printf '%-7s %-6s %10.0f %9.2f %11s\n' "" nginx "$rps" "$p99" "$cpu"
-  verdicts+=("$(printf '%-7s req/s %4s%% of nginx (≥ 50%%) %s   p99 %6.2f ms (≤ 10 ms) %s   ' \
-    "${labels[$i]}" "$ratio" "$(mark "$ratio >= 50")" "$thv_p99" "$(mark "$thv_p99 <= 10")")$(
-    printf 'peak RSS %5s MB (≤ 100 MB) %s' "$hwm" "$(mark "$hwm <= 100")")")
+printf '%-7s %5s %-6s %10s %9s %11s %8s %8s %10s\n' URL round server 'req/s' 'p99 ms' 'CPU us/req' 'RSS MB' 'peak MB' \
+  'thv/nginx'
+declare -A ratios p99s cpus nginx_cpus
+for round in $(seq "$rounds"); do
+  for i in 0 1; do
+    drive "http://127.0.0.1:$thv_port${paths[$i]}" "$thv_pid"
+    thv_rps=$rps thv_p99=$p99 thv_cpu=$cpu rss=$(mb_of VmRSS) hwm=$(mb_of VmHWM)
+    drive "http://127.0.0.1:$nginx_port${paths[$i]}" "${nginx_workers[@]}"
+    ratio=$(awk -v a="$thv_rps" -v b="$rps" 'BEGIN {printf "%.0f", 100 * a / b}')
+    ratios[$i]+="$ratio " p99s[$i]+="$thv_p99 " cpus[$i]+="$thv_cpu " nginx_cpus[$i]+="$cpu "
+    printf '%-7s %5s %-6s %10.0f %9.2f %11s %8s %8s %9s%%\n' \
+      "${labels[$i]}" "$round" thv "$thv_rps" "$thv_p99" "$thv_cpu" "$rss" "$hwm" "$ratio"
+    printf '%-7s %5s %-6s %10.0f %9.2f %11s\n' "" "$round" nginx "$rps" "$p99" "$cpu"
+  done
 done
 echo
-echo "targets (thv):"
-printf '  %s\n' "${verdicts[@]}"
+echo "targets (thv; medians over the rounds):"
+for i in 0 1; do
+  ratio=$(median <<< "${ratios[$i]}") p99=$(median <<< "${p99s[$i]}")
+  printf '  %-7s req/s %4s%% of nginx (≥ 75%%) %s   p99 %6.2f ms (≤ 5 ms) %s   CPU %s us/req (nginx %s)\n' \
+    "${labels[$i]}" "$ratio" "$(mark "$ratio >= 75")" "$p99" "$(mark "$p99 <= 5")" \
+    "$(median <<< "${cpus[$i]}")" "$(median <<< "${nginx_cpus[$i]}")"
+done
+printf '  peak RSS %5s MB (≤ 100 MB) %s\n' "$(mb_of VmHWM)" "$(mark "$(mb_of VmHWM) <= 100")"

@@ -9,6 +9,7 @@ mod metrics;
 pub mod openapi;
 mod params;
 mod problem;
+mod rendered;
 mod routes;
 mod search;
 pub mod server;

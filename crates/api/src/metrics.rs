@@ -58,15 +58,32 @@ impl Exposition {
     }
 }
 
-/// Labels of the HTTP metrics.
+/// Labels of the HTTP metrics; each takes few values whatever clients send.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HttpLabels {
     /// The route template (`/v0.1/servers/{server_name}`), or `unmatched`.
     route: String,
-    /// The request method.
-    method: String,
-    /// `2xx`, `3xx`, `4xx` or `5xx`.
-    status: String,
+    /// The request method, or `other` for a method outside RFC 9110's (and `PATCH`).
+    method: &'static str,
+    /// `1xx` to `5xx`.
+    status: &'static str,
+}
+
+/// The method's label value.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+    KNOWN.into_iter().find(|known| *known == method).unwrap_or("other")
+}
+
+/// The status code's class.
+fn status_label(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
 }
 
 /// Labels of the per-registry sync metrics.
@@ -162,8 +179,8 @@ impl Metrics {
     pub fn record_request(&self, route: Option<&str>, method: &str, status: u16, seconds: f64) {
         let labels = HttpLabels {
             route: route.unwrap_or("unmatched").to_owned(),
-            method: method.to_owned(),
-            status: format!("{}xx", status / 100),
+            method: method_label(method),
+            status: status_label(status),
         };
         self.requests.get_or_create(&labels).inc();
         self.request_duration.get_or_create(&labels).observe(seconds);

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use thv_store::{EventFeed, Store, StoreError, StoreEvent, SyncOutcome};
 use thv_sync::{HeldLeases, RegistrySpec, Scheduler, SchedulerHandle, SyncReport};
 use tokio::net::TcpListener;
@@ -191,6 +192,10 @@ impl Server {
         let address = listener.local_addr().map_err(ServerError::Serve)?;
         let mode = if self.scheduler.is_some() { "scheduler" } else { "read-only" };
         tracing::info!(registries = self.registries, address = %format!("http://{address}"), mode, "serving");
+        // As nginx does: a response's last segment is not held back waiting for the client's ACK.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
         tracing::info!("shutting down");
         if let Some(scheduler) = self.scheduler {

@@ -15,6 +15,7 @@ use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
 
 use crate::listing::Listing;
+use crate::rendered::{PageBudget, PageCache, Rendered};
 use crate::search::SearchText;
 
 /// The key of the official block in a response `_meta`.
@@ -39,8 +40,9 @@ pub struct Record {
     pub updated_at: Option<Timestamp>,
     /// First publish; `None` when the stored text is not RFC 3339.
     pub published_at: Option<Timestamp>,
-    /// The rendered `ServerResponse` JSON (shared: a response body is a reference-count increment).
-    pub json: Bytes,
+    /// The rendered `ServerResponse` JSON and its tag (shared: a response body is a reference-count
+    /// increment).
+    rendered: Rendered,
     /// The registry the record comes from (set when the [`Snapshot`] is built).
     pub registry: Arc<str>,
     /// What the ToolHive API lists, for the latest version of a name whose document parses.
@@ -59,7 +61,7 @@ impl Record {
             is_latest: version.is_latest,
             updated_at: version.updated_at.parse().ok(),
             published_at: version.published_at.parse().ok(),
-            json: Bytes::from(render(version)),
+            rendered: Rendered::new(render(version)),
             registry: Arc::from(""),
             listing: version
                 .is_latest
@@ -69,13 +71,23 @@ impl Record {
         }
     }
 
+    /// The rendered `ServerResponse` JSON: `{"server": …, "_meta": …}`.
+    pub fn json(&self) -> &Bytes {
+        self.rendered.body()
+    }
+
+    /// The `200 application/json` response with [`Record::json`], tagged.
+    pub fn response(&self) -> axum::response::Response {
+        self.rendered.response()
+    }
+
     /// The stored `server.json` document: the `server` member of [`Record::json`].
     pub fn document(&self) -> Result<ServerJson, serde_json::Error> {
         #[derive(serde::Deserialize)]
         struct Envelope {
             server: ServerJson,
         }
-        serde_json::from_slice::<Envelope>(&self.json).map(|envelope| envelope.server)
+        serde_json::from_slice::<Envelope>(self.json()).map(|envelope| envelope.server)
     }
 }
 
@@ -112,11 +124,13 @@ fn render(version: &ServerVersion) -> String {
     out
 }
 
-/// One registry's catalog, ordered by (name, version) byte-wise and indexed by name.
+/// One registry's catalog, ordered by (name, version) byte-wise and indexed by name, with the list pages
+/// rendered so far.
 #[derive(Debug, Default)]
 pub struct RegistrySnapshot {
     records: Vec<Record>,
     by_name: HashMap<String, Range<usize>>,
+    pages: PageCache,
 }
 
 impl RegistrySnapshot {
@@ -132,7 +146,12 @@ impl RegistrySnapshot {
         for (i, record) in records.iter().enumerate() {
             by_name.entry(record.name.clone()).and_modify(|range| range.end = i + 1).or_insert(i..i + 1);
         }
-        Self { records, by_name }
+        Self { records, by_name, pages: PageCache::default() }
+    }
+
+    /// The list pages rendered so far, by query string.
+    pub(crate) fn pages(&self) -> &PageCache {
+        &self.pages
     }
 
     /// Every record, ordered by (name, version).
@@ -170,19 +189,23 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds the aggregate of `registries` (in config order): the first registry that has a name wins
-    /// all versions of that name.
+    /// all versions of that name. The page caches of the registries and the aggregate share one budget.
     pub fn new(mut registries: Vec<(String, RegistrySnapshot)>) -> Self {
+        let budget = PageBudget::default();
         for (name, snapshot) in &mut registries {
             let name: Arc<str> = Arc::from(name.as_str());
             for record in &mut snapshot.records {
                 record.registry = Arc::clone(&name);
             }
+            snapshot.pages = PageCache::with_budget(Arc::clone(&budget));
         }
         let merged =
             first_registry_wins(registries.iter().map(|(_, snapshot)| snapshot.records.iter()), |r: &&Record| {
                 r.name.as_str()
             });
-        let aggregate = Arc::new(RegistrySnapshot::from_records(merged.into_iter().cloned().collect()));
+        let mut aggregate = RegistrySnapshot::from_records(merged.into_iter().cloned().collect());
+        aggregate.pages = PageCache::with_budget(budget);
+        let aggregate = Arc::new(aggregate);
         let registries = registries.into_iter().map(|(name, snapshot)| (name, Arc::new(snapshot))).collect();
         Self { registries, aggregate }
     }
@@ -242,7 +265,7 @@ mod tests {
         v.extra_meta = json!({OFFICIAL_META: {"status": "forged"}, "x.y/z": [1]});
         let record = Record::new(&v);
         assert_eq!(
-            std::str::from_utf8(&record.json).unwrap(),
+            std::str::from_utf8(record.json()).unwrap(),
             r#"{"server":{"name":"a/b","version":"1.0.0"},"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-02T00:00:00Z","isLatest":true},"x.y/z":[1]}}"#
         );
     }

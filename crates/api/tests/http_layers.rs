@@ -74,6 +74,39 @@ async fn successful_gets_carry_a_strong_etag_and_revalidate_with_304() {
     assert_eq!(reply.text, first.text);
 }
 
+/// The strong tag of `body`: XXH3-128 in hex, quoted.
+fn tag_of(body: &str) -> String {
+    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body.as_bytes()))
+}
+
+/// Pre-rendered bodies (records, cached list pages) carry the tag the layer would compute, and revalidate.
+#[tokio::test]
+async fn pre_rendered_and_cached_bodies_carry_their_own_tag() {
+    let app = router(catalog().await);
+    for uri in ["/v0.1/servers", "/v0.1/servers?limit=3", "/v0.1/servers/io.example%2Fs01/versions/latest"] {
+        let first = get_uri(&app, uri).await;
+        let again = get_uri(&app, uri).await;
+        assert_eq!(first.status, 200, "{uri}");
+        assert_eq!(again.text, first.text, "{uri}: a cached page is the same page");
+        assert_eq!(first.header("etag"), Some(tag_of(&first.text).as_str()), "{uri}");
+        assert_eq!(again.header("etag"), first.header("etag"), "{uri}");
+        assert_eq!(again.header("vary"), Some("accept-encoding"), "{uri}");
+        let tag = first.header("etag").expect("tag");
+        let revalidated = get_with(&app, uri, &[("if-none-match", tag)]).await;
+        assert_eq!(revalidated.status, 304, "{uri}");
+    }
+    // A page reached through a cursor is cached under its own query.
+    let first = get_uri(&app, "/v0.1/servers?limit=2").await.json();
+    let cursor = first["metadata"]["nextCursor"].as_str().expect("a cursor").to_owned();
+    let uri = format!(
+        "/v0.1/servers?limit=2&cursor={}",
+        url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
+    );
+    let second = get_uri(&app, &uri).await;
+    assert_ne!(second.text, get_uri(&app, "/v0.1/servers?limit=2").await.text);
+    assert_eq!(get_uri(&app, &uri).await.text, second.text);
+}
+
 #[tokio::test]
 async fn no_etag_on_errors_or_metrics() {
     let app = router(catalog().await);

@@ -131,14 +131,16 @@ fn shape(path: &str) -> String {
     path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
 }
 
-/// Every `.route("…"` literal in the router's sources (`src/routes/*.rs`).
+/// Every `.route("…"` literal in the router's sources (`src/routes/*.rs`), and every `.route(&at("…")`
+/// (a route under each prefix of the read API).
 fn routed_literals() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/routes");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).expect("src/routes") {
         let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a source file");
         for piece in text.split(".route(").skip(1) {
-            if let Some(literal) = piece.trim_start().strip_prefix('"') {
+            let piece = piece.trim_start();
+            if let Some(literal) = piece.strip_prefix('"').or_else(|| piece.strip_prefix("&at(\"")) {
                 out.push(literal.split('"').next().unwrap_or_default().to_owned());
             }
         }

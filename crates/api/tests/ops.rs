@@ -99,6 +99,11 @@ async fn metrics_count_requests_by_route_template() {
     assert_eq!(get(&app, "/v0.1/servers/io.example%2Fnone/versions/2.0.0").await.status, 404);
     assert_eq!(get(&app, "/registry/first/v0/servers").await.status, 200);
     assert_eq!(get(&app, "/no/such/path").await.status, 404);
+    // Made-up methods are one label value, so a client cannot grow the metrics without bound.
+    for method in ["FOO1", "FOO2"] {
+        let request = Request::builder().method(method).uri("/v0.1/servers").body(Body::empty()).expect("request");
+        assert_eq!(send(&app, request).await.status, 404);
+    }
 
     let request = Request::builder()
         .uri("/metrics")
@@ -121,6 +126,9 @@ async fn metrics_count_requests_by_route_template() {
     assert_eq!(sample(text, &latency), Some(2.0), "{text}");
     // Raw paths never become labels.
     assert!(!text.contains("io.example"), "{text}");
+    let other = "thv_http_requests_total{route=\"/v0.1/servers\",method=\"other\",status=\"4xx\"}";
+    assert_eq!(sample(text, other), Some(2.0), "{text}");
+    assert!(!text.contains("FOO1"), "{text}");
 }
 
 #[tokio::test]

@@ -32,9 +32,14 @@ async fn replicas_starting_at_once_migrate_once() {
     let opened = futures::future::join_all((0..6).map(|_| PostgresStore::open(&url))).await;
     let stores: Vec<PostgresStore> = opened.into_iter().map(|s| s.expect("every replica opens")).collect();
     let cluster = shared_cluster().expect("cluster");
-    let applied = cluster.psql(&db.name, "SELECT count(*) FROM _sqlx_migrations WHERE success");
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).unwrap().count();
-    assert_eq!(applied.trim(), migrations.to_string(), "each migration is applied once");
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .expect("migrations folder")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql")))
+        .count();
+    assert!(migrations > 0, "no migration files found");
+    let applied =
+        cluster.psql(&db.name, "SELECT count(*) || ' ' || count(DISTINCT version) FROM _sqlx_migrations WHERE success");
+    assert_eq!(applied.trim(), format!("{migrations} {migrations}"), "each migration is applied once");
     stores[0].commit_sync(&commit("reg", "r1", 1, vec![version("x", "1", 1)], vec![])).await.unwrap();
     assert_eq!(stores[5].catalog("reg").await.unwrap().len(), 1);
 }

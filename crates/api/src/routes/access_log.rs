@@ -1,27 +1,25 @@
-//! What every request leaves behind, in one layer: its request id (echoed on the response), its count and
-//! latency in the metrics (by route template), and one structured log event (target `thv::http`, level
-//! info): method, route template, status, latency, request id and body size. Never headers, raw paths or
-//! query strings, which may carry secrets.
+//! What every request leaves behind: its count and latency in the metrics (by route template), and one
+//! structured log event (target `thv::http`, level info): method, route template, status, latency, request
+//! id and body size. Never headers, raw paths or query strings, which may carry secrets.
 
 use std::time::Instant;
 
 use axum::body::HttpBody;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 
-use super::request_id::{self, X_REQUEST_ID};
 use crate::state::AppState;
 
-/// Assigns the request id, then records the request once its response is ready (the body may still be
-/// streaming).
-pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let id = request_id::assign(&mut request);
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let route = route.as_ref().map(MatchedPath::as_str);
-    let mut response = next.run(request).await;
+/// Records a request that started at `started`, answered with `response` (whose body may still be
+/// streaming): its count and latency in the metrics and its log line.
+pub fn record(
+    state: &AppState,
+    route: Option<&str>,
+    method: &Method,
+    response: &Response,
+    started: Instant,
+    id: &HeaderValue,
+) {
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics().record_request(route, method.as_str(), status, elapsed.as_secs_f64());
@@ -39,6 +37,4 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
             "request"
         );
     }
-    response.headers_mut().insert(X_REQUEST_ID, id);
-    response
 }

@@ -84,48 +84,72 @@ fn vary_on_encoding(headers: &mut HeaderMap) {
 }
 
 /// Tags a successful `GET` response whose body is complete in memory, and answers 304 when the request's
-/// `If-None-Match` matches. Other requests and responses (errors, redirects, streams, `/metrics`) pass.
+/// `If-None-Match` matches. A response that already carries a (strong) tag — a pre-rendered body, see
+/// [`crate::rendered::Rendered`] — keeps it and is not hashed again. Other requests and responses (errors,
+/// redirects, streams, `/metrics`) pass.
 pub async fn etag(request: Request, next: Next) -> Response {
     if request.method() != Method::GET || request.uri().path() == "/metrics" {
         return next.run(request).await;
     }
     let condition = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK
-        || response.headers().contains_key(header::ETAG)
-        || response.body().size_hint().exact().is_none()
-    {
+    if response.status() != StatusCode::OK {
         return response;
+    }
+    let mut response = match response.headers().get(header::ETAG) {
+        Some(_) => response,
+        None => match tagged(response).await {
+            Ok(response) => response,
+            Err(response) => return response,
+        },
+    };
+    let Some(tag) = response.headers().get(header::ETAG).cloned() else {
+        return response;
+    };
+    vary_on_encoding(response.headers_mut());
+    match condition.as_ref().and_then(|value| if_none_match(value.as_bytes(), tag.as_bytes())) {
+        Some(matched) => not_modified(response.headers(), &tag, matched),
+        None => response,
+    }
+}
+
+/// `response` with the strong tag of its body, when the body is complete in memory; `Err` with the response
+/// to send as it is otherwise.
+async fn tagged(response: Response) -> Result<Response, Response> {
+    if response.body().size_hint().exact().is_none() {
+        return Err(response);
     }
     let (mut parts, body) = response.into_parts();
     // A body with an exact size is in memory: collecting it does not copy a single chunk.
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The response body could not be read.").into_response();
+        return Err(
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The response body could not be read.").into_response()
+        );
     };
-    let tag = tag_of(&bytes);
-    let Ok(strong) = HeaderValue::from_bytes(&tag) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    vary_on_encoding(&mut parts.headers);
-    if let Some(matched) = condition.as_ref().and_then(|value| if_none_match(value.as_bytes(), &tag)) {
-        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-        let headers = not_modified.headers_mut();
-        let echoed = match matched {
-            Matched::Strong => Some(strong),
-            Matched::Weak => weak(&tag),
-        };
-        if let Some(value) = echoed {
-            headers.insert(header::ETAG, value);
-        }
-        for name in [header::VARY, header::CACHE_CONTROL] {
-            for value in parts.headers.get_all(&name) {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-        return not_modified;
+    if let Ok(strong) = HeaderValue::from_bytes(&tag_of(&bytes)) {
+        parts.headers.insert(header::ETAG, strong);
     }
-    parts.headers.insert(header::ETAG, strong);
-    Response::from_parts(parts, Body::from(bytes))
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// The 304 for a response with `headers` tagged `tag`: the tag in the form the client sent, `Vary` and
+/// `Cache-Control`, no body.
+fn not_modified(headers: &HeaderMap, tag: &HeaderValue, matched: Matched) -> Response {
+    let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+    let out = not_modified.headers_mut();
+    let echoed = match matched {
+        Matched::Strong => Some(tag.clone()),
+        Matched::Weak => weak(tag.as_bytes()),
+    };
+    if let Some(value) = echoed {
+        out.insert(header::ETAG, value);
+    }
+    for name in [header::VARY, header::CACHE_CONTROL] {
+        for value in headers.get_all(&name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    not_modified
 }
 
 /// `W/` + `tag`.

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -32,9 +31,13 @@ fn too_large(limit: usize) -> Response {
         .into_response()
 }
 
-/// Runs the request under `options`: 413 when `Content-Length` declares more than the body limit (or a
-/// handler's extractor hits it, whatever the handler answered), 503 when it takes longer than the timeout.
-pub async fn limited(options: HttpOptions, request: Request, next: Next) -> Response {
+/// Runs `handle(request)` under `options`: 413 when `Content-Length` declares more than the body limit (or
+/// a handler's extractor hits it, whatever the handler answered), 503 when it takes longer than the timeout.
+pub async fn limited<F, Fut>(options: HttpOptions, request: Request, handle: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let limit = options.body_limit;
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -42,7 +45,7 @@ pub async fn limited(options: HttpOptions, request: Request, next: Next) -> Resp
         return too_large(limit);
     }
     let deadline = options.request_timeout;
-    let response = match tokio::time::timeout(deadline, next.run(request)).await {
+    let response = match tokio::time::timeout(deadline, handle(request)).await {
         Ok(response) => response,
         Err(_) => {
             return Problem::new(

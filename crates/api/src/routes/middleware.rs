@@ -1,23 +1,60 @@
-//! Request checks around every handler, in one layer (each layer costs an allocation and a service clone per
-//! request): NUL bytes (400), trailing slashes (308), then the body limit and timeout of [`super::limits`].
+//! The one layer around every handler (each layer costs an allocation and a service clone per request,
+//! so the cross-cutting steps share one): the request id, NUL bytes (400), trailing slashes (308), the body
+//! limit and timeout of [`super::limits`], CORS ([`super::cors`]), then the request's metrics and log line
+//! ([`super::access_log`]).
 
-use axum::extract::{Request, State};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::limits::{self, HttpOptions};
+use super::request_id::{self, X_REQUEST_ID};
+use super::{access_log, cors};
 use crate::problem::Problem;
+use crate::state::AppState;
 
-/// Rejects NUL bytes, redirects trailing slashes, and runs the request under the body limit and timeout.
-pub async fn guard(State(options): State<HttpOptions>, request: Request, next: Next) -> Response {
+/// What the layer needs: the metrics (in the state) and the limits.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// The handlers' state.
+    pub state: AppState,
+    /// Body limit and timeout.
+    pub options: HttpOptions,
+}
+
+/// Gives the request its id, runs it through the checks and the handler, records it, and echoes the id.
+pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
+    let id = request_id::assign(&mut request);
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = guarded(edge.options, request, next).await;
+    access_log::record(&edge.state, route.as_ref().map(MatchedPath::as_str), &method, &response, started, &id);
+    response.headers_mut().insert(X_REQUEST_ID, id);
+    response
+}
+
+/// Rejects NUL bytes, redirects trailing slashes, answers CORS preflights, and runs the request under the
+/// body limit and timeout.
+async fn guarded(options: HttpOptions, request: Request, next: Next) -> Response {
     if let Some(rejected) = reject_nul(&request) {
         return rejected;
     }
     if let Some(redirect) = redirect_trailing_slash(&request) {
         return redirect;
     }
-    limits::limited(options, request, next).await
+    limits::limited(options, request, |request| async move {
+        if let Some(preflight) = cors::preflight(&request) {
+            return preflight;
+        }
+        let mut response = next.run(request).await;
+        cors::allow(response.headers_mut());
+        response
+    })
+    .await
 }
 
 /// 400 (as plain `application/json`) when the path or query holds a NUL byte (`%00`).

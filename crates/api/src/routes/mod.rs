@@ -8,7 +8,8 @@
 //! document never need a token (probes, scrapers, and clients checking what this server is).
 
 mod access_log;
-mod conditional;
+pub(crate) mod conditional;
+mod cors;
 mod limits;
 mod middleware;
 pub(crate) mod ops;
@@ -20,15 +21,11 @@ pub(crate) mod toolhive;
 pub use limits::HttpOptions;
 pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, X_REQUEST_ID};
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Method;
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
-use tower_http::cors::{Any, CorsLayer};
 
 use crate::openapi;
 use crate::problem::{ENDPOINT_NOT_FOUND, Problem};
@@ -45,12 +42,18 @@ pub fn router(state: AppState) -> Router {
     router_with(state, HttpOptions::default())
 }
 
+/// The MCP Registry read routes under `prefix`, as routes of their own rather than a nested router, which
+/// would rewrite every request's URI to strip the prefix.
+fn read_api(prefix: &str) -> Router<AppState> {
+    let at = |path: &str| format!("{prefix}{path}");
+    Router::new()
+        .route(&at("/servers"), get(servers::list))
+        .route(&at("/servers/{server_name}/versions"), get(servers::versions))
+        .route(&at("/servers/{server_name}/versions/{version}"), get(servers::version))
+}
+
 /// The API router over `state`, with `options`.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
-    let mcp = Router::new()
-        .route("/servers", get(servers::list))
-        .route("/servers/{server_name}/versions", get(servers::versions))
-        .route("/servers/{server_name}/versions/{version}", get(servers::version));
     let mut catalog = Router::new()
         .route("/api/v1/servers", get(toolhive::list))
         .route("/api/v1/servers/{name}", get(toolhive::show))
@@ -59,7 +62,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         .route("/api/v1/registries/{registry}/changes", get(registries::changes))
         .route("/api/v1/registries/{registry}/sync", post(registries::sync));
     for prefix in PREFIXES {
-        catalog = catalog.nest(prefix, mcp.clone());
+        catalog = catalog.merge(read_api(prefix));
     }
     let catalog = catalog.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require));
     let routes = Router::new()
@@ -81,28 +84,23 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     http_layers(routes, state, options)
 }
 
-/// Wraps `routes` in the cross-cutting layers, innermost first: ETag/304, gzip, CORS, the guard (NUL
-/// rejection, trailing-slash redirect, body limit, timeout), then request id, metrics and access log. Few
-/// layers on purpose: each costs an allocation and a service clone per request. Public so routers built
-/// elsewhere (tests) get the same behaviour.
+/// Wraps `routes` in the cross-cutting layers, outermost first: the body limit, one edge layer (request id,
+/// NUL rejection, trailing-slash redirect, body limit, timeout, CORS, metrics and access log), then gzip and
+/// ETag/304. They are applied as one stack: each `Router::layer` call boxes every route once more, and each
+/// box is cloned (an allocation) per request. Public so routers built elsewhere (tests) get the same
+/// behaviour.
 pub fn http_layers(routes: Router, state: AppState, options: HttpOptions) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH])
-        .allow_headers(Any)
-        .max_age(Duration::from_secs(86_400));
     let gzip_when = SizeAbove::new(GZIP_MIN_BYTES)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
-    routes
-        .layer(axum::middleware::from_fn(conditional::etag))
-        .layer(CompressionLayer::new().compress_when(gzip_when))
-        .layer(axum::middleware::from_fn(conditional::weaken_encoded))
-        .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(options, middleware::guard))
-        .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::middleware::from_fn_with_state(state, access_log::observe))
+    routes.layer((
+        DefaultBodyLimit::max(options.body_limit),
+        axum::middleware::from_fn_with_state(middleware::Edge { state, options }, middleware::edge),
+        axum::middleware::from_fn(conditional::weaken_encoded),
+        CompressionLayer::new().compress_when(gzip_when),
+        axum::middleware::from_fn(conditional::etag),
+    ))
 }
 
 async fn endpoint_not_found() -> Problem {

@@ -1,30 +1,36 @@
 //! `GET /servers`, `GET /servers/{serverName}/versions` and `GET /servers/{serverName}/versions/{version}`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, State};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::params::{Cursor, ListParams, RawQuery as Query};
 use crate::problem::Problem;
+use crate::rendered::Rendered;
 use crate::snapshot::{Record, RegistrySnapshot};
 use crate::state::AppState;
 
 /// The detail of a 404 for an unknown server or version.
 const SERVER_NOT_FOUND: &str = "Server not found";
 
-type PathParams = Result<Path<HashMap<String, String>>, PathRejection>;
+/// The path's parameters, percent-decoded and borrowed from the request (no copy per request).
+type PathParams = Result<RawPathParams, RawPathParamsRejection>;
 
 /// The snapshot a request reads: one registry's, or the aggregate when the path has no registry.
-fn scope(state: &AppState, params: &HashMap<String, String>) -> Result<Arc<RegistrySnapshot>, Problem> {
-    state.scope(params.get("registry").map(String::as_str))
+fn scope(state: &AppState, params: &RawPathParams) -> Result<Arc<RegistrySnapshot>, Problem> {
+    state.scope(param(params, "registry"))
 }
 
-fn path_params(params: PathParams) -> Result<HashMap<String, String>, Problem> {
-    params.map(|Path(params)| params).map_err(|e| Problem::bad_request(format!("Invalid path: {}", e.body_text())))
+fn path_params(params: PathParams) -> Result<RawPathParams, Problem> {
+    params.map_err(|e| Problem::bad_request(format!("Invalid path: {}", e.body_text())))
+}
+
+/// The path parameter `key`, if the route has it.
+fn param<'a>(params: &'a RawPathParams, key: &str) -> Option<&'a str> {
+    params.iter().find(|(name, _)| *name == key).map(|(_, value)| value)
 }
 
 /// A JSON response from pre-rendered text or bytes.
@@ -37,14 +43,14 @@ pub(super) fn json(body: impl IntoResponse) -> Response {
 /// `{"servers":[…],"metadata":{…}}` built from pre-rendered records, in one allocation.
 fn server_list(records: &[&Record], next_cursor: Option<String>) -> Vec<u8> {
     let cursor = next_cursor.map(|cursor| serde_json::Value::from(cursor).to_string());
-    let size = records.iter().map(|r| r.json.len() + 1).sum::<usize>() + cursor.as_ref().map_or(0, String::len) + 64;
+    let size = records.iter().map(|r| r.json().len() + 1).sum::<usize>() + cursor.as_ref().map_or(0, String::len) + 64;
     let mut body = Vec::with_capacity(size);
     body.extend_from_slice(b"{\"servers\":[");
     for (i, record) in records.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&record.json);
+        body.extend_from_slice(record.json());
     }
     body.extend_from_slice(b"],\"metadata\":{");
     if let Some(cursor) = cursor {
@@ -110,12 +116,17 @@ fn matches(record: &Record, params: &ListParams) -> bool {
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    list_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn list(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    list_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
     let snapshot = scope(state, &path_params(params)?)?;
+    // The snapshot never changes, so a query's page is rendered once.
+    let key = query.unwrap_or_default();
+    if let Some(page) = snapshot.pages().get(key) {
+        return Ok(page.response());
+    }
     let params = ListParams::from_query(&Query::parse(query))?;
     let records = snapshot.records();
     let start = start_of(records, params.cursor.as_ref());
@@ -123,7 +134,9 @@ fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Resu
         records.get(start..).unwrap_or(&[]).iter().filter(|r| matches(r, &params)).take(params.limit).collect();
     let next_cursor =
         (page.len() == params.limit).then(|| page.last().map(|r| format!("{}:{}", r.name, r.version))).flatten();
-    Ok(json(server_list(&page, next_cursor)))
+    let page = Rendered::new(server_list(&page, next_cursor));
+    snapshot.pages().insert(key, &page);
+    Ok(page.response())
 }
 
 /// Decodes a path segment a second time when it still holds escapes (the official handler does).
@@ -136,8 +149,8 @@ pub(super) fn decoded_again(text: &str) -> Option<String> {
 }
 
 /// The versions of the path's server name, trying a second decode when the name is unknown.
-fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &HashMap<String, String>) -> &'a [Record] {
-    let Some(name) = params.get("server_name") else {
+fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &RawPathParams) -> &'a [Record] {
+    let Some(name) = param(params, "server_name") else {
         return &[];
     };
     if snapshot.contains(name) {
@@ -171,8 +184,8 @@ fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &HashMap<String, Stri
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn versions(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    versions_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn versions(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    versions_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
@@ -213,8 +226,8 @@ fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> 
             body = crate::openapi::schemas::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn version(State(state): State<AppState>, params: PathParams, RawQuery(query): RawQuery) -> Response {
-    version_inner(&state, params, query.as_deref()).unwrap_or_else(IntoResponse::into_response)
+pub async fn version(State(state): State<AppState>, params: PathParams, uri: Uri) -> Response {
+    version_inner(&state, params, uri.query()).unwrap_or_else(IntoResponse::into_response)
 }
 
 fn version_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Result<Response, Problem> {
@@ -222,12 +235,12 @@ fn version_inner(state: &AppState, params: PathParams, query: Option<&str>) -> R
     let snapshot = scope(state, &params)?;
     let include_deleted = Query::parse(query).include_deleted()?.unwrap_or(false);
     let records = versions_of(&snapshot, &params);
-    let wanted = params.get("version").map(String::as_str).unwrap_or_default();
+    let wanted = param(&params, "version").unwrap_or_default();
     let find =
         |version: &str| records.iter().find(|r| if version == "latest" { r.is_latest } else { r.version == version });
     let found = find(wanted).or_else(|| decoded_again(wanted).and_then(|v| find(&v)));
     match found {
-        Some(record) if include_deleted || !record.deleted => Ok(json(record.json.clone())),
+        Some(record) if include_deleted || !record.deleted => Ok(record.response()),
         _ => Err(Problem::not_found(SERVER_NOT_FOUND)),
     }
 }

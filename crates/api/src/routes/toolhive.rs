@@ -194,7 +194,7 @@ fn show_inner(state: &AppState, name: &str, query: Option<&str>, headers: &Heade
     }
     .ok_or_else(|| Problem::not_found(format!("Server {name:?} has no such version")))?;
     if format == Format::Upstream {
-        return Ok(json(record.json.clone()));
+        return Ok(record.response());
     }
     let server = record.document().map_err(|e| {
         Problem::new(
