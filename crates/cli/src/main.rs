@@ -7,6 +7,7 @@ mod input;
 mod logging;
 mod lookup;
 mod operator;
+mod operator_api;
 mod output;
 mod registry;
 mod search;
@@ -48,7 +49,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Show one server's details.
     Show(server::ShowServerArgs),
-    /// The Kubernetes operator: print its CRDs.
+    /// The Kubernetes operator: run a registry's API pod, print its CRDs.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
 }
@@ -61,6 +62,9 @@ fn main() -> ExitCode {
     // Held to the end of `main`, so the last buffered log lines are written out.
     let _log_guard = match &cli.command {
         Command::Registry(registry::RegistryCommand::Serve(args)) => {
+            logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
+        }
+        Command::Operator(operator::OperatorCommand::Api(args)) => {
             logging::init(args.log_format, tracing_subscriber::filter::LevelFilter::INFO)
         }
         _ => logging::init(logging::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN),
@@ -77,7 +81,7 @@ fn main() -> ExitCode {
             Command::Registry(cmd) => registry::run(cmd, &cli.locations).await,
             Command::Search(args) => search::run(&args, &cli.locations).await,
             Command::Show(args) => server::run(&args, &cli.locations).await,
-            Command::Operator(cmd) => operator::run(&cmd),
+            Command::Operator(cmd) => operator::run(&cmd).await,
         };
         store::close_all().await;
         result

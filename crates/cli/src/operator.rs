@@ -1,5 +1,5 @@
-//! `thv operator …` commands: the Kubernetes operator's resources. (The controller, `thv operator run`, is not
-//! built yet.)
+//! `thv operator …` commands: the Kubernetes operator's resources (`crds`) and a registry's API pod (`api`).
+//! (The controller, `thv operator run`, is not built yet.)
 
 use std::process::ExitCode;
 
@@ -16,6 +16,8 @@ pub enum OperatorCommand {
         thv operator crds -o json > crds.json\n\n\
         The same YAML is committed as deploy/crds/; `kubectl apply -k deploy/` installs it with the operator.")]
     Crds(CrdsArgs),
+    /// Serve one MCPRegistry's stored catalog read-only (the operator's per-registry API pod).
+    Api(crate::operator_api::ApiArgs),
 }
 
 /// Arguments of `thv operator crds`.
@@ -36,7 +38,7 @@ enum CrdFormat {
 }
 
 /// Runs a `thv operator` subcommand.
-pub fn run(cmd: &OperatorCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cmd: &OperatorCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         OperatorCommand::Crds(args) => {
             let text = match args.output {
@@ -46,5 +48,6 @@ pub fn run(cmd: &OperatorCommand) -> anyhow::Result<ExitCode> {
             outln!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)
         }
+        OperatorCommand::Api(args) => crate::operator_api::run(args).await,
     }
 }

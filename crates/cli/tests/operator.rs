@@ -27,3 +27,33 @@ fn crds_prints_the_committed_crds() {
     let bad = thv(&["operator", "crds", "-o", "table"]);
     assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");
 }
+
+#[test]
+fn operator_api_needs_its_registry_and_a_reachable_cluster() {
+    let help = thv(&["operator", "api", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).expect("utf-8");
+    assert!(text.contains("thv operator api --namespace team-a --registry platform"), "{text}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(["operator", "api", "--namespace", "team-a"])
+        .env_remove("THV_REGISTRY")
+        .output()
+        .expect("thv runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--registry"));
+
+    // Neither in a cluster nor with a kubeconfig: a clear error, not a panic.
+    let home = tempfile::tempdir().expect("temporary home");
+    let nowhere = Command::new(env!("CARGO_BIN_EXE_thv"))
+        .args(["operator", "api", "--namespace", "team-a", "--registry", "platform", "--listen", "127.0.0.1:0"])
+        .env("KUBECONFIG", home.path().join("absent"))
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .output()
+        .expect("thv runs");
+    let stderr = String::from_utf8_lossy(&nowhere.stderr);
+    assert_eq!(nowhere.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot reach the Kubernetes API"), "{stderr}");
+}

@@ -34,6 +34,19 @@ impl DurationRange {
         Self { min, max }
     }
 
+    /// A part of this range, for a setting that allows less than the engine does (the operator's resource
+    /// narrows the local configuration's ranges). Evaluated in a `const`, a part that reaches outside this
+    /// range does not compile; at run time it panics.
+    pub const fn narrowed(self, min: Duration, max: Duration) -> Self {
+        assert!(
+            min.as_nanos() >= self.min.as_nanos()
+                && max.as_nanos() <= self.max.as_nanos()
+                && min.as_nanos() <= max.as_nanos(),
+            "a narrowed range must lie within the range it narrows"
+        );
+        Self { min, max }
+    }
+
     /// Whether `value` is allowed.
     pub fn contains(&self, value: Duration) -> bool {
         (self.min..=self.max).contains(&value)
@@ -93,6 +106,19 @@ mod tests {
         let err = RANGE.check_optional("syncPolicy.interval", Some(huge)).expect_err("too long");
         assert!(err.to_string().starts_with("syncPolicy.interval: 400000000000years "), "{err}");
         assert!(err.to_string().ends_with("(allowed: 1s to 1day)"), "{err}");
+    }
+
+    #[test]
+    fn a_narrowed_range_is_a_part_of_its_range() {
+        const PART: DurationRange = RANGE.narrowed(Duration::from_secs(30), Duration::from_secs(3600));
+        assert!(PART.contains(Duration::from_secs(30)) && !PART.contains(Duration::from_secs(29)));
+        assert!(RANGE.contains(PART.min) && RANGE.contains(PART.max));
+    }
+
+    #[test]
+    #[should_panic(expected = "a narrowed range must lie within the range it narrows")]
+    fn a_narrowed_range_cannot_reach_outside() {
+        let _ = std::hint::black_box(RANGE).narrowed(Duration::from_secs(30), Duration::from_secs(2 * 86_400));
     }
 
     #[test]

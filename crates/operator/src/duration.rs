@@ -1,9 +1,14 @@
 //! Durations in the resource: Go syntax with whole numbers (`30s`, `5m`, `1h30m`, `500ms`), the subset of
 //! Go's `time.ParseDuration` that the schema's pattern admits, read into [`std::time::Duration`] with
 //! checked arithmetic and written back in canonical form (`1h30m`). Each duration field has its [`Bounds`],
-//! which make both its CEL rule and the check at conversion, so the two cannot drift.
+//! which make both its CEL rule and the check at conversion, so the two cannot drift. Each range is the
+//! engine's range of the same setting ([`thv_sync::INTERVAL_RANGE`], [`thv_sync::BACKOFF_RANGE`]) narrowed
+//! for the cluster ([`DurationRange::narrowed`]): a bound outside the engine's does not compile, so the CRD
+//! never admits a value the engine refuses.
 
 use std::time::Duration;
+
+use thv_model::duration::DurationRange;
 
 /// A duration the resource cannot hold or the field does not allow. Displayed as the field, then
 /// [`DurationError::reason`].
@@ -69,19 +74,21 @@ impl std::error::Error for DurationError {}
 pub struct Bounds {
     /// The field, as written in the resource.
     pub field: &'static str,
-    /// Shortest allowed.
-    pub min: Duration,
-    /// Longest allowed.
-    pub max: Duration,
+    /// The allowed values, both ends included.
+    pub range: DurationRange,
 }
 
 /// `spec.syncPolicy.interval`: 30 s to 30 days.
-pub const INTERVAL: Bounds =
-    Bounds { field: "syncPolicy.interval", min: Duration::from_secs(30), max: Duration::from_secs(720 * 3600) };
+pub const INTERVAL: Bounds = Bounds {
+    field: "syncPolicy.interval",
+    range: thv_sync::INTERVAL_RANGE.narrowed(Duration::from_secs(30), Duration::from_secs(720 * 3600)),
+};
 
 /// `spec.syncPolicy.retry.backoffInterval`: 1 s to 1 h.
-pub const BACKOFF: Bounds =
-    Bounds { field: "syncPolicy.retry.backoffInterval", min: Duration::from_secs(1), max: Duration::from_secs(3600) };
+pub const BACKOFF: Bounds = Bounds {
+    field: "syncPolicy.retry.backoffInterval",
+    range: thv_sync::BACKOFF_RANGE.narrowed(Duration::from_secs(1), Duration::from_secs(3600)),
+};
 
 impl Bounds {
     /// The CEL rule of the field (`duration(self) >= duration('30s') && …`).
@@ -106,7 +113,7 @@ impl Bounds {
     /// Reads the field's text and checks its range.
     pub fn parse(&self, text: &str) -> Result<Duration, DurationError> {
         let duration = parse(text).ok_or_else(|| DurationError::Syntax { field: self.field, text: text.to_owned() })?;
-        if duration < self.min || duration > self.max {
+        if !self.range.contains(duration) {
             return Err(DurationError::OutOfRange { field: self.field, text: text.to_owned(), bounds: *self });
         }
         Ok(duration)
@@ -120,11 +127,11 @@ impl Bounds {
     }
 
     fn min_text(&self) -> String {
-        format(self.min).unwrap_or_default()
+        format(self.range.min).unwrap_or_default()
     }
 
     fn max_text(&self) -> String {
-        format(self.max).unwrap_or_default()
+        format(self.range.max).unwrap_or_default()
     }
 }
 

@@ -52,6 +52,22 @@ pub fn api_endpoint(registry: &str, namespace: &str) -> String {
     format!("http://{}.{namespace}.svc:{API_PORT}", api_name(registry))
 }
 
+/// Annotation on a registry's storage ConfigMap naming the layout of its keys (see
+/// [`crate::storage`]); the operator refuses to read a layout it does not know, or to overwrite a ConfigMap
+/// without it.
+pub const STORAGE_FORMAT_ANNOTATION: &str = "toolhive.stacklok.io/storage-format";
+
+/// Labels of a registry's storage ConfigMap.
+pub fn storage_labels(registry: &str) -> [(&'static str, String); 5] {
+    [
+        ("app.kubernetes.io/name", APP_NAME.to_owned()),
+        ("app.kubernetes.io/component", COMPONENT_STORAGE.to_owned()),
+        ("app.kubernetes.io/instance", registry.to_owned()),
+        ("app.kubernetes.io/managed-by", MANAGED_BY.to_owned()),
+        (REGISTRY_LABEL, registry.to_owned()),
+    ]
+}
+
 /// Labels of a registry's API pods (and the selector of its Deployment and Service).
 pub fn api_labels(registry: &str) -> [(&'static str, String); 5] {
     [

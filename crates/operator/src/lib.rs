@@ -7,20 +7,28 @@
 //! - [`convert`]: the one conversion between the resource's spec and a local registry (`registries.yaml` entry).
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
+//! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
+//! - [`api_pod`]: [`api_pod::ApiPod`], the per-registry API pod (`thv operator api`) following the storage.
+//! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
+//!   credentials).
 //!
 //! The controller (`thv operator run`) is not part of this crate yet.
 
+pub mod api_pod;
 pub mod conditions;
 pub mod convert;
 mod crd;
 pub mod duration;
+mod kube_error;
 pub mod labels;
 mod policy;
 pub mod reference;
 mod resource;
 mod schema;
 mod source;
+pub mod sources;
 mod status;
+pub mod storage;
 
 pub use crd::{CrdError, crds, crds_json, crds_yaml};
 pub use policy::{
@@ -32,6 +40,7 @@ pub use source::{
     AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
 };
 pub use status::{ChangeCounts, ConfigMapRef, McpRegistryStatus, StorageRef};
+pub use storage::ConfigMapStore;
 
 /// The API group of every resource of this crate.
 pub const GROUP: &str = "toolhive.stacklok.io";

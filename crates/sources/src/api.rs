@@ -45,6 +45,8 @@ pub struct ApiSource {
     shown_base: Url,
     shown: String,
     client: HttpClient,
+    /// Reads Kubernetes Secret credentials at each fetch.
+    credentials: secret::Resolver,
 }
 
 /// One page of `GET /servers`; records are kept as raw JSON.
@@ -96,7 +98,7 @@ impl ApiSource {
         })?;
         let shown = http::display_url(&base);
         let shown_base = Url::parse(&shown).unwrap_or_else(|_| base.clone());
-        Ok(Self { spec, base, shown_base, shown, client })
+        Ok(Self { spec, base, shown_base, shown, client, credentials: secret::Resolver::default() })
     }
 
     /// Full walk, or changes since the last walk when a recent full walk is on record.
@@ -208,11 +210,18 @@ impl ApiSource {
         Ok(out)
     }
 
+    /// The same source, reading [`AuthSpec::KubernetesSecret`](crate::AuthSpec::KubernetesSecret) credentials
+    /// through `resolver` at each fetch (without one, such credentials are refused).
+    pub fn with_credentials(mut self, resolver: Option<std::sync::Arc<dyn crate::CredentialResolver>>) -> Self {
+        self.credentials = secret::Resolver(resolver);
+        self
+    }
+
     async fn fetch_once(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
         let start = now();
         let walk = self.plan(previous, start);
         let authorization = match &self.spec.auth {
-            Some(auth) => Some(secret::authorization(auth).await?),
+            Some(auth) => Some(secret::authorization(auth, self.credentials.get()).await?),
             None => None,
         };
         let walked = self.walk(walk, authorization.as_ref()).await?;

@@ -74,6 +74,15 @@ pub enum SourceError {
         /// What is missing.
         message: String,
     },
+    /// Credentials the spec names do not exist: a Kubernetes Secret, or a key in it (see
+    /// [`CredentialResolver`](crate::CredentialResolver)). Not retried: it waits for the Secret.
+    #[error("{what}: {message}")]
+    CredentialsNotFound {
+        /// Where they were looked for (`Secret team-a/creds`), never a value.
+        what: String,
+        /// What is missing.
+        message: String,
+    },
     /// A Git operation failed.
     #[error("git {repository}: {message}")]
     Git {

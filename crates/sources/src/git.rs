@@ -49,6 +49,8 @@ pub struct GitSource {
     url: RepoUrl,
     path: Vec<String>,
     dir: PathBuf,
+    /// Reads Kubernetes Secret credentials at each fetch.
+    credentials: crate::secret::Resolver,
 }
 
 impl GitSource {
@@ -68,7 +70,8 @@ impl GitSource {
                 spec.path_or_default()
             ))
         })?;
-        Ok(Self { dir: cache::git_dir(ctx), url, path, spec })
+        let credentials = crate::secret::Resolver(ctx.credentials.clone());
+        Ok(Self { dir: cache::git_dir(ctx), url, path, spec, credentials })
     }
 
     /// The directory of the cached clone.
@@ -89,14 +92,18 @@ impl GitSource {
         }
     }
 
-    fn job(&self, previous: Option<&Validators>, guard: Arc<Guard>) -> Result<Job, SourceError> {
-        let credentials = match &self.spec.auth {
-            Some(auth) => Some(Credentials::from_spec(auth)?),
-            None => self.url.embedded.clone(),
-        };
+    /// The credentials of this fetch: the spec's, read now, else those embedded in the URL.
+    async fn credentials(&self) -> Result<Option<Credentials>, SourceError> {
+        match &self.spec.auth {
+            Some(auth) => Ok(Some(Credentials::from(crate::secret::resolve(auth, self.credentials.get()).await?))),
+            None => Ok(self.url.embedded.clone()),
+        }
+    }
+
+    fn job(&self, previous: Option<&Validators>, guard: Arc<Guard>, credentials: Option<Credentials>) -> Job {
         let previous_commit =
             previous.and_then(|p| p.commit.as_deref()).and_then(|hex| gix::ObjectId::from_hex(hex.as_bytes()).ok());
-        Ok(Job {
+        Job {
             url: self.url.clone(),
             reference: self.spec.reference.clone(),
             path: self.path.clone(),
@@ -107,7 +114,7 @@ impl GitSource {
             dir: self.dir.clone(),
             repository_key: sha256_revision(self.spec.repository.as_bytes()),
             guard,
-        })
+        }
     }
 
     fn outcome(resolved: Resolved, previous: Option<&Validators>) -> FetchOutcome {
@@ -136,7 +143,8 @@ impl Source for GitSource {
     async fn fetch(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
         let timeout = self.timeout();
         let guard = Guard::new(self.spec.max_bytes.unwrap_or(DEFAULT_MAX_PACK_BYTES));
-        let job = self.job(previous, guard.clone())?;
+        let credentials = self.credentials().await?;
+        let job = self.job(previous, guard.clone(), credentials);
         let mut secrets: Vec<String> = job.credentials.iter().map(|c| c.secret().to_owned()).collect();
         secrets.extend(self.url.hidden.iter().cloned());
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -3,7 +3,8 @@
 //! Every source implements [`Source`]: given the cache validators of the previous fetch it returns either
 //! "not modified" or the document's bytes with a revision and new validators. Sources know nothing about
 //! storage, parsing or Kubernetes; they bound size and time and never put secrets in errors or logs (every
-//! location they quote goes through [`redact_url`]).
+//! location they quote goes through [`redact_url`]). Credentials are read at each fetch; those kept in a
+//! Kubernetes Secret come through the [`CredentialResolver`] of the [`SourceContext`] (the operator's).
 
 mod address;
 mod api;
@@ -26,6 +27,7 @@ pub use file::FileSource;
 pub use git::GitSource;
 pub use http::ensure_crypto_provider;
 pub use redact::redact_url;
+pub use secret::{CredentialResolver, Credentials};
 pub use spec::{
     ApiSpec, AuthSpec, ConfigMapSpec, DEFAULT_CONFIG_MAP_KEY, FULL_RESYNC_RANGE, FileSpec, GitRef, GitSpec,
     KubernetesSecretAuth, SecretRef, SourceSpec, TIMEOUT_RANGE, UrlSpec,
@@ -112,13 +114,39 @@ pub trait Source: Send + Sync {
     async fn fetch(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError>;
 }
 
-/// Where sources may keep data between fetches (Git clones).
-#[derive(Debug, Clone)]
+/// What the host process gives the sources it builds: where they may keep data between fetches (Git
+/// clones), and how to read credentials kept outside the config.
+#[derive(Clone)]
 pub struct SourceContext {
     /// A directory the source may create files under; one subdirectory per registry.
     pub cache_dir: std::path::PathBuf,
     /// The registry the source belongs to (names its cache subdirectory).
     pub registry: String,
+    /// Reads [`AuthSpec::KubernetesSecret`] credentials at each fetch; `None` refuses them.
+    pub credentials: Option<std::sync::Arc<dyn CredentialResolver>>,
+}
+
+impl SourceContext {
+    /// A context caching under `cache_dir` for `registry`, without a credential resolver.
+    pub fn new(cache_dir: impl Into<std::path::PathBuf>, registry: impl Into<String>) -> Self {
+        Self { cache_dir: cache_dir.into(), registry: registry.into(), credentials: None }
+    }
+
+    /// The same context, reading Kubernetes Secret credentials through `resolver`.
+    pub fn with_credentials(mut self, resolver: std::sync::Arc<dyn CredentialResolver>) -> Self {
+        self.credentials = Some(resolver);
+        self
+    }
+}
+
+impl std::fmt::Debug for SourceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceContext")
+            .field("cache_dir", &self.cache_dir)
+            .field("registry", &self.registry)
+            .field("credentials", &self.credentials.as_ref().map(|_| "resolver"))
+            .finish()
+    }
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -131,8 +159,10 @@ pub fn sha256_revision(bytes: &[u8]) -> String {
 pub fn build(spec: &SourceSpec, ctx: &SourceContext) -> Result<Box<dyn Source>, SourceError> {
     match spec {
         SourceSpec::File(s) => Ok(Box::new(FileSource::new(s.clone()))),
-        SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?)),
-        SourceSpec::RegistryApi(s) => Ok(Box::new(ApiSource::new(s.clone())?)),
+        SourceSpec::Url(s) => Ok(Box::new(UrlSource::new(s.clone())?.with_credentials(ctx.credentials.clone()))),
+        SourceSpec::RegistryApi(s) => {
+            Ok(Box::new(ApiSource::new(s.clone())?.with_credentials(ctx.credentials.clone())))
+        }
         SourceSpec::Git(s) => Ok(Box::new(GitSource::new(s.clone(), ctx)?)),
         SourceSpec::ConfigMap(s) => Err(s.operator_only()),
     }

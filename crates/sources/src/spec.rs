@@ -370,7 +370,7 @@ mod tests {
         let spec: SourceSpec = serde_json::from_str(r#"{"configMap": {"name": "catalog"}}"#).expect("configMap spec");
         assert_eq!(spec, SourceSpec::ConfigMap(ConfigMapSpec { name: "catalog".into(), key: "registry.json".into() }));
         assert_eq!(spec.location(), "configmap/catalog:registry.json");
-        let ctx = crate::SourceContext { cache_dir: std::env::temp_dir(), registry: "r".into() };
+        let ctx = crate::SourceContext::new(std::env::temp_dir(), "r");
         let err = crate::build(&spec, &ctx).err().expect("refused");
         assert!(err.to_string().contains("only be read by the operator"), "{err}");
 

@@ -27,6 +27,8 @@ pub struct UrlSource {
     url: Url,
     shown: String,
     client: HttpClient,
+    /// Reads Kubernetes Secret credentials at each fetch.
+    credentials: secret::Resolver,
 }
 
 impl UrlSource {
@@ -42,12 +44,19 @@ impl UrlSource {
             allow_link_local: spec.allow_link_local,
         })?;
         let shown = http::display_url(&url);
-        Ok(Self { spec, url, shown, client })
+        Ok(Self { spec, url, shown, client, credentials: secret::Resolver::default() })
+    }
+
+    /// The same source, reading [`AuthSpec::KubernetesSecret`](crate::AuthSpec::KubernetesSecret) credentials
+    /// through `resolver` at each fetch (without one, such credentials are refused).
+    pub fn with_credentials(mut self, resolver: Option<std::sync::Arc<dyn crate::CredentialResolver>>) -> Self {
+        self.credentials = secret::Resolver(resolver);
+        self
     }
 
     async fn fetch_once(&self, previous: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
         let authorization: Option<HeaderValue> = match &self.spec.auth {
-            Some(auth) => Some(secret::authorization(auth).await?),
+            Some(auth) => Some(secret::authorization(auth, self.credentials.get()).await?),
             None => None,
         };
         // Conditional headers only when the previous content's revision is known, so a 304 can report it.

@@ -4,12 +4,13 @@
 //! So that the backends never disagree on what a commit keeps, both refuse what one of them cannot do
 //! alike, with an error naming the record and the field: a NUL character in text (PostgreSQL cannot store
 //! one; SQLite can), and the same (name, version) upserted twice in one commit (PostgreSQL refuses to
-//! update a row twice in one statement; SQLite would keep the last).
+//! update a row twice in one statement; SQLite would keep the last). Every backend, in this crate or outside
+//! it, calls [`commit`] and [`run`] before it writes.
 
 use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncCommit, SyncOutcome, SyncRun};
 
-/// Checks a commit before it is written.
-pub(crate) fn commit(commit: &SyncCommit) -> StoreResult<()> {
+/// Checks a commit before it is written; the error names the record and the field.
+pub fn commit(commit: &SyncCommit) -> StoreResult<()> {
     const OPERATION: &str = "commit_sync";
     run(&commit.run, Some(&commit.state), OPERATION)?;
     // A committed run is what a catalog version counts (`Store::catalog_versions`).
@@ -46,8 +47,9 @@ pub(crate) fn commit(commit: &SyncCommit) -> StoreResult<()> {
     Ok(())
 }
 
-/// Checks a run and, when given, a state before they are written.
-pub(crate) fn run(run: &SyncRun, state: Option<&RegistryState>, operation: &'static str) -> StoreResult<()> {
+/// Checks a run and, when given, a state before they are written (`operation` names the caller in the
+/// error, e.g. `record_run`).
+pub fn run(run: &SyncRun, state: Option<&RegistryState>, operation: &'static str) -> StoreResult<()> {
     if let Some(state) = state.filter(|state| state.registry != run.registry) {
         return Err(StoreError::Query {
             operation,

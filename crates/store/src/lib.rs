@@ -8,13 +8,14 @@
 //! Backends: [`SqliteStore`] (embedded, the default) and, with the `postgres` cargo feature,
 //! `PostgresStore` (many replicas on one database). Each backend keeps its SQL in its own module
 //! (`sqlite`, `postgres`) behind this trait; what must be the same for all of them lives once: the checks
-//! before a write (`check`), value conversions (`encode`) and the mapping of rows to records (`rows`).
+//! before a write ([`check`], public so backends outside this crate — the operator's storage ConfigMap —
+//! refuse the same things), value conversions (`encode`) and the mapping of rows to records (`rows`).
 //! [`open`] opens whichever a [`StoreLocation`] names.
 //!
 //! Several processes may serve one database (`thv registry serve` replicas): the trait's coordination
 //! methods — sync leases, sync requests, catalog versions, change events — are described in [`replica`].
 
-mod check;
+pub mod check;
 mod encode;
 mod json_text;
 mod location;
@@ -80,6 +81,30 @@ pub enum StoreError {
         /// The replica that tried to write.
         holder: String,
     },
+    /// What a write would store is larger than the backend can hold (the operator's storage ConfigMap and
+    /// its 1 MiB object limit); nothing was written and the previous catalog is kept. Retrying does not help.
+    #[error(
+        "{what} would need {size} bytes, over its limit of {limit} bytes; nothing was written and the previous \
+         catalog is still served. {advice}"
+    )]
+    TooLarge {
+        /// What would be too large (names the object and the registry).
+        what: String,
+        /// The bytes the write would need.
+        size: u64,
+        /// The most the backend accepts.
+        limit: u64,
+        /// What to do about it.
+        advice: String,
+    },
+}
+
+impl StoreError {
+    /// Whether trying the same write again later may succeed: every error but [`StoreError::TooLarge`] (a
+    /// catalog does not shrink by itself).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::TooLarge { .. })
+    }
 }
 
 /// Result alias for store operations.

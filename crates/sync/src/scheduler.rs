@@ -34,7 +34,7 @@ pub async fn sync_spec(spec: &RegistrySpec, store: &dyn Store, cache_dir: &std::
     if let Err(message) = spec.check() {
         return record_failure(spec, store, SyncError::Spec(message)).await;
     }
-    let ctx = SourceContext { cache_dir: cache_dir.to_path_buf(), registry: spec.name.clone() };
+    let ctx = SourceContext::new(cache_dir.to_path_buf(), spec.name.clone());
     match thv_sources::build(&spec.source, &ctx) {
         Ok(source) => sync_registry(spec, source.as_ref(), store).await,
         Err(e) => record_failure(spec, store, SyncError::Source(e)).await,

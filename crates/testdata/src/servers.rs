@@ -182,6 +182,7 @@ struct DocumentState {
     requests: AtomicUsize,
     not_modified: AtomicUsize,
     status: Mutex<Option<StatusCode>>,
+    authorization: Mutex<Option<String>>,
 }
 
 /// A static JSON document at `/registry.json` with a strong `ETag`, answering `If-None-Match` with 304.
@@ -200,6 +201,12 @@ async fn document(State(state): State<Arc<DocumentState>>, headers: HeaderMap) -
     state.requests.fetch_add(1, Ordering::SeqCst);
     if let Some(status) = *state.status.lock().unwrap_or_else(|e| e.into_inner()) {
         return problem(status, "failing on purpose");
+    }
+    let required = state.authorization.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(required) = required
+        && headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(required.as_str())
+    {
+        return problem(StatusCode::UNAUTHORIZED, "wrong or missing Authorization header");
     }
     let (body, etag) = state.body.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
@@ -221,6 +228,7 @@ impl TestDocumentServer {
             requests: AtomicUsize::new(0),
             not_modified: AtomicUsize::new(0),
             status: Mutex::new(None),
+            authorization: Mutex::new(None),
         });
         let app = Router::new().route("/registry.json", get(document)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
@@ -244,6 +252,11 @@ impl TestDocumentServer {
     pub fn fail_with(&self, status: Option<u16>) {
         *self.state.status.lock().unwrap_or_else(|e| e.into_inner()) =
             status.and_then(|s| StatusCode::from_u16(s).ok());
+    }
+
+    /// Answers 401 to requests whose `Authorization` header is not exactly `value` (`None`: no check).
+    pub fn require_authorization(&self, value: Option<&str>) {
+        *self.state.authorization.lock().unwrap_or_else(|e| e.into_inner()) = value.map(ToOwned::to_owned);
     }
 
     /// Requests seen, and how many were answered 304.

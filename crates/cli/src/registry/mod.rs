@@ -4,7 +4,7 @@ mod add;
 mod convert;
 mod list;
 mod remove;
-mod serve;
+pub(crate) mod serve;
 mod show;
 mod sync;
 pub mod token;

@@ -25,7 +25,7 @@ fn spec(repository: String, reference: Option<GitRef>) -> GitSpec {
 }
 
 fn source(ws: &Workspace, registry: &str, spec: GitSpec) -> GitSource {
-    GitSource::new(spec, &SourceContext { cache_dir: ws.cache(), registry: registry.to_owned() }).expect("valid spec")
+    GitSource::new(spec, &SourceContext::new(ws.cache(), registry.to_owned())).expect("valid spec")
 }
 
 async fn fetched(source: &GitSource, previous: Option<&Validators>) -> Fetched {
@@ -169,6 +169,49 @@ async fn bearer_tokens_are_sent_as_the_password() {
     assert!(got.revision.starts_with("main@sha1:"), "{}", got.revision);
 }
 
+/// A credential resolver whose password can be rotated, standing in for the operator's Secret reader.
+struct Rotating(std::sync::Mutex<String>);
+
+#[async_trait::async_trait]
+impl thv_sources::CredentialResolver for Rotating {
+    async fn resolve(
+        &self,
+        secret: &thv_sources::KubernetesSecretAuth,
+    ) -> Result<thv_sources::Credentials, SourceError> {
+        assert_eq!(secret.password_key.as_deref(), Some("password"));
+        let password = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        Ok(thv_sources::Credentials::Basic { username: USER.to_owned(), password: format!("{password}\n") })
+    }
+}
+
+#[tokio::test]
+async fn kubernetes_secret_credentials_are_resolved_at_each_fetch() {
+    let ws = Workspace::new();
+    let repo = ws.repo("catalog", "main");
+    repo.commit(&[("registry.json", b"[]")], "first");
+    let server = GitHttp::start(ws.repos(), ws.home(), USER, PASSWORD, Mode::Serve).await;
+    let mut spec = spec(server.url("catalog"), None);
+    spec.auth = Some(AuthSpec::KubernetesSecret(thv_sources::KubernetesSecretAuth {
+        name: "git-creds".into(),
+        token_key: None,
+        username_key: Some("username".into()),
+        password_key: Some("password".into()),
+    }));
+    // Without a resolver (outside the operator) such credentials are refused.
+    let err = source(&ws, "none", spec.clone()).fetch(None).await.expect_err("no resolver");
+    assert!(err.to_string().contains("only be read by the operator"), "{err}");
+
+    let resolver = std::sync::Arc::new(Rotating(std::sync::Mutex::new("stale-password-0815".into())));
+    let ctx = SourceContext::new(ws.cache(), "rotating").with_credentials(resolver.clone());
+    let source = GitSource::new(spec, &ctx).expect("valid spec");
+    let err = source.fetch(None).await.expect_err("stale password");
+    assert!(matches!(err, SourceError::Unauthorized { status: 401, .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("stale-password-0815"), "{err:?}");
+    // The Secret is rotated: the next fetch uses the new value, with no new source.
+    *resolver.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = PASSWORD.to_owned();
+    assert_eq!(text(&fetched(&source, None).await), "[]");
+}
+
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_auth_errors_without_secrets() {
     let ws = Workspace::new();
@@ -303,7 +346,7 @@ async fn a_corrupt_cache_is_recloned() {
 #[tokio::test]
 async fn unsupported_urls_and_paths_are_spec_errors() {
     let ws = Workspace::new();
-    let ctx = SourceContext { cache_dir: ws.cache(), registry: "x".into() };
+    let ctx = SourceContext::new(ws.cache(), "x");
     let err = GitSource::new(spec("ssh://git@example.com/r.git".into(), None), &ctx).expect_err("ssh");
     assert!(matches!(err, SourceError::InvalidSpec(_)), "{err:?}");
     let mut escaping = spec("https://example.com/r.git".into(), None);

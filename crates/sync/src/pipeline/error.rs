@@ -27,12 +27,13 @@ pub enum SyncError {
 impl SyncError {
     /// Whether retrying may help: network trouble, 5xx answers, timeouts and store failures are
     /// [`FailureKind::Retryable`]; an invalid spec, refused credentials, a document that is not a catalog
-    /// and a size limit are [`FailureKind::Stalled`] (they do not change by themselves).
+    /// and a size limit (of the source, or of the store: [`StoreError::TooLarge`]) are
+    /// [`FailureKind::Stalled`] (they do not change by themselves).
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Source(e) if e.is_retryable() => FailureKind::Retryable,
-            Self::Store(_) => FailureKind::Retryable,
-            Self::Source(_) | Self::Document { .. } | Self::Spec(_) => FailureKind::Stalled,
+            Self::Store(e) if e.is_retryable() => FailureKind::Retryable,
+            Self::Source(_) | Self::Store(_) | Self::Document { .. } | Self::Spec(_) => FailureKind::Stalled,
         }
     }
 }
@@ -68,6 +69,13 @@ mod tests {
             big.into(),
             SyncError::Document { location: "file r.json".into(), error: document },
             SyncError::Spec("registry x: syncPolicy.interval: 0s is out of range".into()),
+            StoreError::TooLarge {
+                what: "storage ConfigMap ns/x-registry-storage".into(),
+                size: 2_000_000,
+                limit: 1_000_000,
+                advice: "Narrow spec.filter.".into(),
+            }
+            .into(),
         ];
         for e in stalled {
             assert_eq!(e.kind(), FailureKind::Stalled, "{e}");

@@ -1,0 +1,88 @@
+//! `thv operator api`: the per-registry API pod the operator runs in each registry's `<name>-api`
+//! Deployment. Only the arguments live here; the pod is [`thv_operator::api_pod::ApiPod`].
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use thv_operator::api_pod::ApiPod;
+
+use crate::logging::LogFormat;
+
+/// Arguments of `thv operator api`.
+#[derive(Debug, Args)]
+#[command(after_help = "Serves one MCPRegistry's stored catalog read-only: it follows the registry's storage \
+                        ConfigMap <name>-registry-storage through a watch of the Kubernetes API and serves each \
+                        new catalog a moment after the operator writes it. /readyz is 503 until the storage \
+                        exists and has been read; /healthz answers once it listens. The operator starts it in \
+                        the registry's <name>-api Deployment; it needs get on mcpregistries and list, watch on \
+                        configmaps in the namespace. Each flag can also come from its environment variable \
+                        (POD_NAMESPACE, THV_REGISTRY, THV_LISTEN, ...). SIGTERM or SIGINT stops it \
+                        gracefully.\n\n\
+                        Examples:\n  \
+                        thv operator api --namespace team-a --registry platform\n  \
+                        thv operator api --namespace team-a --registry platform \\\n      \
+                        --listen 127.0.0.1:8081 --log-format text\n  \
+                        curl -s localhost:8080/readyz\n  \
+                        curl -s 'localhost:8080/v0.1/servers?limit=2'\n\n\
+                        Storage layout and RBAC: docs/operator.md.")]
+pub struct ApiArgs {
+    /// The namespace of the MCPRegistry (and of its storage ConfigMap).
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    pub namespace: String,
+    /// The MCPRegistry whose catalog is served.
+    #[arg(long, env = "THV_REGISTRY", value_name = "NAME")]
+    pub registry: String,
+    /// Address to listen on.
+    #[arg(long, env = "THV_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Log format on stderr (the level from THV_LOG, else RUST_LOG; default info).
+    #[arg(long, env = "THV_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+    /// How long a request may take before it is answered 503 (e.g. 30s, 500ms).
+    #[arg(long, env = "THV_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub request_timeout: Duration,
+}
+
+/// Runs the API pod until SIGTERM or SIGINT.
+pub async fn run(args: &ApiArgs) -> anyhow::Result<ExitCode> {
+    thv_sources::ensure_crypto_provider();
+    let client = kube::Client::try_default()
+        .await
+        .context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let mut pod = ApiPod::new(&args.namespace, &args.registry);
+    pod.http.request_timeout = args.request_timeout;
+    tracing::info!(namespace = %args.namespace, registry = %args.registry, listen = %args.listen, "serving");
+    pod.run(client, listener, crate::registry::serve::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ApiArgs;
+
+    #[derive(Debug, Parser)]
+    struct Api {
+        #[command(flatten)]
+        args: ApiArgs,
+    }
+
+    #[test]
+    fn the_deployment_arguments_parse() {
+        // What the operator's API Deployment passes (crates/operator/src/controller/workload.rs).
+        let parsed =
+            Api::try_parse_from(["api", "--namespace", "team-a", "--registry", "platform", "--listen", "0.0.0.0:8080"])
+                .expect("the Deployment's arguments");
+        assert_eq!(parsed.args.namespace, "team-a");
+        assert_eq!(parsed.args.registry, "platform");
+        assert_eq!(parsed.args.listen.to_string(), "0.0.0.0:8080");
+    }
+}
