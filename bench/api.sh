@@ -7,10 +7,25 @@
 # (VmRSS and peak VmHWM after the load) and its requests/s as a share of nginx's in the same round. Targets
 # (medians over the rounds): ≥ 75% of nginx's requests/s, p99 ≤ 5 ms, peak RSS ≤ 100 MB.
 #   [BENCH_SECONDS=10] [BENCH_ROUNDS=3] [BENCH_SERVER=NAME] bench/api.sh [FILE]
+#       [--database postgres://USER@HOST/DB | --database postgres]
+# The catalog is stored in a fresh SQLite file, or in PostgreSQL with --database: `postgres` starts a private
+# cluster for the run (scripts/tools.sh); a URL names an existing database (password from PGPASSWORD,
+# ~/.pgpass or THV_DATABASE_PASSWORD_FILE), where the registry `production-PID` is synced and removed again.
 # Needs wrk and nginx (installed with apt-get when missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-file=$(realpath "${1:-../shared/data/upstream/real/mcp-insights-servers.2025-12-18.json}")
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
+file=../shared/data/upstream/real/mcp-insights-servers.2025-12-18.json database=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --database) database=${2:?--database needs postgres://… or postgres}; shift 2 ;;
+    --database=*) database=${1#--database=}; shift ;;
+    -*) echo "usage: bench/api.sh [FILE] [--database postgres://USER@HOST/DB | --database postgres]" >&2; exit 2 ;;
+    *) file=$1; shift ;;
+  esac
+done
+file=$(realpath "$file")
 seconds=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-3}
 server=${BENCH_SERVER:-io.github.brave/brave-search-mcp-server}  # 36 versions in the 2025-12-18 dump
@@ -21,6 +36,8 @@ cleanup() {
   for pid in "${wrk_pid:-}" "${thv_pid:-}" "${nginx_pid:-}"; do
     [ -n "$pid" ] && kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
   done
+  [ -z "$database" ] || [ -z "${thv_args:-}" ] || "$thv" "${thv_args[@]}" registry remove "$registry" > /dev/null
+  stop_private_postgres
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,20 +77,30 @@ fetch() { # URL FILE: the body into FILE; fails unless 200
 
 # --- thv: sync the dump into a fresh database, then serve it -------------------------------------------
 export XDG_CACHE_HOME=$work/cache XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
+case $database in
+  '') registry=production store="SQLite" ;;
+  postgres)
+    start_private_postgres "$work"
+    export THV_DATABASE=$private_postgres_url
+    registry=production store="PostgreSQL, a private cluster ($("$THV_POSTGRES_BIN/postgres" --version))" ;;
+  postgres://* | postgresql://*) export THV_DATABASE=$database registry=production-$$ store="PostgreSQL, ${database%%\?*}" ;;
+  *) echo "--database: postgres://… or postgres, not $database" >&2; exit 2 ;;
+esac
 cat > "$work/registries.yaml" << EOF
 registries:
-  - name: production
+  - name: $registry
     source:
       file:
         path: '$file'
     syncPolicy:
       enabled: false
 EOF
-thv_args=(--config "$work/registries.yaml" --database "$work/registry.db")
-"$thv" "${thv_args[@]}" registry sync production -o json > "$work/sync.json"
+thv_args=(--config "$work/registries.yaml")
+[ -n "$database" ] || thv_args+=(--database "$work/registry.db")
+"$thv" "${thv_args[@]}" registry sync "$registry" -o json > "$work/sync.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]
-print("synced", sys.argv[2] + ":", r["outcome"], r["counts"]["total"], "versions in", r["duration"])' \
-  "$work/sync.json" "$(basename "$file")"
+print("synced", sys.argv[2] + ":", r["outcome"], r["counts"]["total"], "versions in", r["duration"], "into", sys.argv[3])' \
+  "$work/sync.json" "$(basename "$file")" "$store"
 thv_port=$(free_port)
 "$thv" "${thv_args[@]}" registry serve --listen "127.0.0.1:$thv_port" 2> "$work/serve.log" &
 thv_pid=$!

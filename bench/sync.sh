@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
 # Sync benchmark: a synthetic catalog of COUNT server versions (default 10,000: 8,332 servers, every tenth
 # with three versions) served over loopback, synced with `thv registry sync` from a URL source and from a
-# registry-API source into a fresh SQLite database.
+# registry-API source into a fresh SQLite database, or into PostgreSQL with --database.
 # Prints, per source: full sync time, unchanged re-sync time (wall clock of the whole command), the peak
-# RSS of the `thv` process, and the versions and servers synced. Targets: full ≤ 3 s, unchanged ≤ 100 ms,
-# peak RSS ≤ 100 MB.
-#   bench/sync.sh [COUNT]
+# RSS of the `thv` process, and the versions and servers synced. Targets: full ≤ 3 s (SQLite, 10,000) or
+# ≤ 5 s (PostgreSQL, 25,000), unchanged ≤ 100 ms, peak RSS ≤ 100 MB.
+#   bench/sync.sh [COUNT] [--database postgres://USER@HOST/DB | --database postgres]
+# `--database postgres` starts a private cluster for the run (PostgreSQL's default durability, see
+# scripts/tools.sh); a URL names an existing database (its password from PGPASSWORD, ~/.pgpass or
+# THV_DATABASE_PASSWORD_FILE), into which the registries `bench-url-PID` and `bench-registry-api-PID` are
+# synced and removed again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${1:-10000}
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
+count=10000 database=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --database) database=${2:?--database needs postgres://… or postgres}; shift 2 ;;
+    --database=*) database=${1#--database=}; shift ;;
+    [0-9]*) count=$1; shift ;;
+    *) echo "usage: bench/sync.sh [COUNT] [--database postgres://USER@HOST/DB | --database postgres]" >&2; exit 2 ;;
+  esac
+done
 work=$(mktemp -d)
-trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  kill "${server_pid:-0}" 2>/dev/null || true
+  stop_private_postgres
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 cargo build --release --quiet -p thv-cli --bin thv
 cargo build --release --quiet -p thv-sync --example gen_catalog --example bench_serve
@@ -32,10 +51,24 @@ measure() { # label, then the command; prints wall seconds and peak RSS
 
 servers=$(python3 -c 'import json,sys; print(len({r["server"]["name"] for r in json.load(open(sys.argv[1]))}))' "$work/catalog.json")
 echo "catalog: $count server versions of $servers servers, $(du -h "$work/catalog.json" | cut -f1)"
+case $database in
+  '') echo "store: SQLite, a fresh file per source" ;;
+  postgres)
+    start_private_postgres "$work"
+    echo "store: PostgreSQL, a private cluster ($("$THV_POSTGRES_BIN/postgres" --version), default durability)" ;;
+  postgres://* | postgresql://*) echo "store: PostgreSQL, ${database%%\?*}" ;;
+  *) echo "--database: postgres://… or postgres, not $database" >&2; exit 2 ;;
+esac
 for kind in url registry-api; do
-  export THV_CONFIG=$work/$kind.yaml THV_DATABASE=$work/$kind.db XDG_CACHE_HOME=$work/cache
+  export THV_CONFIG=$work/$kind.yaml XDG_CACHE_HOME=$work/cache
+  case $database in
+    '') export THV_DATABASE=$work/$kind.db name=bench ;;
+    postgres) export THV_DATABASE=$private_postgres_url name=bench-$kind ;;
+    *) export THV_DATABASE=$database name=bench-$kind-$$ ;;
+  esac
   if [ "$kind" = url ]; then source_flag=(--url "$document_url"); else source_flag=(--registry-api "$api_url"); fi
-  "$thv" registry add bench "${source_flag[@]}" 2>/dev/null
-  measure "$kind: full sync" "$thv" registry sync bench -o json
-  measure "$kind: unchanged re-sync" "$thv" registry sync bench -o json
+  "$thv" registry add "$name" "${source_flag[@]}" 2>/dev/null
+  measure "$kind: full sync" "$thv" registry sync "$name" -o json
+  measure "$kind: unchanged re-sync" "$thv" registry sync "$name" -o json
+  [ -z "$database" ] || "$thv" registry remove "$name" > /dev/null
 done

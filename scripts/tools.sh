@@ -70,3 +70,36 @@ _thv_apt_install() {
         exit 1
     fi
 }
+
+# `start_private_postgres DIR` starts a private PostgreSQL cluster (PostgreSQL's default durability, on a free
+# loopback port, with a random password) for a benchmark and sets `private_postgres_url` to a fresh database's
+# URL, password included (export it as THV_DATABASE; never pass it as --database, which refuses passwords).
+# `stop_private_postgres` stops it and removes its files; call it from the script's EXIT trap. DIR holds the
+# control pipe.
+start_private_postgres() {
+    local dir=$1 target
+    require_postgres
+    THV_POSTGRES_BIN=$(postgres_bin_dir)
+    export THV_POSTGRES_BIN
+    cargo build --quiet --locked -p thv-testdata --features postgres --example private_postgres
+    target=$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    mkfifo "$dir/postgres.stdin"
+    "$target/debug/examples/private_postgres" < "$dir/postgres.stdin" > "$dir/postgres.url" &
+    _thv_postgres_pid=$!
+    exec {_thv_postgres_fd}> "$dir/postgres.stdin"  # held open: the cluster runs until it closes
+    for _ in $(seq 600); do
+        [ -s "$dir/postgres.url" ] && break
+        kill -0 "$_thv_postgres_pid" 2> /dev/null || { echo "$0: the private PostgreSQL did not start" >&2; exit 1; }
+        sleep 0.1
+    done
+    read -r private_postgres_url < "$dir/postgres.url"
+    rm -f "$dir/postgres.url"
+}
+
+stop_private_postgres() {
+    [ -n "${_thv_postgres_fd:-}" ] || return 0
+    exec {_thv_postgres_fd}>&-
+    wait "$_thv_postgres_pid" 2> /dev/null || true
+    _thv_postgres_fd=
+}

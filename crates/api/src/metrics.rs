@@ -94,6 +94,13 @@ struct RegistryLabels {
     registry: String,
 }
 
+/// Labels of the sync lease gauge: the registry, and this replica's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LeaseLabels {
+    registry: String,
+    replica: String,
+}
+
 /// Labels of the sync run counter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SyncLabels {
@@ -125,6 +132,7 @@ pub struct Metrics {
     last_success: Family<RegistryLabels, Gauge>,
     snapshot_swaps: Counter,
     connections: ConnectionMetrics,
+    lease_held: Family<LeaseLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -143,6 +151,7 @@ impl Metrics {
         let sync_duration: HistogramFamily<RegistryLabels> = Family::new_with_constructor(sync_histogram);
         let servers = Family::<RegistryLabels, Gauge>::default();
         let last_success = Family::<RegistryLabels, Gauge>::default();
+        let lease_held = Family::<LeaseLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status class",
@@ -160,6 +169,11 @@ impl Metrics {
             "registry_last_success_timestamp_seconds",
             "Unix time of each registry's last successful sync",
             last_success.clone(),
+        );
+        registry.register(
+            "sync_lease_held",
+            "1 when this replica (label replica) holds the registry's sync lease and syncs it, else 0",
+            lease_held.clone(),
         );
         let snapshot_swaps = Counter::default();
         registry.register(
@@ -179,6 +193,7 @@ impl Metrics {
             last_success,
             snapshot_swaps,
             connections,
+            lease_held,
         }
     }
 
@@ -221,6 +236,12 @@ impl Metrics {
     pub fn set_servers(&self, registry: &str, servers: u64) {
         let labels = RegistryLabels { registry: registry.to_owned() };
         self.servers.get_or_create(&labels).set(i64::try_from(servers).unwrap_or(i64::MAX));
+    }
+
+    /// Sets whether `replica` (this process) holds the sync lease of `registry`.
+    pub fn set_lease_held(&self, registry: &str, replica: &str, held: bool) {
+        let labels = LeaseLabels { registry: registry.to_owned(), replica: replica.to_owned() };
+        self.lease_held.get_or_create(&labels).set(i64::from(held));
     }
 
     /// The OpenMetrics text exposition (media type [`OPENMETRICS_TEXT`]).

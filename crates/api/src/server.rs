@@ -6,12 +6,20 @@
 //! the stored catalogs and marks the server ready; [`Server::run`] serves a listener until a shutdown future
 //! resolves ([`crate::listener::serve`]). Two modes:
 //!
-//! - **with a scheduler** ([`ServerBuilder::scheduler`]): the process syncs each registry on its schedule
-//!   and serves the new catalog as soon as a sync commits it; every sync is logged and counted in the
-//!   metrics. This is `thv registry serve`.
-//! - **read-only replica** (the default): no sync runs here. Something outside knows when the store
-//!   changed (the operator's storage watch, later PostgreSQL `LISTEN`) and says so through a
-//!   [`ReloadHandle`]; the server then reloads the catalogs from the store and serves them.
+//! - **with a scheduler** ([`ServerBuilder::scheduler`]): the process syncs each registry whose sync lease
+//!   it holds (one replica per registry when several serve one database) and serves the new catalog as
+//!   soon as a sync commits it; every sync is logged and counted in the metrics, and so is which leases
+//!   it holds (`thv_sync_lease_held`). A manual sync asked of it runs here or by the lease holder. This
+//!   is `thv registry serve`.
+//! - **read-only replica** (the default): no sync runs here. Something outside says the store changed
+//!   (the operator's storage watch) through a [`ReloadHandle`]; the server then reloads the catalogs from
+//!   the store and serves them.
+//!
+//! In both modes the server follows the store: every commit made elsewhere is served within moments where
+//! the store pushes events (PostgreSQL `LISTEN`/`NOTIFY`, reconnecting after a lost connection), and
+//! within [`ServerBuilder::catalog_poll_interval`] everywhere (a cheap comparison of catalog versions);
+//! a reload happens only when a catalog version changed. The sync requests other replicas make wake the
+//! scheduler at once.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -19,10 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use thv_store::{Store, StoreError, SyncOutcome};
-use thv_sync::{RegistrySpec, Scheduler, SyncReport};
+use thv_store::{EventFeed, Store, StoreError, StoreEvent, SyncOutcome};
+use thv_sync::{HeldLeases, RegistrySpec, Scheduler, SchedulerHandle, SyncReport};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::auth::AuthConfig;
@@ -51,7 +59,15 @@ pub struct ServerBuilder {
     connections: ConnectionLimits,
     /// Where sources keep their caches, when this process syncs.
     sync_cache: Option<PathBuf>,
+    replica_id: String,
+    catalog_poll: Duration,
 }
+
+/// How often a server compares the store's catalog versions with those it serves, by default.
+pub const DEFAULT_CATALOG_POLL: Duration = Duration::from_secs(30);
+
+/// The longest wait before the event feed is opened again after an error.
+const MAX_FEED_RETRY: Duration = Duration::from_secs(30);
 
 impl ServerBuilder {
     /// A read-only replica serving `registries` (in config order: the first one wins a name in the
@@ -64,7 +80,23 @@ impl ServerBuilder {
             http: HttpOptions::default(),
             connections: ConnectionLimits::default(),
             sync_cache: None,
+            replica_id: thv_sync::default_replica_id(),
+            catalog_poll: DEFAULT_CATALOG_POLL,
         }
+    }
+
+    /// This replica's id, unique among the processes serving the store: the holder named in sync leases
+    /// and the `replica` label of the lease metric. Default [`thv_sync::default_replica_id`].
+    pub fn replica_id(mut self, id: impl Into<String>) -> Self {
+        self.replica_id = id.into();
+        self
+    }
+
+    /// How often the store's catalog versions are compared with the served ones (the fallback when no
+    /// change event comes, and the only way for stores that push none); default [`DEFAULT_CATALOG_POLL`].
+    pub fn catalog_poll_interval(mut self, every: Duration) -> Self {
+        self.catalog_poll = every.max(Duration::from_millis(100));
+        self
     }
 
     /// Who may call the API.
@@ -92,24 +124,41 @@ impl ServerBuilder {
         self
     }
 
-    /// Loads the stored catalogs, starts the scheduler (when asked for) and marks the server ready.
-    /// Must be called within a Tokio runtime.
+    /// Loads the stored catalogs, starts the scheduler (when asked for) and the store follower, and marks
+    /// the server ready. Must be called within a Tokio runtime.
     pub async fn start(self) -> Result<Server, ServerError> {
         let state = AppState::new(Snapshot::default());
         state.set_store(Arc::clone(&self.store));
         state.set_registries(self.registries.clone());
         state.set_auth(self.auth);
+        // Listening before the first load, so that no commit falls between the two unseen.
+        let feed = self.store.events().await;
         state.reload().await.map_err(ServerError::Load)?;
 
         let mut tasks = Vec::new();
         let scheduler = self.sync_cache.map(|cache_dir| {
-            let scheduler = Scheduler::start(self.registries.clone(), Arc::clone(&self.store), cache_dir);
+            let scheduler = Scheduler::start_as(
+                self.registries.clone(),
+                Arc::clone(&self.store),
+                cache_dir,
+                self.replica_id.clone(),
+            );
             state.set_scheduler(scheduler.handle());
             tasks.push(tokio::spawn(follow_syncs(scheduler.subscribe(), state.clone())));
+            tasks.push(tokio::spawn(follow_leases(scheduler.leases(), state.clone(), self.replica_id.clone())));
             scheduler
         });
         let wanted = Arc::new(Notify::new());
         tasks.push(tokio::spawn(reload_when_asked(Arc::clone(&wanted), state.clone())));
+        let changed = Arc::new(Notify::new());
+        tasks.push(tokio::spawn(reload_when_changed(Arc::clone(&changed), state.clone())));
+        let follower = StoreFollower {
+            store: Arc::clone(&self.store),
+            changed,
+            scheduler: scheduler.as_ref().map(Scheduler::handle),
+            poll: self.catalog_poll,
+        };
+        tasks.push(tokio::spawn(follower.run(feed)));
         state.set_ready(true);
         let reload = ReloadHandle { wanted, state: state.clone() };
         let registries = self.registries.len();
@@ -196,6 +245,148 @@ async fn reload_when_asked(wanted: Arc<Notify>, state: AppState) {
         match state.reload().await {
             Ok(()) => tracing::info!(registries = state.registries().len(), "catalogs reloaded on request"),
             Err(e) => tracing::error!(error = %e, "reloading the catalogs failed, still serving the previous ones"),
+        }
+    }
+}
+
+/// Reloads, for each (coalesced) sign of a change, when a catalog version changed.
+async fn reload_when_changed(changed: Arc<Notify>, state: AppState) {
+    loop {
+        changed.notified().await;
+        let started = std::time::Instant::now();
+        match state.reload_if_changed().await {
+            Ok(true) => tracing::info!(
+                registries = state.registries().len(),
+                duration_ms = millis(started.elapsed()),
+                "catalogs reloaded: a sync committed elsewhere"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "reloading the catalogs failed, still serving the previous ones"),
+        }
+    }
+}
+
+/// Follows what other processes do to the store: change events where the store pushes them, and a
+/// comparison of catalog versions every `poll`.
+struct StoreFollower {
+    store: Arc<dyn Store>,
+    /// Signals [`reload_when_changed`].
+    changed: Arc<Notify>,
+    /// Woken when another replica asks for a sync.
+    scheduler: Option<SchedulerHandle>,
+    poll: Duration,
+}
+
+impl StoreFollower {
+    /// Follows `opened`, the store's feed (listening since before the catalogs were loaded).
+    async fn run(self, opened: Result<Option<Box<dyn EventFeed>>, StoreError>) {
+        // `None` for stores that push no events, or while the feed cannot be opened (tried again at each
+        // poll).
+        let mut feed_down = false;
+        if let Err(e) = &opened {
+            tracing::warn!(
+                error = %e,
+                poll_ms = millis(self.poll),
+                "cannot listen for the database's change notifications; comparing catalog versions until it can"
+            );
+            feed_down = true;
+        }
+        let mut feed = opened.unwrap_or(None);
+        let mut retry = Duration::from_secs(1);
+        // After a feed error: when to try it again.
+        let mut paused_until = None;
+        let mut poll = tokio::time::interval(self.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        poll.tick().await; // The first tick is immediate; the catalogs were just loaded.
+        loop {
+            tokio::select! {
+                event = next_event(&mut feed, paused_until) => match event {
+                    Ok(event) => {
+                        (retry, paused_until) = (Duration::from_secs(1), None);
+                        self.handle(event);
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            error = %e,
+                            retry_in_ms = millis(retry),
+                            poll_ms = millis(self.poll),
+                            "lost the database's change notifications; comparing catalog versions until they are back"
+                        );
+                        paused_until = Some(tokio::time::Instant::now() + retry);
+                        retry = (retry * 2).min(MAX_FEED_RETRY);
+                    }
+                },
+                _ = poll.tick() => {
+                    self.changed.notify_one();
+                    // Sync requests of other replicas, where the store pushes no events.
+                    self.wake(None);
+                    if feed_down && let Ok(opened) = self.open_feed().await {
+                        tracing::info!("listening for the database's change notifications");
+                        (feed, feed_down) = (opened, false);
+                        // Commits made before it listened: one look.
+                        self.changed.notify_one();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The store's event feed; `None` for stores that push none.
+    async fn open_feed(&self) -> Result<Option<Box<dyn EventFeed>>, StoreError> {
+        self.store.events().await
+    }
+
+    fn handle(&self, event: StoreEvent) {
+        match event {
+            StoreEvent::CatalogChanged(_) => self.changed.notify_one(),
+            StoreEvent::SyncRequested(registry) => self.wake(registry.as_deref()),
+            StoreEvent::Missed => {
+                tracing::info!("the database's change notifications are back; checking every catalog");
+                self.changed.notify_one();
+                self.wake(None);
+            }
+        }
+    }
+
+    fn wake(&self, registry: Option<&str>) {
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.wake(registry);
+        }
+    }
+}
+
+/// The next event of `feed`, once `paused_until` has passed; never, when there is no feed.
+async fn next_event(
+    feed: &mut Option<Box<dyn EventFeed>>,
+    paused_until: Option<tokio::time::Instant>,
+) -> Result<StoreEvent, StoreError> {
+    let Some(feed) = feed else { return std::future::pending().await };
+    if let Some(until) = paused_until {
+        tokio::time::sleep_until(until).await;
+    }
+    feed.next().await
+}
+
+/// Sets the lease metric and logs each lease this replica takes or loses.
+async fn follow_leases(mut leases: watch::Receiver<HeldLeases>, state: AppState, replica: String) {
+    let mut known = HeldLeases::new();
+    loop {
+        let current = leases.borrow_and_update().clone();
+        for (registry, &held) in &current {
+            state.metrics().set_lease_held(registry, &replica, held);
+            match (known.get(registry), held) {
+                (Some(false) | None, true) => {
+                    tracing::info!(registry = %registry, replica = %replica, "holding the sync lease: this replica syncs the registry")
+                }
+                (Some(true), false) => {
+                    tracing::info!(registry = %registry, replica = %replica, "gave up the sync lease: another replica syncs the registry")
+                }
+                _ => {}
+            }
+        }
+        known = current;
+        if leases.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Shared state of the API: the current snapshot, swapped atomically after each sync, the readiness flag,
 //! the metrics, and what `thv registry serve` plugs in (store, registry specs, scheduler, auth).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -28,7 +29,9 @@ struct Shared {
     registries: OnceLock<Vec<RegistrySpec>>,
     scheduler: OnceLock<SchedulerHandle>,
     auth: OnceLock<AuthConfig>,
-    reloading: tokio::sync::Mutex<()>,
+    /// Held while reloading (reloads run one at a time): the catalog versions the served snapshot was
+    /// loaded at, by registry.
+    loaded: tokio::sync::Mutex<BTreeMap<String, i64>>,
 }
 
 /// The store `GET /readyz` probes.
@@ -134,9 +137,39 @@ impl AppState {
         let Some(store) = self.store().cloned() else {
             return Ok(());
         };
-        let _one_at_a_time = self.0.reloading.lock().await;
+        let mut loaded = self.0.loaded.lock().await;
+        let versions = self.versions(store.as_ref()).await?;
+        self.load(store.as_ref()).await?;
+        *loaded = versions;
+        Ok(())
+    }
+
+    /// [`AppState::reload`], only when a registry's catalog version in the store differs from the one
+    /// served (a sync committed, here or by another process). Returns whether it reloaded.
+    pub async fn reload_if_changed(&self) -> Result<bool, StoreError> {
+        let Some(store) = self.store().cloned() else {
+            return Ok(false);
+        };
+        let mut loaded = self.0.loaded.lock().await;
+        // Read before the catalogs: a commit in between is loaded now and reloaded once more next time.
+        let versions = self.versions(store.as_ref()).await?;
+        if versions == *loaded {
+            return Ok(false);
+        }
+        self.load(store.as_ref()).await?;
+        *loaded = versions;
+        Ok(true)
+    }
+
+    /// The catalog versions of the configured registries.
+    async fn versions(&self, store: &dyn Store) -> Result<BTreeMap<String, i64>, StoreError> {
+        let configured: std::collections::HashSet<&str> = self.registries().iter().map(|s| s.name.as_str()).collect();
+        Ok(store.catalog_versions().await?.into_iter().filter(|(name, _)| configured.contains(name.as_str())).collect())
+    }
+
+    async fn load(&self, store: &dyn Store) -> Result<(), StoreError> {
         let names: Vec<String> = self.registries().iter().map(|spec| spec.name.clone()).collect();
-        let snapshot = load_snapshot(store.as_ref(), &names).await?;
+        let snapshot = load_snapshot(store, &names).await?;
         for name in &names {
             if let Some(registry) = snapshot.registry(name) {
                 self.metrics().set_servers(name, registry.records().len() as u64);

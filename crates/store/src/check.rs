@@ -1,5 +1,5 @@
-//! What every backend refuses before it writes anything: a run and a state of different registries, and
-//! text no backend can store alike.
+//! What every backend refuses before it writes anything: a run and a state of different registries, a
+//! commit whose run is not a success, and text no backend can store alike.
 //!
 //! So that the backends never disagree on what a commit keeps, both refuse what one of them cannot do
 //! alike, with an error naming the record and the field: a NUL character in text (PostgreSQL cannot store
@@ -7,12 +7,22 @@
 //! update a row twice in one statement; SQLite would keep the last). Every backend, in this crate or outside
 //! it, calls [`commit`] and [`run`] before it writes.
 
-use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncCommit, SyncRun};
+use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncCommit, SyncOutcome, SyncRun};
 
 /// Checks a commit before it is written; the error names the record and the field.
 pub fn commit(commit: &SyncCommit) -> StoreResult<()> {
     const OPERATION: &str = "commit_sync";
     run(&commit.run, Some(&commit.state), OPERATION)?;
+    // A committed run is what a catalog version counts (`Store::catalog_versions`).
+    if commit.run.outcome != SyncOutcome::Success {
+        return Err(StoreError::Query {
+            operation: OPERATION,
+            message: format!(
+                "a commit's run must have the outcome success, not {}; nothing was written",
+                commit.run.outcome.as_str()
+            ),
+        });
+    }
     let mut seen = std::collections::HashSet::with_capacity(commit.upserts.len());
     for version in &commit.upserts {
         server_version(version, OPERATION)?;

@@ -11,6 +11,9 @@
 //! before a write ([`check`], public so backends outside this crate — the operator's storage ConfigMap —
 //! refuse the same things), value conversions (`encode`) and the mapping of rows to records (`rows`).
 //! [`open`] opens whichever a [`StoreLocation`] names.
+//!
+//! Several processes may serve one database (`thv registry serve` replicas): the trait's coordination
+//! methods — sync leases, sync requests, catalog versions, change events — are described in [`replica`].
 
 pub mod check;
 mod encode;
@@ -18,11 +21,13 @@ mod json_text;
 mod location;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod replica;
 mod rows;
 pub mod sqlite;
 mod types;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -30,6 +35,7 @@ pub use json_text::JsonText;
 pub use location::{POSTGRES_SCHEMES, PostgresUrl, StoreLocation, is_postgres_url};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use replica::{EventFeed, Lease, Leased, StoreEvent};
 pub use sqlite::SqliteStore;
 pub use types::{
     Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
@@ -62,6 +68,18 @@ pub enum StoreError {
         what: String,
         /// What is wrong.
         message: String,
+    },
+    /// A sync result was not written because the registry's sync lease is no longer held by the writer
+    /// (it expired and another replica took it over).
+    #[error(
+        "the sync lease of registry {registry:?} is no longer held by {holder:?} (another replica took it over); \
+         nothing was written"
+    )]
+    LeaseLost {
+        /// Registry name.
+        registry: String,
+        /// The replica that tried to write.
+        holder: String,
     },
     /// What a write would store is larger than the backend can hold (the operator's storage ConfigMap and
     /// its 1 MiB object limit); nothing was written and the previous catalog is kept. Retrying does not help.
@@ -123,6 +141,47 @@ pub trait Store: Send + Sync {
 
     /// Closes the store's connections (flushing any write-ahead log). Further calls may fail.
     async fn close(&self) {}
+
+    // --- Coordination of several replicas on one database (see [`replica`]) ---------------------------
+
+    /// [`Store::commit_sync`], written only if `holder` holds the registry's sync lease when the
+    /// transaction commits; else [`StoreError::LeaseLost`] and nothing is written. The lease cannot change
+    /// hands between that check and the commit.
+    async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64>;
+
+    /// [`Store::record_run`], written only if `holder` holds the run's registry's sync lease; else
+    /// [`StoreError::LeaseLost`] and nothing is written.
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64>;
+
+    /// Takes or renews the registry's sync lease for `holder`, to expire `ttl` from now by the database's
+    /// clock: granted when nobody holds it, when it expired, or when `holder` already holds it. Returns the
+    /// lease as it stands afterwards, held by `holder` or by someone else ([`Lease::is_held_by`]).
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease>;
+
+    /// Gives the registry's sync lease up if `holder` holds it, so another replica can take it at once.
+    async fn release_lease(&self, registry: &str, holder: &str) -> StoreResult<()>;
+
+    /// For every registry with stored state, a number that grows with each commit to its catalog (the id
+    /// of the run that committed it; 0 before the first commit). A registry that was removed is absent.
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>>;
+
+    /// Records a request that whichever replica holds the registry's lease sync it now; returns the
+    /// request id, whose report [`Store::sync_request_report`] gives once a sync completed it. Requests
+    /// older than [`replica::SYNC_REQUEST_RETENTION`] are dropped.
+    async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64>;
+
+    /// The registry's requests no sync has completed yet, oldest first.
+    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>>;
+
+    /// Completes requests with the report (JSON text) of the sync that served them.
+    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()>;
+
+    /// The report of a completed request; `None` while it is pending (or when it is unknown).
+    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>>;
+
+    /// A feed of what other processes do to the database, for backends that push it (PostgreSQL);
+    /// `None` for those that do not (SQLite), whose readers poll [`Store::catalog_versions`] instead.
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>>;
 }
 
 /// Whether this build can open PostgreSQL stores (the `postgres` cargo feature).

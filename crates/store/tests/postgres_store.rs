@@ -1,5 +1,5 @@
 //! What only the PostgreSQL backend does: connecting (passwords, TLS, unreachable servers, errors without
-//! secrets), migrations when several replicas start at once, and change notifications. Behaviour common to
+//! secrets), migrations when several replicas start at once, change notifications and the event feed. Behaviour common to
 //! every backend is in `store_suite.rs`.
 // The cases are plain functions (run by `store_suite!` or a #[test] wrapper), where clippy's
 // allow-unwrap-in-tests does not reach.
@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{commit, run, version};
 use sqlx::postgres::PgListener;
 use thv_store::postgres::{CATALOG_CHANNEL, PoolSettings};
+use thv_store::{EventFeed, StoreEvent};
 use thv_store::{PostgresStore, PostgresUrl, Store, StoreError, SyncOutcome};
 use thv_testdata::postgres::{PostgresCluster, TestDatabase, fresh_database, shared_cluster};
 
@@ -168,4 +169,54 @@ async fn a_connection_the_server_terminated_is_replaced() {
     let next = commit("reg", "r2", 1, vec![version("x", "1", 2)], vec![]);
     store.commit_sync(&next).await.expect("the commit runs on a new connection");
     assert_eq!(store.catalog("reg").await.unwrap(), next.upserts);
+}
+
+/// The next event of `feed` within two seconds, retrying through errors (a reconnecting listener).
+async fn next_event(feed: &mut Box<dyn EventFeed>) -> StoreEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match tokio::time::timeout_at(deadline, feed.next()).await.expect("an event within 2 s") {
+            Ok(event) => return event,
+            Err(e) => eprintln!("feed error (retrying): {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_feed_reports_commits_and_sync_requests() {
+    let Some(db) = fresh_database() else { return };
+    let store = PostgresStore::open(&url_of(&db)).await.unwrap();
+    let mut feed = store.events().await.unwrap().expect("PostgreSQL pushes events");
+    let other = PostgresStore::open(&url_of(&db)).await.unwrap();
+
+    other.commit_sync(&commit("reg", "r1", 1, vec![version("x", "1", 1)], vec![])).await.unwrap();
+    assert_eq!(next_event(&mut feed).await, StoreEvent::CatalogChanged(Some("reg".to_owned())));
+    other.request_sync("reg", "replica-b").await.unwrap();
+    assert_eq!(next_event(&mut feed).await, StoreEvent::SyncRequested(Some("reg".to_owned())));
+    // Lease traffic and fenced failures notify nothing.
+    other.acquire_lease("reg", "replica-b", Duration::from_secs(60)).await.unwrap();
+    let refused = commit("reg", "r2", 1, vec![version("x", "1", 2)], vec![]);
+    other.commit_sync_leased(&refused, "replica-c").await.unwrap_err();
+    let quiet = tokio::time::timeout(Duration::from_millis(500), feed.next()).await;
+    assert!(quiet.is_err(), "no event: {quiet:?}");
+}
+
+#[tokio::test]
+async fn a_feed_whose_connection_was_terminated_reports_missed_and_listens_again() {
+    let Some(db) = fresh_database() else { return };
+    let store = PostgresStore::open(&url_of(&db)).await.unwrap();
+    let mut feed = store.events().await.unwrap().expect("events");
+    let cluster = shared_cluster().expect("cluster");
+    let terminated = cluster.psql(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND query LIKE 'LISTEN%') t",
+            db.name
+        ),
+    );
+    assert_eq!(terminated.trim(), "1", "the feed had one listening connection");
+    assert_eq!(next_event(&mut feed).await, StoreEvent::Missed, "a lost connection is reported once");
+    store.commit_sync(&commit("reg", "r1", 1, vec![version("x", "1", 1)], vec![])).await.unwrap();
+    assert_eq!(next_event(&mut feed).await, StoreEvent::CatalogChanged(Some("reg".to_owned())));
 }

@@ -3,13 +3,15 @@
 //! with a broken one.
 
 pub mod diff;
+pub mod lease;
 pub mod pipeline;
 pub mod scheduler;
 pub mod spec;
 pub mod status;
 
+pub use lease::{check_replica_id, default_replica_id};
 pub use pipeline::{FailureCause, SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
-pub use scheduler::{Scheduler, SchedulerHandle, sync_spec};
+pub use scheduler::{HeldLeases, Scheduler, SchedulerHandle, sync_spec};
 pub use spec::{
     BACKOFF_RANGE, INTERVAL_RANGE, RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode,
     ValidationPolicy,

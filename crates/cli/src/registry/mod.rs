@@ -31,7 +31,7 @@ pub enum RegistryCommand {
     /// Sync registries now.
     Sync(sync::SyncArgs),
     /// Serve the registries over the MCP Registry API and the ToolHive API, keeping them fresh with scheduled syncs.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).

@@ -22,12 +22,18 @@ use crate::registry::token::default_token_file;
 #[command(after_help = "Serves the last good catalogs from the database at once, then keeps them fresh: each \
                         registry syncs on its own schedule and the API switches to a new catalog as soon as a \
                         sync commits it. SIGTERM or SIGINT (Ctrl-C) stops the server gracefully.\n\n\
+                        Several replicas may serve one PostgreSQL database: one at a time syncs each registry \
+                        (a lease in the database), and every replica serves each commit within moments \
+                        (docs/storage.md#replicas). The password comes from THV_DATABASE_PASSWORD_FILE, \
+                        PGPASSWORD or ~/.pgpass.\n\n\
                         Examples:\n  thv registry serve --config examples/registries.yaml --database /tmp/thv.db\n  \
                         curl -s 'http://127.0.0.1:8080/v0.1/servers?limit=2'\n  \
                         curl -s 'http://127.0.0.1:8080/api/v1/servers?tier=Official'\n  \
                         TOKEN=$(thv registry token create ci --scope write)\n  \
                         curl -s -X POST -H \"Authorization: Bearer $TOKEN\" \\\n      \
-                        http://127.0.0.1:8080/api/v1/registries/platform/sync\n\n\
+                        http://127.0.0.1:8080/api/v1/registries/platform/sync\n  \
+                        thv --database postgres://thv@db.internal/registry registry serve \\\n      \
+                        --listen 0.0.0.0:8080 --replica-id \"$HOSTNAME\"\n\n\
                         Routes, auth and headers: docs/api.md; the OpenAPI document is served at /openapi.yaml.")]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -40,6 +46,15 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503 (e.g. 30s, 500ms).
     #[arg(long, env = "THV_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
     pub request_timeout: Duration,
+    /// This replica's id when several serve one database: the holder named in sync leases and the
+    /// `replica` label of `thv_sync_lease_held` [default: HOSTNAME:PID].
+    #[arg(long, env = "THV_REPLICA_ID", value_name = "ID", value_parser = parse_replica_id)]
+    pub replica_id: Option<String>,
+    /// How often the database's catalog versions are compared with the served ones: the fallback for
+    /// PostgreSQL change notifications, and how a commit by another process on one SQLite file is seen.
+    #[arg(long, env = "THV_CATALOG_POLL_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration,
+        default_value = "30s")]
+    pub catalog_poll_interval: Duration,
     #[command(flatten)]
     pub connections: ConnectionArgs,
     #[command(flatten)]
@@ -102,15 +117,22 @@ pub async fn run(args: &ServeArgs, locations: &Locations) -> anyhow::Result<Exit
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let options = thv_api::HttpOptions { request_timeout: args.request_timeout, ..thv_api::HttpOptions::default() };
+    let replica_id = args.replica_id.clone().unwrap_or_else(thv_sync::default_replica_id);
     let server = ServerBuilder::new(store, config.registries)
         .auth(auth)
         .http_options(options)
         .connection_limits(args.connections.limits())
+        .replica_id(replica_id)
+        .catalog_poll_interval(args.catalog_poll_interval)
         .scheduler(locations.cache_dir())
         .start()
         .await?;
     server.run(listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_replica_id(text: &str) -> Result<String, String> {
+    thv_sync::check_replica_id(text).map(|()| text.to_owned())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -29,13 +29,17 @@ mod content;
 pub mod layout;
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, PostParams};
-use thv_store::{Change, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun};
+use thv_store::{
+    Change, EventFeed, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncOutcome,
+    SyncRun,
+};
 use tokio::sync::OnceCell;
 
 pub use self::content::MAX_RUNS;
@@ -520,5 +524,60 @@ impl Store for ConfigMapStore {
         }
         self.set_cached(None);
         Ok(())
+    }
+
+    // --- Coordination: one writer per storage ConfigMap ---------------------------------------------------
+    // The operator is the only writer of a registry's storage ConfigMap (its writes are conditional on the
+    // `resourceVersion`, see the module docs), so the sync lease is always its own and fences nothing more;
+    // manual syncs go to the operator, never through sync requests; API pods follow the object by a watch.
+
+    async fn commit_sync_leased(&self, commit: &SyncCommit, _holder: &str) -> StoreResult<i64> {
+        self.commit_sync(commit).await
+    }
+
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, _holder: &str) -> StoreResult<i64> {
+        self.record_run(run, state).await
+    }
+
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease> {
+        let expires_in_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        Ok(Lease { registry: registry.to_owned(), holder: holder.to_owned(), expires_in_ms })
+    }
+
+    async fn release_lease(&self, _registry: &str, _holder: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// The id of the newest committing run still in the history (0 when none is: a version that goes
+    /// back to 0 only costs one reload of an unchanged catalog).
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>> {
+        let Some(loaded) = self.load().await? else {
+            return Ok(Vec::new());
+        };
+        let committed = loaded.history.runs.iter().find(|run| run.outcome == SyncOutcome::Success);
+        Ok(vec![(self.registry.clone(), committed.map_or(0, |run| run.id))])
+    }
+
+    async fn request_sync(&self, _registry: &str, _requested_by: &str) -> StoreResult<i64> {
+        Err(StoreError::Query {
+            operation: "request_sync",
+            message: format!("{} takes no sync requests; the operator syncs the registry", self.what()),
+        })
+    }
+
+    async fn pending_sync_requests(&self, _registry: &str) -> StoreResult<Vec<i64>> {
+        Ok(Vec::new())
+    }
+
+    async fn complete_sync_requests(&self, _ids: &[i64], _report: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn sync_request_report(&self, _id: i64) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        Ok(None)
     }
 }

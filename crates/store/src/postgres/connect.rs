@@ -34,8 +34,8 @@ impl Default for PoolSettings {
     }
 }
 
-/// Connects, migrates the schema and returns the pool.
-pub(super) async fn open(url: &PostgresUrl, settings: PoolSettings) -> StoreResult<PgPool> {
+/// Connects, migrates the schema and returns the pool and its connection options.
+pub(super) async fn open(url: &PostgresUrl, settings: PoolSettings) -> StoreResult<(PgPool, PgConnectOptions)> {
     let options = connect_options(url)?;
     let open_error = |message: String| StoreError::Open { location: url.to_string(), message: url.scrub(message) };
 
@@ -49,12 +49,13 @@ pub(super) async fn open(url: &PostgresUrl, settings: PoolSettings) -> StoreResu
     // A failure to say goodbye does not matter: the schema is committed.
     let _ = first.close().await;
 
-    Ok(PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .min_connections(0)
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
-        .connect_lazy_with(options))
+        .connect_lazy_with(options.clone());
+    Ok((pool, options))
 }
 
 fn connect_options(url: &PostgresUrl) -> StoreResult<PgConnectOptions> {

@@ -11,27 +11,41 @@
 //!
 //! Every catalog change (a commit, a removed registry) sends a notification on [`CATALOG_CHANNEL`] with
 //! the registry's name as payload, delivered when the transaction commits: a replica that `LISTEN`s on it
-//! can reload that registry without polling.
+//! ([`Store::events`]) can reload that registry without polling. Sync requests are notified on
+//! [`SYNC_REQUEST_CHANNEL`] the same way. Leases, requests and catalog versions are in `replica`.
 
 mod connect;
 mod read;
+mod replica;
 mod write;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
 
 pub use connect::PoolSettings;
 
-use crate::{Change, PostgresUrl, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun};
+use crate::{
+    Change, EventFeed, Lease, PostgresUrl, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
+    SyncRun,
+};
 
 /// The notification channel of catalog changes; the payload is the registry name (empty when the name is
 /// too long for a payload).
 pub const CATALOG_CHANNEL: &str = "thv_registry_catalog";
 
+/// The notification channel of sync requests ([`Store::request_sync`]); the payload is the registry name
+/// (empty when the name is too long for a payload).
+pub const SYNC_REQUEST_CHANNEL: &str = "thv_registry_sync_request";
+
 /// A [`Store`] in a PostgreSQL database.
 #[derive(Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// How to connect, for the event feed's own connection.
+    options: PgConnectOptions,
     /// The URL without password, for messages.
     location: String,
 }
@@ -45,8 +59,8 @@ impl PostgresStore {
 
     /// [`PostgresStore::open`] with explicit pool settings.
     pub async fn open_with(url: &PostgresUrl, settings: PoolSettings) -> StoreResult<Self> {
-        let pool = connect::open(url, settings).await?;
-        Ok(Self { pool, location: url.to_string() })
+        let (pool, options) = connect::open(url, settings).await?;
+        Ok(Self { pool, options, location: url.to_string() })
     }
 
     /// The URL the store was opened with, without password.
@@ -76,12 +90,12 @@ impl Store for PostgresStore {
 
     async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
         crate::check::commit(commit)?;
-        write::commit_sync(&self.pool, commit).await
+        write::commit_sync(&self.pool, commit, None).await
     }
 
     async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
         crate::check::run(run, state, "record_run")?;
-        write::record_run(&self.pool, run, state).await
+        write::record_run(&self.pool, run, state, None).await
     }
 
     async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
@@ -98,6 +112,49 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         PostgresStore::close(self).await;
+    }
+
+    async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64> {
+        crate::check::commit(commit)?;
+        write::commit_sync(&self.pool, commit, Some(holder)).await
+    }
+
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64> {
+        crate::check::run(run, state, "record_run")?;
+        write::record_run(&self.pool, run, state, Some(holder)).await
+    }
+
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease> {
+        replica::acquire_lease(&self.pool, registry, holder, ttl).await
+    }
+
+    async fn release_lease(&self, registry: &str, holder: &str) -> StoreResult<()> {
+        replica::release_lease(&self.pool, registry, holder).await
+    }
+
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>> {
+        replica::catalog_versions(&self.pool).await
+    }
+
+    async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64> {
+        replica::request_sync(&self.pool, registry, requested_by).await
+    }
+
+    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>> {
+        replica::pending_sync_requests(&self.pool, registry).await
+    }
+
+    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()> {
+        replica::complete_sync_requests(&self.pool, ids, report).await
+    }
+
+    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>> {
+        replica::sync_request_report(&self.pool, id).await
+    }
+
+    /// `LISTEN` on [`CATALOG_CHANNEL`] and [`SYNC_REQUEST_CHANNEL`], on a connection of its own.
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        Ok(Some(Box::new(replica::Events::listen(self.options.clone()).await?)))
     }
 }
 

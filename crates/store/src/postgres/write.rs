@@ -24,8 +24,9 @@ const CHANGE_BATCH: usize = 1_000;
 /// payloads of 8,000 bytes and more, and a refused notification would fail the commit.
 const MAX_PAYLOAD: usize = 1_000;
 
-/// Applies a commit in one transaction; returns the run id.
-pub(super) async fn commit_sync(pool: &PgPool, commit: &SyncCommit) -> StoreResult<i64> {
+/// Applies a commit in one transaction; returns the run id. With a `fence` (a lease holder), nothing is
+/// written unless it holds the registry's lease when the transaction commits.
+pub(super) async fn commit_sync(pool: &PgPool, commit: &SyncCommit, fence: Option<&str>) -> StoreResult<i64> {
     let registry = commit.run.registry.as_str();
     // JSON text of the metadata before the transaction, so it holds its locks only for SQL.
     let extra_meta: Vec<String> =
@@ -38,18 +39,30 @@ pub(super) async fn commit_sync(pool: &PgPool, commit: &SyncCommit) -> StoreResu
     }
     let run_id = insert_run(&mut tx, &commit.run).await?;
     insert_changes(&mut tx, run_id, &commit.changes).await?;
-    notify(&mut tx, registry).await?;
+    notify(&mut tx, CATALOG_CHANNEL, registry).await?;
+    if let Some(holder) = fence {
+        super::replica::check_lease(&mut tx, registry, holder).await?;
+    }
     tx.commit().await.map_err(query_error("commit sync"))?;
     Ok(run_id)
 }
 
-/// Stores a run and, when given, the state, in one transaction; returns the run id.
-pub(super) async fn record_run(pool: &PgPool, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
+/// Stores a run and, when given, the state, in one transaction; returns the run id. With a `fence`, as
+/// for [`commit_sync`].
+pub(super) async fn record_run(
+    pool: &PgPool,
+    run: &SyncRun,
+    state: Option<&RegistryState>,
+    fence: Option<&str>,
+) -> StoreResult<i64> {
     let mut tx = begin(pool, "begin record run").await?;
     if let Some(state) = state {
         upsert_state(&mut tx, state).await?;
     }
     let run_id = insert_run(&mut tx, run).await?;
+    if let Some(holder) = fence {
+        super::replica::check_lease(&mut tx, &run.registry, holder).await?;
+    }
     tx.commit().await.map_err(query_error("commit run record"))?;
     Ok(run_id)
 }
@@ -65,7 +78,7 @@ pub(super) async fn remove_registry(pool: &PgPool, registry: &str) -> StoreResul
     ] {
         sqlx::query(sql).bind(registry).execute(&mut *tx).await.map_err(query_error(operation))?;
     }
-    notify(&mut tx, registry).await?;
+    notify(&mut tx, CATALOG_CHANNEL, registry).await?;
     tx.commit().await.map_err(query_error("commit remove registry"))
 }
 
@@ -197,12 +210,12 @@ async fn insert_changes(conn: &mut PgConnection, run_id: i64, changes: &[Change]
     Ok(())
 }
 
-/// Queues a notification naming the registry; PostgreSQL delivers it to listeners when (and only if) the
-/// transaction commits.
-async fn notify(conn: &mut PgConnection, registry: &str) -> StoreResult<()> {
+/// Queues a notification on `channel` naming the registry; PostgreSQL delivers it to listeners when (and
+/// only if) the transaction commits.
+pub(super) async fn notify(conn: &mut PgConnection, channel: &str, registry: &str) -> StoreResult<()> {
     let payload = if registry.len() <= MAX_PAYLOAD { registry } else { "" };
     sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CATALOG_CHANNEL)
+        .bind(channel)
         .bind(payload)
         .execute(conn)
         .await

@@ -14,15 +14,19 @@
 
 mod connect;
 mod read;
+mod replica;
 mod write;
 
 use std::path::Path;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
-use crate::{Change, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun};
+use crate::{
+    Change, EventFeed, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun,
+};
 
 /// A [`Store`] in an SQLite database: a file (the default for a laptop or a single VM) or memory (tests).
 #[derive(Debug)]
@@ -92,16 +96,11 @@ impl Store for SqliteStore {
     }
 
     async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
-        crate::check::commit(commit)?;
-        let batch = write::EncodedCommit::new(commit).await?;
-        let _writer = self.write_lock.lock().await;
-        write::commit_sync(&self.pool, batch).await
+        self.commit(commit, None).await
     }
 
     async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
-        crate::check::run(run, state, "record_run")?;
-        let _writer = self.write_lock.lock().await;
-        write::record_run(&self.pool, run, state).await
+        self.record(run, state, None).await
     }
 
     async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
@@ -119,6 +118,66 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         SqliteStore::close(self).await;
+    }
+
+    async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64> {
+        self.commit(commit, Some(holder)).await
+    }
+
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64> {
+        self.record(run, state, Some(holder)).await
+    }
+
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease> {
+        let _writer = self.write_lock.lock().await;
+        replica::acquire_lease(&self.pool, registry, holder, ttl).await
+    }
+
+    async fn release_lease(&self, registry: &str, holder: &str) -> StoreResult<()> {
+        let _writer = self.write_lock.lock().await;
+        replica::release_lease(&self.pool, registry, holder).await
+    }
+
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>> {
+        replica::catalog_versions(&self.pool).await
+    }
+
+    async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64> {
+        let _writer = self.write_lock.lock().await;
+        replica::request_sync(&self.pool, registry, requested_by).await
+    }
+
+    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>> {
+        replica::pending_sync_requests(&self.pool, registry).await
+    }
+
+    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()> {
+        let _writer = self.write_lock.lock().await;
+        replica::complete_sync_requests(&self.pool, ids, report).await
+    }
+
+    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>> {
+        replica::sync_request_report(&self.pool, id).await
+    }
+
+    /// SQLite pushes nothing to other processes: readers poll [`Store::catalog_versions`].
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        Ok(None)
+    }
+}
+
+impl SqliteStore {
+    async fn commit(&self, commit: &SyncCommit, fence: Option<&str>) -> StoreResult<i64> {
+        crate::check::commit(commit)?;
+        let batch = write::EncodedCommit::new(commit).await?;
+        let _writer = self.write_lock.lock().await;
+        write::commit_sync(&self.pool, batch, fence).await
+    }
+
+    async fn record(&self, run: &SyncRun, state: Option<&RegistryState>, fence: Option<&str>) -> StoreResult<i64> {
+        crate::check::run(run, state, "record_run")?;
+        let _writer = self.write_lock.lock().await;
+        write::record_run(&self.pool, run, state, fence).await
     }
 }
 

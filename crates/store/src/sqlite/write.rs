@@ -73,8 +73,9 @@ impl<'a> EncodedState<'a> {
     }
 }
 
-/// Applies a commit in one transaction; returns the run id.
-pub(super) async fn commit_sync(pool: &SqlitePool, batch: EncodedCommit<'_>) -> StoreResult<i64> {
+/// Applies a commit in one transaction; returns the run id. With a `fence` (a lease holder), nothing is
+/// written unless it holds the registry's lease.
+pub(super) async fn commit_sync(pool: &SqlitePool, batch: EncodedCommit<'_>, fence: Option<&str>) -> StoreResult<i64> {
     let EncodedCommit { commit, state, versions } = batch;
     let registry = commit.run.registry.as_str();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error("begin commit"))?;
@@ -83,18 +84,30 @@ pub(super) async fn commit_sync(pool: &SqlitePool, batch: EncodedCommit<'_>) -> 
     upsert_versions(&mut tx, registry, versions).await?;
     let run_id = insert_run(&mut tx, &commit.run).await?;
     insert_changes(&mut tx, run_id, &commit.changes).await?;
+    if let Some(holder) = fence {
+        super::replica::check_lease(&mut tx, registry, holder).await?;
+    }
     tx.commit().await.map_err(query_error("commit sync"))?;
     Ok(run_id)
 }
 
-/// Stores a run and, when given, the state, in one transaction; returns the run id.
-pub(super) async fn record_run(pool: &SqlitePool, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
+/// Stores a run and, when given, the state, in one transaction; returns the run id. With a `fence`, as
+/// for [`commit_sync`].
+pub(super) async fn record_run(
+    pool: &SqlitePool,
+    run: &SyncRun,
+    state: Option<&RegistryState>,
+    fence: Option<&str>,
+) -> StoreResult<i64> {
     let state = state.map(EncodedState::new).transpose()?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error("begin record run"))?;
     if let Some(state) = state {
         upsert_state(&mut tx, state).await?;
     }
     let run_id = insert_run(&mut tx, run).await?;
+    if let Some(holder) = fence {
+        super::replica::check_lease(&mut tx, &run.registry, holder).await?;
+    }
     tx.commit().await.map_err(query_error("commit run record"))?;
     Ok(run_id)
 }

@@ -1,14 +1,15 @@
-//! What one sync did, as the CLI prints it, the API answers it and the scheduler broadcasts it.
+//! What one sync did, as the CLI prints it, the API answers it, the scheduler broadcasts it and the lease
+//! holder stores it for a manual sync asked of another replica.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thv_store::{Change, Counts, FailureKind, SyncOutcome};
 
 use super::FailureCause;
 
 /// A record the sync left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedRecord {
     /// Server name, when known.
     pub server: Option<String>,
@@ -20,8 +21,9 @@ pub struct SkippedRecord {
     pub reason: String,
 }
 
-/// What one sync did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What one sync did. Read back too: a replica that handed a manual sync to the lease holder answers with
+/// the holder's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Registry name.
