@@ -24,9 +24,10 @@ pub enum OperatorCommand {
         context). The first SIGTERM or SIGINT stops taking new work and lets the syncs in flight finish; a \
         second one exits at once.\n\n\
         Examples:\n  \
-        thv operator run                                  # all namespaces, one replica\n  \
-        thv operator run --namespace team-a               # one namespace (a Role is enough)\n  \
-        thv operator run --leader-elect --concurrency 4   # several replicas, one reconciles\n  \
+        thv operator run                         # all namespaces, one replica\n  \
+        thv operator run --namespace team-a      # one namespace (a Role is enough)\n  \
+        thv operator run --leader-elect          # several replicas, one reconciles\n  \
+        thv operator run --concurrency 4         # four reconciles at once\n  \
         curl -s localhost:8080/readyz; curl -s localhost:8080/metrics\n\n\
         Behaviour, conditions, Events, metrics and RBAC: docs/operator.md.")]
     Run(Box<RunArgs>),
