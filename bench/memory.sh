@@ -45,8 +45,8 @@ echo "catalog: $count server versions, $(du -h "$work/catalog.json" | cut -f1) o
 echo "-- live heap (counted by the allocator) --"
 "$release/examples/snapshot_memory" "$THV_DATABASE" bench
 
-rss() { awk '$1 == "VmRSS:" {rss = $2} $1 == "VmHWM:" {hwm = $2}
-  END {printf "RSS %.1f MB, peak %.1f MB", rss / 1024, hwm / 1024}' "/proc/$1/status"; }
+rss() { awk '$1 == "VmRSS:" {rss = $2} $1 == "VmHWM:" {hwm = $2} $1 == "RssAnon:" {anon = $2} $1 == "RssFile:" {file = $2}
+  END {printf "RSS %.1f MB (anonymous %.1f, files %.1f), peak %.1f MB", rss / 1024, anon / 1024, file / 1024, hwm / 1024}' "/proc/$1/status"; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo "-- thv registry serve --"
 "$thv" registry serve --listen "127.0.0.1:$port" --catalog-poll-interval 200ms 2> "$work/serve.log" &

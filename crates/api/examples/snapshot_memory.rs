@@ -23,12 +23,21 @@ async fn stage<T>(label: &str, work: impl std::future::Future<Output = T>) -> T 
     let out = work.await;
     let after = ALLOCATOR.allocated();
     println!(
-        "{label:<44} live {:7.1} MB   kept {:+7.1} MB   peak so far {:7.1} MB",
+        "{label:<44} live {:7.1} MB   kept {:+7.1} MB   peak so far {:7.1} MB   process RSS {}",
         after as f64 / MB,
         (after as f64 - before as f64) / MB,
         ALLOCATOR.max_allocated() as f64 / MB,
+        rss(),
     );
     out
+}
+
+/// The process's resident memory (`VmRSS` of `/proc/self/status`), as the kernel shows it.
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| status.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn print_components(snapshot: &Snapshot) {
