@@ -125,7 +125,7 @@ pub async fn run(cmd: &OperatorCommand, locations: &crate::config::Locations) ->
             outln!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)
         }
-        OperatorCommand::Api(args) => crate::operator_api::run(args).await,
+        OperatorCommand::Api(args) => crate::operator_api::run(args, locations).await,
     }
 }
 

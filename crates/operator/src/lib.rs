@@ -8,6 +8,7 @@
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
 //! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
+//! - [`postgres`]: `storage.type: postgres` (the Secret's URL, shared pools, `<namespace>/<name>` keys).
 //! - [`api_pod`]: [`api_pod::ApiPod`], the per-registry API pod (`thv operator api`) following the storage.
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
@@ -23,6 +24,7 @@ pub mod duration;
 mod kube_error;
 pub mod labels;
 mod policy;
+pub mod postgres;
 pub mod reference;
 mod resource;
 mod schema;
@@ -33,14 +35,14 @@ pub mod storage;
 
 pub use crd::{CrdError, crds, crds_json, crds_yaml};
 pub use policy::{
-    ApiSpec, Criteria, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, RetryPolicy, StorageSpec, StorageType,
-    SyncPolicy, ValidationMode, ValidationSpec,
+    ApiSpec, Criteria, DEFAULT_POSTGRES_URL_KEY, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, PostgresStorage,
+    RetryPolicy, SecretKeyRef, StorageSpec, StorageType, SyncPolicy, ValidationMode, ValidationSpec,
 };
 pub use resource::{McpRegistry, McpRegistrySpec, SourceFormat};
 pub use source::{
     AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
 };
-pub use status::{ChangeCounts, ConfigMapRef, McpRegistryStatus, StorageRef};
+pub use status::{ChangeCounts, ConfigMapRef, McpRegistryStatus, PostgresRef, StorageRef};
 pub use storage::ConfigMapStore;
 
 /// The API group of every resource of this crate.

@@ -86,12 +86,16 @@ fn examples() -> Vec<(String, Value)> {
 }
 
 #[test]
-fn every_example_is_valid_and_there_is_one_per_source_type() {
+fn every_example_is_valid_and_there_is_one_per_source_type_and_storage_type() {
     let examples = examples();
-    let mut types: Vec<&str> =
-        examples.iter().map(|(_, e)| e["spec"]["source"]["type"].as_str().expect("type")).collect();
-    types.sort_unstable();
-    assert_eq!(types, ["configmap", "git", "registry", "url"]);
+    let kinds = |field: &dyn Fn(&Value) -> &Value| {
+        let mut kinds: Vec<&str> = examples.iter().map(|(_, e)| field(e).as_str().unwrap_or("configmap")).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    };
+    assert_eq!(kinds(&|e| &e["spec"]["source"]["type"]), ["configmap", "git", "registry", "url"]);
+    assert_eq!(kinds(&|e| &e["spec"]["storage"]["type"]), ["configmap", "postgres"]);
     for (name, example) in &examples {
         assert_eq!(refusals(example), Vec::<String>::new(), "{name}");
         // With the schema's defaults applied, it reads into the Rust types and converts to a local registry.
@@ -144,6 +148,8 @@ fn edge_values_that_are_valid_pass() {
         json!({"source": {"type": "configmap", "url": null, "configMap": {"name": "catalog.v2", "key": "data_1.json"}}}),
         json!({"source": {"type": "registry", "url": null, "registry": {"url": "https://registry.example.com"}}}),
         json!({"api": {"enabled": false, "replicas": 0}, "suspend": true, "storage": {"type": "configmap"}}),
+        json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}),
+        json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "db.v2", "key": "DATABASE_URL"}}}}),
         json!({"api": {"replicas": 20, "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}}),
         json!({"filter": {"include": {"names": ["io.github.*/*"], "tiers": ["Official"]},
             "exclude": {"tags": ["deprecated"], "transports": ["sse"], "categories": ["test"]}}}),
@@ -296,7 +302,38 @@ fn invalid_specs_fail_for_their_reason() {
         ("format", json!({"format": "yaml"}), "/spec/format: \"yaml\" is not one of"),
         ("onUpdate", json!({"syncPolicy": {"onUpdate": "replace"}}), "/spec/syncPolicy/onUpdate"),
         ("validation mode", json!({"validation": {"mode": "strict"}}), "/spec/validation/mode"),
-        ("storage type", json!({"storage": {"type": "postgres"}}), "/spec/storage/type: \"postgres\" is not one of"),
+        ("storage type", json!({"storage": {"type": "s3"}}), "/spec/storage/type: \"s3\" is not one of"),
+        // Storage: exactly the block storage.type names.
+        (
+            "postgres without its block",
+            json!({"storage": {"type": "postgres"}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "a postgres block on configmap storage",
+            json!({"storage": {"type": "configmap", "postgres": {"secretRef": {"name": "db"}}}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "a postgres block without a type",
+            json!({"storage": {"postgres": {"secretRef": {"name": "db"}}}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "postgres without a secretRef",
+            json!({"storage": {"type": "postgres", "postgres": {}}}),
+            "\"secretRef\" is a required property",
+        ),
+        (
+            "secret key with a slash",
+            json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "db", "key": "a/b"}}}}),
+            "/spec/storage/postgres/secretRef/key",
+        ),
+        (
+            "a URL in the spec",
+            json!({"storage": {"type": "postgres", "postgres": {"url": "postgres://u:p@h/db", "secretRef": {"name": "db"}}}}),
+            "Additional properties are not allowed ('url' was unexpected)",
+        ),
         // Filters.
         ("filter value with spaces", json!({"filter": {"include": {"tags": [" web"]}}}), "/spec/filter/include/tags/0"),
         ("empty filter value", json!({"filter": {"exclude": {"names": [""]}}}), "/spec/filter/exclude/names/0"),

@@ -53,11 +53,14 @@ pub const FIELD_MANAGER: &str = "thv-operator";
 /// The Events' reporting controller.
 pub const REPORTER: &str = "thv-operator";
 
-/// Where a registry's catalog is stored and fetched from: the storage ConfigMap and the sources. One
-/// implementation serves the cluster; the seam keeps the reconciler ignorant of how each is built.
+/// Where a registry's catalog is stored and fetched from: the storage (ConfigMap or PostgreSQL) and the
+/// sources. One implementation serves the cluster; the seam keeps the reconciler ignorant of how each is
+/// built.
+#[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
-    /// The store of `registry`'s catalog and sync state.
-    fn store(&self, registry: &McpRegistry) -> Result<Arc<dyn Store>, Error>;
+    /// The store of `registry`'s catalog and sync state, as its `spec.storage` names it. A storage that
+    /// cannot be used (a missing Secret, an unreachable database) is [`Error::Storage`].
+    async fn store(&self, registry: &McpRegistry) -> Result<Arc<dyn Store>, Error>;
 
     /// The source `spec` names, for `registry` (credentials from its namespace, read at each fetch).
     fn source(&self, registry: &McpRegistry, spec: &RegistrySpec) -> Result<Box<dyn Source>, SourceError>;
@@ -170,6 +173,9 @@ pub enum Error {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] thv_store::StoreError),
+    /// The registry's storage cannot be used (reported on its status, not retried as an error).
+    #[error(transparent)]
+    Storage(#[from] crate::postgres::StorageError),
 }
 
 impl Error {
@@ -185,8 +191,9 @@ mod tests {
 
     struct NoBackend;
 
+    #[async_trait::async_trait]
     impl Backend for NoBackend {
-        fn store(&self, _: &McpRegistry) -> Result<Arc<dyn Store>, Error> {
+        async fn store(&self, _: &McpRegistry) -> Result<Arc<dyn Store>, Error> {
             Err(Error::Incomplete("store"))
         }
 
