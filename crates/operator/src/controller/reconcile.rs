@@ -139,6 +139,10 @@ impl<'a> Reconcile<'a> {
             last_attempt,
             source_changed: changes.source,
             secret_changed: changes.secret,
+            storage_was_down: conditions::find(&self.previous.conditions, ConditionType::Synced).is_some_and(|c| {
+                c.status == "False"
+                    && [Reason::StorageSecretNotFound, Reason::StorageFailed].iter().any(|r| r.as_str() == c.reason)
+            }),
             jitter,
             now: self.now,
         });
