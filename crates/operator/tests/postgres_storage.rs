@@ -336,3 +336,84 @@ async fn a_postgres_api_pod_is_unready_until_the_registry_is_synced() {
     let registry: McpRegistry = fake.get(NS, "platform").expect("get").expect("registry");
     assert_eq!(registry.name_any(), "platform");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_a_registry_to_postgres_syncs_it_there_and_leaves_the_old_config_map() {
+    let _ = logs();
+    let Some(db) = database() else { return };
+    let fake = fake();
+    put_configmap(&fake, "catalog", &catalog(&["io.example/moved"], "1.0.0")).await;
+    put_secret(&fake, "registry-db", "url", &db.url_with_password()).await;
+    let _operator = Operator::start(&fake);
+    create_registry(&fake, "platform", configmap_spec("catalog", false)).await;
+    wait_registry(&fake, "platform", |r| has(r, Ready, "True", "Succeeded")).await;
+    assert!(storage(&fake, "platform").is_some());
+
+    patch_registry(
+        &fake,
+        "platform",
+        json!({"spec": {"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}}),
+    )
+    .await;
+    let moved = wait_registry(&fake, "platform", |r| {
+        has(r, Ready, "True", "Succeeded")
+            && r.status.as_ref().and_then(|s| s.storage_ref.as_ref()).is_some_and(|s| s.postgres.is_some())
+    })
+    .await;
+    assert_eq!(stored_names(&db, "default/platform").await, ["io.example/moved"], "synced into PostgreSQL");
+    assert_eq!(moved.status.as_ref().and_then(|s| s.servers), Some(1));
+    // The storage ConfigMap is left as it was (deleted with the registry, by its owner reference).
+    let left = stored_catalog(&fake, &moved).await;
+    assert_eq!(left, [("io.example/moved".to_owned(), "1.0.0".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registries_of_the_same_name_in_two_namespaces_share_one_database_apart() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    let _ = logs();
+    let Some(db) = database() else { return };
+    let fake = fake();
+    let _operator = Operator::start(&fake);
+    for (namespace, server) in [("team-a", "io.example/a"), ("team-b", "io.example/b")] {
+        let user = fake.client_as("user");
+        let ns: k8s_openapi::api::core::v1::Namespace =
+            serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("namespace");
+        Api::<k8s_openapi::api::core::v1::Namespace>::all(user.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create the namespace");
+        let document = catalog(&[server], "1.0.0");
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "catalog"},
+                        "data": {"registry.json": document}});
+        Api::<ConfigMap>::namespaced(user.clone(), namespace)
+            .patch("catalog", &PatchParams::apply("user").force(), &Patch::Apply(&cm))
+            .await
+            .expect("ConfigMap");
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "registry-db"},
+                            "stringData": {"url": db.url_with_password()}});
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(user.clone(), namespace)
+            .patch("registry-db", &PatchParams::apply("user").force(), &Patch::Apply(&secret))
+            .await
+            .expect("Secret");
+        let registry: McpRegistry = serde_json::from_value(json!({
+            "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistry",
+            "metadata": {"name": "platform", "namespace": namespace},
+            "spec": postgres_spec("catalog", "registry-db", false),
+        }))
+        .expect("registry");
+        Api::<McpRegistry>::namespaced(user, namespace)
+            .create(&PostParams::default(), &registry)
+            .await
+            .expect("create");
+    }
+    for namespace in ["team-a", "team-b"] {
+        let ready = fake
+            .wait_for::<McpRegistry>(namespace, "platform", WAIT, |r| {
+                r.is_some_and(|r| has(r, Ready, "True", "Succeeded"))
+            })
+            .await;
+        assert!(matches!(ready, Ok(Some(_))), "{namespace}: {ready:?}");
+    }
+    assert_eq!(stored_names(&db, "team-a/platform").await, ["io.example/a"]);
+    assert_eq!(stored_names(&db, "team-b/platform").await, ["io.example/b"]);
+}
