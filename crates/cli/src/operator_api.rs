@@ -104,4 +104,10 @@ mod tests {
         assert_eq!(parsed.args.registry, "platform");
         assert_eq!(parsed.args.listen.to_string(), "0.0.0.0:8080");
     }
+
+    #[test]
+    fn the_deployment_passes_the_database_in_the_variable_every_command_reads() {
+        // The operator's API Deployment sets it from the Secret (secretKeyRef); `database` reads it here.
+        assert_eq!(thv_operator::controller::workload::DATABASE_ENV, crate::config::DATABASE_ENV);
+    }
 }
