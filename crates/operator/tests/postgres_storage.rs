@@ -28,7 +28,7 @@ use thv_kube_fake::FakeApiServer;
 use thv_operator::McpRegistry;
 use thv_operator::api_pod::{ApiPod, ApiPodError};
 use thv_operator::conditions::ConditionType::{Ready, Reconciling, Stalled, Synced};
-use thv_operator::controller::workload::DATABASE_ENV;
+use thv_operator::controller::workload::{DATABASE_ENV, STORAGE_SECRET_VERSION_ANNOTATION};
 use thv_store::{PostgresStore, PostgresUrl, Store};
 use thv_testdata::postgres::{TestDatabase, shared_cluster};
 use tokio::sync::oneshot;
@@ -120,7 +120,7 @@ async fn a_postgres_registry_syncs_into_the_database_and_its_api_pod_serves_it()
     let servers = names("pg", 3);
     put_configmap(&fake, "catalog", &catalog(&servers.iter().map(String::as_str).collect::<Vec<_>>(), "1.0.0")).await;
     put_secret(&fake, "registry-db", "url", &db.url_with_password()).await;
-    let _operator = Operator::start(&fake);
+    let operator = Operator::start(&fake);
     create_registry(&fake, "platform", postgres_spec("catalog", "registry-db", true)).await;
 
     // Synced: the status says so before the API is up.
@@ -172,6 +172,30 @@ async fn a_postgres_registry_syncs_into_the_database_and_its_api_pod_serves_it()
 
     assert_no_secret_anywhere(&fake, &db.password);
     pod.stop().await;
+
+    // An operator restart does not roll the API pods: the Secret's version annotation is the one it read.
+    let template_annotations = || {
+        let deployment: Deployment = fake.get(NS, "platform-api").expect("get").expect("the API Deployment");
+        deployment.spec.and_then(|s| s.template.metadata).and_then(|m| m.annotations).unwrap_or_default()
+    };
+    let before = template_annotations();
+    assert!(before.contains_key(STORAGE_SECRET_VERSION_ANNOTATION), "{before:?}");
+    operator.stop().await;
+    let restarted = Operator::start(&fake);
+    let start = Instant::now();
+    while restarted.syncs("platform", "unchanged") == 0 {
+        assert!(start.elapsed() < WAIT, "the restarted operator checks the registry");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(template_annotations(), before, "no rollout on a restart");
+
+    // An edit of the Secret rolls them (they read it only at start).
+    put_secret(&fake, "registry-db", "url", &format!("{}?application_name=rotated", db.url_with_password())).await;
+    let start = Instant::now();
+    while template_annotations() == before {
+        assert!(start.elapsed() < WAIT, "a Secret edit rolls the API pods");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

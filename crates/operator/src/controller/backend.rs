@@ -25,12 +25,20 @@ pub struct ClusterBackend {
     stores: Mutex<HashMap<String, Arc<ConfigMapStore>>>,
     /// The PostgreSQL databases postgres registries name.
     databases: Databases,
+    /// The `resourceVersion` of each postgres registry's storage Secret as last read (by uid).
+    secret_versions: Mutex<HashMap<String, String>>,
 }
 
 impl ClusterBackend {
     /// A backend reaching the cluster through `client`; Git sources cache clones under `cache_dir`.
     pub fn new(client: Client, cache_dir: PathBuf) -> Self {
-        Self { client, cache_dir, stores: Mutex::default(), databases: Databases::default() }
+        Self {
+            client,
+            cache_dir,
+            stores: Mutex::default(),
+            databases: Databases::default(),
+            secret_versions: Mutex::default(),
+        }
     }
 
     /// How many PostgreSQL pools are open.
@@ -68,8 +76,11 @@ impl Backend for ClusterBackend {
             (StorageType::Postgres, Some(spec)) => {
                 self.stores.lock().unwrap_or_else(PoisonError::into_inner).remove(&uid);
                 let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
-                let (url, text) = postgres::read_url(&secrets, &namespace, &spec.secret_ref).await?;
-                Ok(self.databases.store(&uid, &namespace, url, &text).await?)
+                let read = postgres::read_url(&secrets, &namespace, &spec.secret_ref).await?;
+                if let Some(version) = read.version {
+                    self.secret_versions.lock().unwrap_or_else(PoisonError::into_inner).insert(uid.clone(), version);
+                }
+                Ok(self.databases.store(&uid, &namespace, read.url, &read.text).await?)
             }
         }
     }
@@ -80,8 +91,13 @@ impl Backend for ClusterBackend {
         crate::sources::build(spec, self.client.clone(), &namespace, &ctx)
     }
 
+    fn storage_secret_version(&self, uid: &str) -> Option<String> {
+        self.secret_versions.lock().unwrap_or_else(PoisonError::into_inner).get(uid).cloned()
+    }
+
     fn forget(&self, uid: &str) {
         self.stores.lock().unwrap_or_else(PoisonError::into_inner).remove(uid);
+        self.secret_versions.lock().unwrap_or_else(PoisonError::into_inner).remove(uid);
         self.databases.release(uid);
     }
 }

@@ -65,6 +65,13 @@ pub trait Backend: Send + Sync + 'static {
     /// The source `spec` names, for `registry` (credentials from its namespace, read at each fetch).
     fn source(&self, registry: &McpRegistry, spec: &RegistrySpec) -> Result<Box<dyn Source>, SourceError>;
 
+    /// The `resourceVersion` of the PostgreSQL storage Secret of the registry `uid` as [`Backend::store`]
+    /// last read it (`None` when it has not, or the registry is not stored in PostgreSQL).
+    fn storage_secret_version(&self, uid: &str) -> Option<String> {
+        let _ = uid;
+        None
+    }
+
     /// The registry of uid `uid` was deleted: drop what was kept for it.
     fn forget(&self, uid: &str) {
         let _ = uid;

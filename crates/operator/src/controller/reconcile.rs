@@ -296,9 +296,13 @@ impl<'a> Reconcile<'a> {
         Ok(workload::api_state(&applied))
     }
 
-    /// The `resourceVersion` of the PostgreSQL storage Secret as the Secret watch last saw it.
+    /// The `resourceVersion` of the PostgreSQL storage Secret: as this reconcile read it (the API pods roll
+    /// only on a real edit, not when the operator restarts), else as the Secret watch last saw it.
     fn storage_secret_version(&self) -> Option<String> {
         let postgres = self.registry.spec.storage.postgres.as_ref()?;
+        if let Some(version) = self.ctx.backend.storage_secret_version(&self.uid) {
+            return Some(version);
+        }
         let input = inputs::InputRef {
             kind: inputs::InputKind::Secret,
             namespace: self.namespace.clone(),

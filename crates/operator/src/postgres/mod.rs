@@ -78,13 +78,23 @@ impl StorageError {
     }
 }
 
+/// The URL a storage Secret holds, as read.
+pub struct SecretUrl {
+    /// The URL, its password kept apart.
+    pub url: PostgresUrl,
+    /// The URL as the Secret holds it (the pool's key; never shown).
+    pub text: String,
+    /// The Secret's `resourceVersion`.
+    pub version: Option<String>,
+}
+
 /// The connection URL in `secret_ref` of a registry in `namespace`, read through `secrets` (an API of that
 /// namespace). A `postgres://` or `postgresql://` URL; its password stays out of every error.
 pub async fn read_url(
     secrets: &Api<Secret>,
     namespace: &str,
     secret_ref: &SecretKeyRef,
-) -> Result<(PostgresUrl, String), StorageError> {
+) -> Result<SecretUrl, StorageError> {
     let not_found = |problem: String| StorageError::SecretNotFound {
         namespace: namespace.to_owned(),
         name: secret_ref.name.clone(),
@@ -124,5 +134,5 @@ pub async fn read_url(
     }
     // The parser's own message quotes the URL without its password; the value itself stays out.
     let url = PostgresUrl::parse(&text).map_err(|_| invalid("the value is not a valid PostgreSQL URL"))?;
-    Ok((url, text))
+    Ok(SecretUrl { url, text, version: secret.metadata.resource_version })
 }
