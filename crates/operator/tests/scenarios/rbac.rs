@@ -1,5 +1,6 @@
 //! The RBAC rules in `deploy/rbac/roles.yaml` grant exactly what the controller asks of the API server: a tour
-//! through what it does (sync ConfigMap and URL sources with a Secret, write storage and status, apply and
+//! through what it does (sync ConfigMap and URL sources with a Secret, PostgreSQL storage's Secret, write
+//! storage and status, apply and
 //! delete the API Deployment and Service, publish Events, elect a leader), with every request it sent taken
 //! from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
 //! `components/namespaced`, which changes only the kinds).
@@ -84,6 +85,11 @@ async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
     wait_registry(&fake, "cm", |r| has(r, ApiReady, "True", "APIDisabled")).await;
     patch_registry(&fake, "url", json!({"spec": {"suspend": true}})).await;
     wait_registry(&fake, "url", |r| has(r, Synced, "Unknown", "Suspended")).await;
+    // PostgreSQL storage: its Secret read at each reconcile (missing here, so no database is needed).
+    let mut postgres = configmap_spec("catalog", true);
+    postgres["storage"] = json!({"type": "postgres", "postgres": {"secretRef": {"name": "no-db"}}});
+    create_registry(&fake, "pg", postgres).await;
+    wait_registry(&fake, "pg", |r| has(r, Synced, "False", "StorageSecretNotFound")).await;
     let registries: Api<McpRegistry> = Api::namespaced(fake.client_as("user"), NS);
     registries.delete("cm", &DeleteParams::default()).await.expect("delete");
     fake.wait_for::<McpRegistry>(NS, "cm", WAIT, |r| r.is_none()).await.expect("deleted");
