@@ -1,8 +1,7 @@
 //! The RBAC rules in `deploy/rbac/roles.yaml` grant exactly what the controller asks of the API server: a tour
-//! through what it does (sync ConfigMap and URL sources with a Secret, PostgreSQL storage's Secret, write
-//! storage and status, apply and
-//! delete the API Deployment and Service, publish Events, elect a leader), with every request it sent taken
-//! from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
+//! through what it does (sync ConfigMap and URL sources with a Secret, read PostgreSQL storage's Secret, write
+//! storage and status, apply and delete the API Deployment and Service, publish Events, elect a leader), with
+//! every request it sent taken from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
 //! `components/namespaced`, which changes only the kinds).
 
 use std::collections::BTreeSet;
