@@ -228,3 +228,73 @@ async fn a_missing_configmap_stalls_with_an_event() {
     wait_for(&registries, "orphan", condition_is("Ready", "True")).await;
     cleanup(&client, &namespace).await;
 }
+
+/// Applies `manifest` (any kind) in `namespace` by server-side apply.
+async fn apply(client: &Client, namespace: &str, manifest: serde_json::Value) {
+    let object: kube::api::DynamicObject = serde_json::from_value(manifest).expect("manifest");
+    let gvk = kube::api::GroupVersionKind::try_from(object.types.as_ref().expect("types")).expect("gvk");
+    let (resource, _) = kube::discovery::pinned_kind(client, &gvk).await.expect("discovery");
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    api.patch(&object.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+        .await
+        .expect("apply");
+}
+
+/// `storage.type: postgres` on a real cluster: a throwaway PostgreSQL pod in the test's namespace (image
+/// `postgres:17-alpine`, pulled by the cluster), its URL in a Secret; the operator syncs into it and two API
+/// replicas serve it with the URL from the Secret by `secretKeyRef`.
+#[tokio::test]
+async fn a_postgres_registry_is_served_by_two_replicas_from_its_secret() {
+    let Some(client) = cluster().await else { return };
+    let namespace = namespace(&client, "postgres").await;
+    let password = format!("e2e-{}", jiff::Timestamp::now().as_nanosecond());
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+        "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}),
+    )
+    .await;
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db"},
+        "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": {"metadata": {"labels": {"app": "db"}},
+            "spec": {"containers": [{"name": "postgres", "image": "postgres:17-alpine",
+                "env": [{"name": "POSTGRES_PASSWORD", "value": password}], "ports": [{"containerPort": 5432}]}]}}}}),
+    )
+    .await;
+    let url = format!("postgres://postgres:{password}@db.{namespace}.svc:5432/postgres?sslmode=disable");
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "registry-db"},
+        "stringData": {"url": url}}),
+    )
+    .await;
+    put_catalog(&client, &namespace, &["io.example/pg-a", "io.example/pg-b"]).await;
+    let registries: Api<McpRegistry> = Api::namespaced(client.clone(), &namespace);
+    let registry: McpRegistry = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistry", "metadata": {"name": "platform"},
+        "spec": {"source": {"type": "configmap", "configMap": {"name": "catalog"}}, "api": {"replicas": 2},
+                 "storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}
+    }))
+    .expect("registry");
+    registries.create(&PostParams::default(), &registry).await.expect("create the registry");
+
+    // The database takes a moment to start: StorageFailed retries until it answers, then Ready.
+    let ready = wait_for(&registries, "platform", condition_is("Ready", "True")).await;
+    let status = ready.status.expect("status");
+    assert_eq!(status.servers, Some(2));
+    let postgres = status.storage_ref.and_then(|s| s.postgres).expect("storageRef.postgres");
+    assert_eq!(postgres.registry, format!("{namespace}/platform"));
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    assert!(configmaps.get_opt(&storage_config_map_name("platform")).await.expect("get").is_none());
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let deployment = deployments.get(&api_name("platform")).await.expect("the API Deployment");
+    let text = serde_json::to_string(&deployment).expect("JSON");
+    assert!(!text.contains(&password), "the password is not in the Deployment");
+    let page = api_get(&client, &namespace, "platform", "/v0.1/servers").await;
+    assert_eq!(server_names(&page), ["io.example/pg-a", "io.example/pg-b"]);
+    cleanup(&client, &namespace).await;
+}
