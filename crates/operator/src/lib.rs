@@ -20,6 +20,7 @@ pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;
+pub mod jobs;
 mod kube_error;
 pub mod labels;
 mod policy;
@@ -31,7 +32,8 @@ pub mod sources;
 mod status;
 pub mod storage;
 
-pub use crd::{CrdError, crds, crds_json, crds_yaml};
+pub use crd::{CrdError, crd_file_name, crd_yaml, crds, crds_json, crds_yaml};
+pub use jobs::{McpRegistryExportJob, McpRegistrySyncJob};
 pub use policy::{
     ApiSpec, Criteria, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, RetryPolicy, StorageSpec, StorageType,
     SyncPolicy, ValidationMode, ValidationSpec,
