@@ -156,6 +156,7 @@ async fn run_controller(args: &RunArgs, locations: &crate::config::Locations) ->
             concurrency: args.concurrency,
             api: ApiPodTemplate { image: args.api_image.clone() },
             instance: Some(identity),
+            job_backoff: Default::default(),
         },
         metrics_addr: args.metrics_addr,
         leader,

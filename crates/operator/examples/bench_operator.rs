@@ -55,6 +55,7 @@ fn operator() -> Result<()> {
                 concurrency: 2,
                 api: ApiPodTemplate { image: "ghcr.io/thv-registry/thv-registry:bench".into() },
                 instance: Some("bench".into()),
+                job_backoff: Default::default(),
             },
             metrics_addr: "127.0.0.1:0".parse()?,
             leader: None,

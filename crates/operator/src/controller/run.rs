@@ -71,7 +71,8 @@ impl Readiness {
     }
 }
 
-fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+/// `K` in `namespace`, or in all namespaces.
+pub(crate) fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     K::DynamicType: Default,
@@ -82,7 +83,8 @@ where
     }
 }
 
-/// Runs the controller until `shutdown` resolves, then lets the reconciles in flight finish.
+/// Runs the controller and the job controllers ([`super::jobs::run`]) until `shutdown` resolves, then lets the
+/// reconciles in flight finish.
 pub async fn run(
     ctx: Arc<Context>,
     readiness: Arc<Readiness>,
@@ -140,7 +142,9 @@ pub async fn run(
     let configmap_readers = reader.clone();
     let secret_readers = reader.clone();
     let concurrency = ctx.settings.concurrency;
-    Controller::for_stream(registries, reader)
+    let shutdown = futures::FutureExt::shared(shutdown);
+    let jobs = super::jobs::run(Arc::clone(&ctx), shutdown.clone());
+    let registries = Controller::for_stream(registries, reader)
         .owns_stream(deployments)
         .owns_stream(services)
         .watches_stream(configmaps, move |cm| triggered(&configmap_readers, InputKind::ConfigMap, &cm))
@@ -156,8 +160,8 @@ pub async fn run(
                 Err(e) => warn!("controller: {e}"),
             }
             future::ready(())
-        })
-        .await;
+        });
+    future::join(registries, jobs).await;
 }
 
 /// Metadata of the operator's own Deployments or Services, each triggering its owner.

@@ -209,8 +209,7 @@ pub fn advance(
             if *retryable && retries_used < policy.backoff_limit {
                 let delay = backoff.delay(attempt);
                 next.phase = Some(JobPhase::Pending);
-                next.next_attempt_time =
-                    jiff::SignedDuration::try_from(delay).ok().and_then(|d| now.checked_add(d).ok()).map(Time);
+                next.next_attempt_time = not_before(now, delay).map(Time);
                 let words = format!(
                     "attempt {attempt} of {} failed: {message}; retrying in {}",
                     policy.backoff_limit.saturating_add(1),
@@ -251,6 +250,14 @@ pub fn advance(
         }
     }
     .sorted()
+}
+
+/// `now + delay`, rounded up to a whole second: the status keeps times in seconds, and a retry must not start
+/// before its backoff has passed.
+fn not_before(now: Timestamp, delay: Duration) -> Option<Timestamp> {
+    let at = now.checked_add(jiff::SignedDuration::try_from(delay).ok()?).ok()?;
+    let whole = Timestamp::from_second(at.as_second()).ok()?;
+    if whole == at { Some(at) } else { whole.checked_add(jiff::SignedDuration::from_secs(1)).ok() }
 }
 
 /// What follows a finished attempt: the TTL, or nothing.
@@ -386,6 +393,10 @@ mod tests {
         let message = &conditions::find(&status.conditions, ConditionType::Ready).expect("ready").message;
         assert!(message.contains("failed after 3 attempts (backoffLimit 2): no MCPRegistry x"), "{message}");
         assert_eq!(backoff.delay(1), Duration::from_secs(10));
+        // The status keeps whole seconds: a retry's time is rounded up, never down.
+        let half = Timestamp::from_millisecond(1_800_000_000_500).expect("timestamp");
+        assert_eq!(not_before(half, Duration::from_millis(300)), Some(at(1)));
+        assert_eq!(not_before(at(0), Duration::from_secs(2)), Some(at(2)));
         assert_eq!(backoff.delay(30), Duration::from_secs(360), "capped");
     }
 

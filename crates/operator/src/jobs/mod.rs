@@ -23,7 +23,8 @@ pub use self::export_job::{
 };
 pub use self::reason::JobReason;
 pub use self::sync_job::{
-    McpRegistrySyncJob, McpRegistrySyncJobSpec, McpRegistrySyncJobStatus, RegistrySyncOutcome, RegistrySyncResult,
+    MAX_REGISTRIES as MAX_SYNC_JOB_REGISTRIES, McpRegistrySyncJob, McpRegistrySyncJobSpec, McpRegistrySyncJobStatus,
+    RegistrySyncOutcome, RegistrySyncResult,
 };
 
 /// Default of `backoffLimit`.

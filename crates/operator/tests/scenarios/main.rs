@@ -3,6 +3,7 @@
 //! a real HTTP server on loopback. Each scenario asserts the status, the Events and the stored objects.
 
 mod harness;
+mod jobs;
 mod rbac;
 
 use std::time::{Duration, Instant};
