@@ -12,7 +12,8 @@
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
-//! The controller (`thv operator run`) is not part of this crate yet.
+//! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`) and their shared lifecycle.
+//! - [`controller`]: the controller of `thv operator run` (MCPRegistries and the jobs).
 
 pub mod api_pod;
 pub mod conditions;

@@ -124,7 +124,7 @@ pub struct JobStatus {
     /// The result in one line (`3 registries: 2 synced, 1 unchanged, 0 failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// The ConfigMap holding the detailed result, when it does not fit in the status.
+    /// The ConfigMap holding the detailed result the status does not carry (an export's per-entry report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_ref: Option<ResultRef>,
 }

@@ -8,8 +8,9 @@ pub enum JobReason {
     /// Reconciling True, Ready Unknown: an attempt is in progress (the message says which and what it waits
     /// for).
     Progressing,
-    /// Reconciling True, Ready False: an attempt failed and a retry follows after its backoff (the message
-    /// names the failure, the attempt and the delay); Event `AttemptFailed` carries the same words.
+    /// Reconciling True: an attempt failed and a retry follows after its backoff (the message names the
+    /// failure, the attempt and the delay); Ready is False with the failure's reason, and a Warning Event with
+    /// that reason carries the same words.
     ProgressingWithRetry,
     /// Ready True; Event: the job succeeded for its generation (the message is the summary).
     Succeeded,
