@@ -32,8 +32,6 @@ pub enum JobReason {
     RegistryNotSynced,
     /// Attempt failure: the registry's storage could not be read.
     StorageReadFailed,
-    /// Attempt failure: the API server refused or failed a request (the message has its answer).
-    ApiRequestFailed,
     /// Stalled True, Ready False, no retry: the export, compressed, does not fit in a ConfigMap (1 MiB).
     /// Filter the registry, or export with `thv registry export` to a file.
     ExportTooLarge,
@@ -47,7 +45,7 @@ pub enum JobReason {
 
 impl JobReason {
     /// Every reason.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 14] = [
         Self::Progressing,
         Self::ProgressingWithRetry,
         Self::Succeeded,
@@ -59,7 +57,6 @@ impl JobReason {
         Self::DeadlineExceeded,
         Self::RegistryNotSynced,
         Self::StorageReadFailed,
-        Self::ApiRequestFailed,
         Self::ExportTooLarge,
         Self::TargetConflict,
         Self::InvalidSpec,
@@ -79,7 +76,6 @@ impl JobReason {
             Self::DeadlineExceeded => "DeadlineExceeded",
             Self::RegistryNotSynced => "RegistryNotSynced",
             Self::StorageReadFailed => "StorageReadFailed",
-            Self::ApiRequestFailed => "ApiRequestFailed",
             Self::ExportTooLarge => "ExportTooLarge",
             Self::TargetConflict => "TargetConflict",
             Self::InvalidSpec => "InvalidSpec",
