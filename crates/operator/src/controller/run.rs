@@ -40,8 +40,16 @@ pub struct Readiness {
     standby: std::sync::atomic::AtomicBool,
 }
 
-/// The watches [`run`] starts, as `/readyz` names them.
-const WATCHES: [&str; 5] = ["mcpregistries", "deployments", "services", "configmaps", "secrets"];
+/// The watches [`run`] starts, as `/readyz` names them (the last two are the job controllers').
+const WATCHES: [&str; 7] = [
+    "mcpregistries",
+    "deployments",
+    "services",
+    "configmaps",
+    "secrets",
+    "mcpregistrysyncjobs",
+    "mcpregistryexportjobs",
+];
 
 impl Default for Readiness {
     fn default() -> Self {
@@ -51,7 +59,7 @@ impl Default for Readiness {
 
 impl Readiness {
     /// The watch of `resource` has listed everything once.
-    pub fn synced(&self, resource: &'static str) {
+    pub fn synced(&self, resource: &str) {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(resource);
     }
 
@@ -143,7 +151,7 @@ pub async fn run(
     let secret_readers = reader.clone();
     let concurrency = ctx.settings.concurrency;
     let shutdown = futures::FutureExt::shared(shutdown);
-    let jobs = super::jobs::run(Arc::clone(&ctx), shutdown.clone());
+    let jobs = super::jobs::run(Arc::clone(&ctx), Arc::clone(&readiness), shutdown.clone());
     let registries = Controller::for_stream(registries, reader)
         .owns_stream(deployments)
         .owns_stream(services)

@@ -459,3 +459,28 @@ async fn an_export_job_retries_until_the_registry_has_a_catalog_and_is_deleted_a
     assert!(event_count(&fake, "eager", "RegistryNotFound") >= 1);
     assert_eq!(event_count(&fake, "eager", "Succeeded"), 1);
 }
+
+#[tokio::test]
+async fn readiness_waits_for_the_job_watches_and_names_them_while_their_crds_are_missing() {
+    // Only the MCPRegistry CRD installed (an operator upgraded before its CRDs): the job watches cannot list,
+    // /readyz names them, and a shutdown still ends the process (kube's controller would wait for a first list).
+    let partial = FakeApiServer::new();
+    partial.register_crd(&thv_operator::crds().remove(0));
+    let operator = Operator::start(&partial);
+    let deadline = std::time::Instant::now() + WAIT;
+    while operator.readiness.pending().len() > 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(operator.readiness.pending(), ["mcpregistryexportjobs", "mcpregistrysyncjobs"]);
+    operator.stop().await;
+
+    // With every CRD: ready.
+    let fake = fake();
+    let operator = Operator::start(&fake);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !operator.readiness.pending().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(operator.readiness.pending(), Vec::<&str>::new());
+}

@@ -262,7 +262,14 @@ async fn publish<K: JobKind>(jobs: &JobContext, job: &K, previous: &JobStatus, n
 /// |---|---|---|
 /// | MCPRegistrySyncJob | the jobs; MCPRegistries | a job change; a registry change, for the unfinished jobs naming or selecting it |
 /// | MCPRegistryExportJob | the jobs | a job change |
-pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+///
+/// The job watches report to `readiness` (`/readyz`) when they have listed everything once; a deleted job's
+/// cached status is dropped.
+pub async fn run(
+    ctx: Arc<Context>,
+    readiness: Arc<super::Readiness>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     use futures::{FutureExt as _, StreamExt as _};
     use kube::runtime::controller::{self, Controller};
     use kube::runtime::reflector::ObjectRef;
@@ -272,41 +279,101 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = 
 
     let client = ctx.client.clone();
     let namespace = ctx.settings.namespace.clone();
+    let ns = namespace.as_deref();
     let concurrency = ctx.settings.concurrency;
     let jobs = Arc::new(JobContext::new(ctx));
     let shutdown = shutdown.shared();
 
-    let sync_jobs = Controller::new(
-        super::run::scoped::<McpRegistrySyncJob>(&client, namespace.as_deref()),
-        watcher::Config::default(),
-    );
-    let waiting = sync_jobs.store();
-    let sync_jobs = sync_jobs
-        .watches(
-            super::run::scoped::<McpRegistry>(&client, namespace.as_deref()),
-            watcher::Config::default(),
-            move |registry| {
-                waiting
-                    .state()
-                    .iter()
-                    .filter(|job| sync::waits_for(job, &registry))
-                    .map(|job| ObjectRef::from(job.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+    let (sync_reader, sync_stream) = job_stream::<McpRegistrySyncJob>(&client, ns, &jobs, &readiness);
+    let waiting = sync_reader.clone();
+    let sync_listed = sync_reader.clone();
+    let sync_jobs = Controller::for_stream(sync_stream, sync_reader)
+        .watches(super::run::scoped::<McpRegistry>(&client, ns), watcher::Config::default(), move |registry| {
+            waiting
+                .state()
+                .iter()
+                .filter(|job| sync::waits_for(job, &registry))
+                .map(|job| ObjectRef::from(job.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::<McpRegistrySyncJob>, error_policy::<McpRegistrySyncJob>, Arc::clone(&jobs))
         .for_each(log_result);
-    let export_jobs = Controller::new(
-        super::run::scoped::<McpRegistryExportJob>(&client, namespace.as_deref()),
-        watcher::Config::default(),
-    )
-    .with_config(controller::Config::default().concurrency(concurrency))
-    .graceful_shutdown_on(shutdown)
-    .run(reconcile::<McpRegistryExportJob>, error_policy::<McpRegistryExportJob>, jobs)
-    .for_each(log_result);
-    futures::join!(sync_jobs, export_jobs);
+    let (export_reader, export_stream) = job_stream::<McpRegistryExportJob>(&client, ns, &jobs, &readiness);
+    let export_listed = export_reader.clone();
+    let export_jobs = Controller::for_stream(export_stream, export_reader)
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile::<McpRegistryExportJob>, error_policy::<McpRegistryExportJob>, jobs)
+        .for_each(log_result);
+    futures::join!(
+        unless_never_listed(sync_jobs, sync_listed, shutdown.clone()),
+        unless_never_listed(export_jobs, export_listed, shutdown)
+    );
+}
+
+/// Runs `controller` to its end, except that a shutdown while its watch has never listed (its CRD is not
+/// installed) ends it at once: kube's controller holds its runner until the first list, so its graceful
+/// shutdown would wait for ever, and nothing can be in flight.
+async fn unless_never_listed<K>(
+    controller: impl std::future::Future<Output = ()>,
+    listed: kube::runtime::reflector::Store<K>,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    use futures::FutureExt as _;
+    let controller = std::pin::pin!(controller);
+    let shutdown = std::pin::pin!(shutdown);
+    match futures::future::select(controller, shutdown).await {
+        futures::future::Either::Left(((), _)) => {}
+        futures::future::Either::Right(((), controller)) => {
+            if listed.wait_until_ready().now_or_never().is_some() {
+                controller.await;
+            } else {
+                warn!(
+                    kind = K::kind(&()).as_ref(),
+                    "stopping a job controller whose watch never listed (is its CRD installed?)"
+                );
+            }
+        }
+    }
+}
+
+/// The watch of the jobs of kind `K` in a reflector: reports the first full list to `readiness` (under the
+/// kind's plural) and forgets what was kept for deleted jobs.
+fn job_stream<K: JobKind>(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    jobs: &Arc<JobContext>,
+    readiness: &Arc<super::Readiness>,
+) -> (
+    kube::runtime::reflector::Store<K>,
+    impl futures::Stream<Item = Result<K, kube::runtime::watcher::Error>> + Send + 'static,
+) {
+    use futures::TryStreamExt as _;
+    use kube::runtime::WatchStreamExt as _;
+    use kube::runtime::watcher::{self, Event};
+
+    let (reader, writer) = kube::runtime::reflector::store::<K>();
+    let jobs = Arc::clone(jobs);
+    let readiness = Arc::clone(readiness);
+    let plural = K::plural(&()).into_owned();
+    let stream = watcher::watcher(super::run::scoped::<K>(client, namespace), watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .inspect_ok(move |event| match event {
+            Event::InitDone => readiness.synced(&plural),
+            Event::Delete(job) => {
+                if let Some(uid) = job.uid() {
+                    jobs.forget(&uid);
+                }
+            }
+            _ => {}
+        })
+        .applied_objects();
+    (reader, stream)
 }
 
 fn log_result<K: Resource, E: std::fmt::Display>(
