@@ -152,13 +152,14 @@ pub async fn run(
     let concurrency = ctx.settings.concurrency;
     let shutdown = futures::FutureExt::shared(shutdown);
     let jobs = super::jobs::run(Arc::clone(&ctx), Arc::clone(&readiness), shutdown.clone());
+    let listed = reader.clone();
     let registries = Controller::for_stream(registries, reader)
         .owns_stream(deployments)
         .owns_stream(services)
         .watches_stream(configmaps, move |cm| triggered(&configmap_readers, InputKind::ConfigMap, &cm))
         .watches_stream(secrets, move |secret| triggered(&secret_readers, InputKind::Secret, &secret))
         .with_config(controller::Config::default().concurrency(concurrency))
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             match result {
@@ -169,7 +170,35 @@ pub async fn run(
             }
             future::ready(())
         });
-    future::join(registries, jobs).await;
+    future::join(unless_never_listed(registries, listed, shutdown), jobs).await;
+}
+
+/// Runs `controller` to its end, except that a shutdown while its watch has never listed (its CRD is not
+/// installed) ends it at once: kube's controller holds its runner until the first list, so its graceful
+/// shutdown would wait for ever, and nothing can be in flight.
+pub(crate) async fn unless_never_listed<K>(
+    controller: impl std::future::Future<Output = ()>,
+    listed: kube::runtime::reflector::Store<K>,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    use futures::FutureExt as _;
+    let controller = std::pin::pin!(controller);
+    let shutdown = std::pin::pin!(shutdown);
+    match futures::future::select(controller, shutdown).await {
+        futures::future::Either::Left(((), _)) => {}
+        futures::future::Either::Right(((), controller)) => {
+            if listed.wait_until_ready().now_or_never().is_some() {
+                controller.await;
+            } else {
+                warn!(
+                    kind = K::kind(&()).as_ref(),
+                    "stopping a controller whose watch never listed (is its CRD installed?)"
+                );
+            }
+        }
+    }
 }
 
 /// Metadata of the operator's own Deployments or Services, each triggering its owner.

@@ -308,37 +308,9 @@ pub async fn run(
         .run(reconcile::<McpRegistryExportJob>, error_policy::<McpRegistryExportJob>, jobs)
         .for_each(log_result);
     futures::join!(
-        unless_never_listed(sync_jobs, sync_listed, shutdown.clone()),
-        unless_never_listed(export_jobs, export_listed, shutdown)
+        super::run::unless_never_listed(sync_jobs, sync_listed, shutdown.clone()),
+        super::run::unless_never_listed(export_jobs, export_listed, shutdown)
     );
-}
-
-/// Runs `controller` to its end, except that a shutdown while its watch has never listed (its CRD is not
-/// installed) ends it at once: kube's controller holds its runner until the first list, so its graceful
-/// shutdown would wait for ever, and nothing can be in flight.
-async fn unless_never_listed<K>(
-    controller: impl std::future::Future<Output = ()>,
-    listed: kube::runtime::reflector::Store<K>,
-    shutdown: impl std::future::Future<Output = ()>,
-) where
-    K: Resource<DynamicType = ()> + Clone + 'static,
-{
-    use futures::FutureExt as _;
-    let controller = std::pin::pin!(controller);
-    let shutdown = std::pin::pin!(shutdown);
-    match futures::future::select(controller, shutdown).await {
-        futures::future::Either::Left(((), _)) => {}
-        futures::future::Either::Right(((), controller)) => {
-            if listed.wait_until_ready().now_or_never().is_some() {
-                controller.await;
-            } else {
-                warn!(
-                    kind = K::kind(&()).as_ref(),
-                    "stopping a job controller whose watch never listed (is its CRD installed?)"
-                );
-            }
-        }
-    }
 }
 
 /// The watch of the jobs of kind `K` in a reflector: reports the first full list to `readiness` (under the
