@@ -58,8 +58,8 @@ while IFS= read -r file; do
     fi
 done < <(find deploy -name kustomization.yaml | sort)
 
-echo "== examples (deploy/examples): built-in kinds with kubernetes-validate, MCPRegistry with the CRD schema"
-"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_mcpregistries.yaml deploy/examples/*.yaml <<'PY' || status=1
+echo "== examples (deploy/examples): built-in kinds with kubernetes-validate, the operator's kinds with their CRD schemas"
+"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_*.yaml -- deploy/examples/*.yaml <<'PY' || status=1
 import sys
 
 import jsonschema
@@ -84,13 +84,16 @@ def strict(node):
     return node
 
 
-crd_file, examples = sys.argv[1], sys.argv[2:]
-with open(crd_file) as f:
-    crd = next(d for d in yaml.safe_load_all(f) if d)
-schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
-schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
-group, version = crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
-validator = jsonschema.Draft7Validator(schema)
+split = sys.argv.index("--")
+crd_files, examples = sys.argv[1:split], sys.argv[split + 1:]
+validators = {}
+for crd_file in crd_files:
+    with open(crd_file) as f:
+        crd = next(d for d in yaml.safe_load_all(f) if d)
+    schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+    schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
+    api_version = f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+    validators[crd["spec"]["names"]["kind"]] = (api_version, jsonschema.Draft7Validator(schema))
 
 failed = False
 for path in examples:
@@ -99,9 +102,10 @@ for path in examples:
     failed_before = failed
     for doc in documents:
         what = f"{path}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-        if doc.get("kind") == crd["spec"]["names"]["kind"]:
-            if doc.get("apiVersion") != f"{group}/{version}":
-                print(f"ERROR {what}: apiVersion must be {group}/{version}")
+        if doc.get("kind") in validators:
+            api_version, validator = validators[doc["kind"]]
+            if doc.get("apiVersion") != api_version:
+                print(f"ERROR {what}: apiVersion must be {api_version}")
                 failed = True
             for error in validator.iter_errors(doc):
                 print(f"ERROR {what}: {'.'.join(map(str, error.path))}: {error.message}")

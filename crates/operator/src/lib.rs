@@ -13,7 +13,8 @@
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
-//! The controller (`thv operator run`) is not part of this crate yet.
+//! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`) and their shared lifecycle.
+//! - [`controller`]: the controller of `thv operator run` (MCPRegistries and the jobs).
 
 pub mod api_pod;
 pub mod conditions;
@@ -21,6 +22,7 @@ pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;
+pub mod jobs;
 mod kube_error;
 pub mod labels;
 mod policy;
@@ -33,7 +35,8 @@ pub mod sources;
 mod status;
 pub mod storage;
 
-pub use crd::{CrdError, crds, crds_json, crds_yaml};
+pub use crd::{CrdError, crd_file_name, crd_yaml, crds, crds_json, crds_yaml};
+pub use jobs::{McpRegistryExportJob, McpRegistrySyncJob};
 pub use policy::{
     ApiSpec, Criteria, DEFAULT_POSTGRES_URL_KEY, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, PostgresStorage,
     RetryPolicy, SecretKeyRef, StorageSpec, StorageType, SyncPolicy, ValidationMode, ValidationSpec,

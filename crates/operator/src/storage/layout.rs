@@ -154,7 +154,7 @@ pub(crate) fn decode_catalog(bytes: Option<&ByteString>, what: &str) -> StoreRes
     Ok(stored.into_iter().map(ServerVersion::from).collect())
 }
 
-fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
+pub(crate) fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::best());
     encoder.write_all(bytes).and_then(|()| encoder.finish()).map_err(|e| encode_error("gzip", &e))
 }
