@@ -12,7 +12,6 @@
 //! memory.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
 
 use k8s_openapi::ByteString;
 use serde::Deserialize;
@@ -155,20 +154,11 @@ pub(crate) fn decode_catalog(bytes: Option<&ByteString>, what: &str) -> StoreRes
 }
 
 fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::best());
-    encoder.write_all(bytes).and_then(|()| encoder.finish()).map_err(|e| encode_error("gzip", &e))
+    crate::gzip::compress(bytes).map_err(|e| encode_error("gzip", &e))
 }
 
 fn gunzip(bytes: &[u8], what: &str, key: &str) -> StoreResult<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .take(MAX_DECOMPRESSED_BYTES + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| corrupt(what, key, &format!("not gzip data: {e}")))?;
-    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
-        return Err(corrupt(what, key, &format!("decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes")));
-    }
-    Ok(out)
+    crate::gzip::decompress(bytes, MAX_DECOMPRESSED_BYTES).map_err(|message| corrupt(what, key, &message))
 }
 
 fn corrupt(what: &str, key: &str, message: &str) -> StoreError {
@@ -181,6 +171,8 @@ fn encode_error(what: &str, e: &dyn std::fmt::Display) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     #[test]

@@ -44,7 +44,7 @@ use tokio::sync::OnceCell;
 
 pub use self::content::MAX_RUNS;
 use self::content::{Draft, History};
-pub use self::layout::{API_SERVER_LIMIT, STORAGE_LIMIT};
+pub use self::layout::{API_SERVER_LIMIT, MAX_DECOMPRESSED_BYTES, STORAGE_LIMIT, data_size};
 use crate::kube_error::{self, API_CALL_TIMEOUT, CallError, call};
 use crate::labels;
 
