@@ -87,7 +87,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summarise(
+/// Prints what a conversion did on standard error: records read, written, left out (with reasons).
+pub(crate) fn summarise(
     name: &str,
     format: &str,
     loaded: usize,

@@ -3,6 +3,7 @@
 mod add;
 mod connections;
 pub(crate) mod convert;
+mod export;
 mod list;
 mod migrate;
 mod remove;
@@ -35,6 +36,8 @@ pub enum RegistryCommand {
     Serve(Box<serve::ServeArgs>),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
+    /// Export a registry's stored catalog as a ToolHive or upstream file.
+    Export(export::ExportArgs),
     /// Write Kubernetes manifests (an MCPRegistry and the ConfigMap with its data) for a catalog file or a registry.
     Migrate(migrate::MigrateArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
@@ -54,6 +57,7 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Sync(args) => sync::run(&args, locations).await,
         RegistryCommand::Serve(args) => serve::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
+        RegistryCommand::Export(args) => export::run(&args, locations).await,
         RegistryCommand::Migrate(args) => migrate::run(&args, locations),
         RegistryCommand::Validate(args) => validate::run(&args),
         RegistryCommand::Token(cmd) => token::run(&cmd),
