@@ -204,3 +204,115 @@ fn migrate_refuses_what_it_cannot_express_and_names_it() {
     let run = env.run(&["registry", "migrate", "--registry", "nope"]).expect_code(2, "an unknown registry");
     assert!(run.stderr.contains("\"nope\""), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// export and import
+// ---------------------------------------------------------------------------------------------------------
+
+/// Adds a registry whose source is an empty catalog file: a registry holding only what is imported.
+fn add_empty(env: &Env, name: &str) {
+    let file = env.write(&format!("{name}-empty.json"), br#"{"servers": {}}"#);
+    env.ok(&["registry", "add", name, "--file", &file]);
+}
+
+/// Export → import into an empty registry → export gives the same bytes, in both formats, on real data; and a
+/// sync of the importing registry keeps it so.
+#[test]
+fn export_import_export_is_a_fixed_point_in_both_formats() {
+    let (Some(toolhive), Some(dump)) = (shared_file(TOOLHIVE_REGISTRY), shared_file(REAL_DUMP)) else { return };
+    let env = Env::new();
+    for (name, file) in [("toolhive", &toolhive), ("official", &dump)] {
+        env.ok(&["registry", "add", name, "--file", &file.display().to_string()]);
+        env.ok(&["registry", "sync", name]);
+    }
+    for (source, format) in [("toolhive", "toolhive"), ("toolhive", "upstream"), ("official", "upstream")] {
+        let first = env.path(&format!("{source}-{format}-1.json")).display().to_string();
+        let second = env.path(&format!("{source}-{format}-2.json")).display().to_string();
+        let target = format!("{source}-{format}-copy");
+        env.ok(&["registry", "export", source, "--format", format, "--output", &first]);
+        add_empty(&env, &target);
+        env.ok(&["registry", "import", "--file", &first, "--registry", &target]);
+        env.ok(&["registry", "export", &target, "--format", format, "--output", &second]);
+        let (a, b) = (std::fs::read(&first).expect("first"), std::fs::read(&second).expect("second"));
+        assert!(
+            a == b,
+            "{source} as {format}: the second export differs from the first ({} vs {} bytes)",
+            a.len(),
+            b.len()
+        );
+        env.ok(&["registry", "sync", &target]);
+        env.ok(&["registry", "export", &target, "--format", format, "--output", &second]);
+        assert!(std::fs::read(&second).expect("again") == a, "{source} as {format}: a sync changed the export");
+    }
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(env.path("official-upstream-1.json")).expect("read")).expect("JSON");
+    assert_eq!(exported.as_array().map(Vec::len), Some(2_794), "every version of the dump");
+}
+
+#[test]
+fn import_reports_each_entry_keeps_the_catalog_on_a_broken_file_and_clears() {
+    let env = Env::new();
+    let source = env.write(
+        "source.json",
+        json!([{"server": {"name": "io.x/a", "version": "1.0.0", "description": "from the source"}}])
+            .to_string()
+            .as_bytes(),
+    );
+    env.ok(&["registry", "add", "platform", "--file", &source, "--exclude-name", "io.x/secret*"]);
+    env.ok(&["registry", "sync", "platform"]);
+    let file = env.write(
+        "servers.json",
+        json!([
+            {"server": {"name": "io.x/a", "version": "1.0.0", "description": "imported"}},
+            {"server": {"name": "io.x/new", "version": "2.0.0", "description": "imported"}},
+            {"server": {"name": "io.x/secret", "version": "1.0.0", "description": "imported"}},
+        ])
+        .to_string()
+        .as_bytes(),
+    );
+    let run = env.run(&["registry", "import", "--file", &file, "--registry", "platform", "-o", "json"]);
+    let report = run.expect_code(1, "one record rejected").json();
+    assert_eq!(report["counts"], json!({"added": 1, "updated": 1, "unchanged": 0, "removed": 0, "rejected": 1}));
+    let rejected = report["entries"].as_array().expect("entries").iter().find(|e| e["outcome"] == "rejected").cloned();
+    assert_eq!(rejected.as_ref().map(|e| e["server"].clone()), Some(json!("io.x/secret")), "{report}");
+    assert!(rejected.and_then(|e| e["reason"].as_str().map(str::to_owned)).is_some_and(|r| r.contains("filter")));
+
+    let show = env.ok(&["registry", "show", "platform", "-o", "json"]).json();
+    assert_eq!(show["importedEntries"], 2);
+    let table = env.ok(&["registry", "show", "platform"]).stdout;
+    assert!(table.contains("imported: 2 in the imported layer"), "{table}");
+    let described = |env: &Env| {
+        let export: Value = serde_json::from_str(&env.ok(&["registry", "export", "platform"]).stdout).expect("JSON");
+        let rows: Vec<(String, String)> = export
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| {
+                (
+                    r["server"]["name"].as_str().unwrap_or_default().to_owned(),
+                    r["server"]["description"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        rows
+    };
+    let imported = vec![("io.x/a".to_owned(), "imported".to_owned()), ("io.x/new".to_owned(), "imported".to_owned())];
+    assert_eq!(described(&env), imported);
+    env.ok(&["registry", "sync", "platform"]);
+    assert_eq!(described(&env), imported, "a sync keeps the imported entries");
+
+    let broken = env.write("broken.json", b"[{\"server\": ");
+    let run = env.run(&["registry", "import", "--file", &broken, "--registry", "platform", "--mode", "replace"]);
+    let run = run.expect_code(2, "a broken file");
+    assert!(run.stderr.contains("broken.json"), "{}", run.stderr);
+    assert_eq!(described(&env), imported, "a broken file changes nothing");
+
+    let run = env.ok(&["registry", "import", "--registry", "platform", "--clear"]);
+    assert!(run.stdout.contains("2 removed"), "{}", run.stdout);
+    env.ok(&["registry", "sync", "platform"]);
+    assert_eq!(
+        described(&env),
+        vec![("io.x/a".to_owned(), "from the source".to_owned())],
+        "the source's version is back"
+    );
+}

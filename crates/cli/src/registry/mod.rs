@@ -4,6 +4,7 @@ mod add;
 mod connections;
 pub(crate) mod convert;
 mod export;
+mod import;
 mod list;
 mod migrate;
 mod remove;
@@ -36,6 +37,8 @@ pub enum RegistryCommand {
     Serve(Box<serve::ServeArgs>),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
+    /// Import servers from a file into a registry's imported layer, which every sync keeps over the source.
+    Import(import::ImportArgs),
     /// Export a registry's stored catalog as a ToolHive or upstream file.
     Export(export::ExportArgs),
     /// Write Kubernetes manifests (an MCPRegistry and the ConfigMap with its data) for a catalog file or a registry.
@@ -57,6 +60,7 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Sync(args) => sync::run(&args, locations).await,
         RegistryCommand::Serve(args) => serve::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
+        RegistryCommand::Import(args) => import::run(&args, locations).await,
         RegistryCommand::Export(args) => export::run(&args, locations).await,
         RegistryCommand::Migrate(args) => migrate::run(&args, locations),
         RegistryCommand::Validate(args) => validate::run(&args),
