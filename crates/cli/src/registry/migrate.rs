@@ -72,12 +72,15 @@ struct Summary {
 }
 
 /// Runs the command.
-pub fn run(args: &MigrateArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &MigrateArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
     if args.summary != ResultFormat::Table && args.output.as_ref().is_none_or(|o| o.as_os_str() == "-") {
         bail!("--summary {:?} prints on standard output: write the manifests to a file with --output", args.summary);
     }
     let (local, data, default_name) = match (&args.registry, &args.file) {
-        (Some(name), _) => from_registry(name, locations)?,
+        (Some(name), _) => {
+            warn_of_imported_entries(name, locations).await;
+            from_registry(name, locations)?
+        }
         (None, Some(file)) => from_file(file, args.from)?,
         (None, None) => bail!("give a catalog FILE or --registry NAME"),
     };
@@ -96,6 +99,19 @@ pub fn run(args: &MigrateArgs, locations: &Locations) -> anyhow::Result<ExitCode
         args.summary.print(&summary)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr when the registry has an imported layer: the manifests carry its source, not the layer.
+/// Best effort: a database that cannot be read does not stop a migration, which does not need it.
+async fn warn_of_imported_entries(name: &str, locations: &Locations) {
+    let Ok(Some(store)) = crate::store::open_existing(locations).await else { return };
+    let layer = store.imported(name).await.map_or(0, |layer| layer.len());
+    if layer > 0 {
+        crate::output::write_stderr(format_args!(
+            "warning: registry {name} has {layer} imported entries (thv registry import); the manifests carry its \
+             source and policy, not them"
+        ));
+    }
 }
 
 /// A catalog file as a registry with a file source of its detected format; the default name is the file's

@@ -62,7 +62,7 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Convert(args) => convert::run(&args),
         RegistryCommand::Import(args) => import::run(&args, locations).await,
         RegistryCommand::Export(args) => export::run(&args, locations).await,
-        RegistryCommand::Migrate(args) => migrate::run(&args, locations),
+        RegistryCommand::Migrate(args) => migrate::run(&args, locations).await,
         RegistryCommand::Validate(args) => validate::run(&args),
         RegistryCommand::Token(cmd) => token::run(&cmd),
     }
