@@ -7,8 +7,8 @@
 # it could not validate.
 #
 # With FILE arguments (`scripts/validate-manifests.sh out.yaml…`, as `thv registry migrate`'s test runs it), only
-# those files are checked, the same way as the examples: built-in kinds with kubernetes-validate --strict, MCPRegistry
-# documents with the committed CRD's schema; kubectl is not needed then.
+# those files are checked, the same way as the examples: built-in kinds with kubernetes-validate --strict, the operator's
+# kinds with their committed CRD schemas; kubectl is not needed then.
 #
 # Environment: THV_KV_VENV (default ${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-validate-$VERSION).
 set -euo pipefail
@@ -71,8 +71,8 @@ done < <(find deploy -name kustomization.yaml | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
     files=(deploy/examples/*.yaml)
 fi
-echo "== ${files[*]}: built-in kinds with kubernetes-validate, MCPRegistry with the CRD schema"
-"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_mcpregistries.yaml "${files[@]}" <<'PY' || status=1
+echo "== ${files[*]}: built-in kinds with kubernetes-validate, the operator's kinds with their CRD schemas"
+"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_*.yaml -- "${files[@]}" <<'PY' || status=1
 import sys
 
 import jsonschema
@@ -97,13 +97,16 @@ def strict(node):
     return node
 
 
-crd_file, examples = sys.argv[1], sys.argv[2:]
-with open(crd_file) as f:
-    crd = next(d for d in yaml.safe_load_all(f) if d)
-schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
-schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
-group, version = crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
-validator = jsonschema.Draft7Validator(schema)
+split = sys.argv.index("--")
+crd_files, examples = sys.argv[1:split], sys.argv[split + 1:]
+validators = {}
+for crd_file in crd_files:
+    with open(crd_file) as f:
+        crd = next(d for d in yaml.safe_load_all(f) if d)
+    schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+    schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
+    api_version = f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+    validators[crd["spec"]["names"]["kind"]] = (api_version, jsonschema.Draft7Validator(schema))
 
 failed = False
 for path in examples:
@@ -112,9 +115,10 @@ for path in examples:
     failed_before = failed
     for doc in documents:
         what = f"{path}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-        if doc.get("kind") == crd["spec"]["names"]["kind"]:
-            if doc.get("apiVersion") != f"{group}/{version}":
-                print(f"ERROR {what}: apiVersion must be {group}/{version}")
+        if doc.get("kind") in validators:
+            api_version, validator = validators[doc["kind"]]
+            if doc.get("apiVersion") != api_version:
+                print(f"ERROR {what}: apiVersion must be {api_version}")
                 failed = True
             for error in validator.iter_errors(doc):
                 print(f"ERROR {what}: {'.'.join(map(str, error.path))}: {error.message}")

@@ -187,6 +187,24 @@ impl Reason {
     }
 }
 
+/// A closed set of condition reasons: [`Reason`] (MCPRegistry) and [`crate::jobs::JobReason`] (the jobs).
+pub trait ConditionReason: Copy {
+    /// The reason as written (PascalCase).
+    fn as_str(self) -> &'static str;
+}
+
+impl ConditionReason for Reason {
+    fn as_str(self) -> &'static str {
+        Reason::as_str(self)
+    }
+}
+
+impl ConditionReason for crate::jobs::JobReason {
+    fn as_str(self) -> &'static str {
+        crate::jobs::JobReason::as_str(self)
+    }
+}
+
 /// Longest condition message Kubernetes accepts (`metav1.Condition.message`), in bytes.
 pub const MESSAGE_MAX: usize = 32768;
 
@@ -207,7 +225,7 @@ pub fn set(
     conditions: &mut Vec<Condition>,
     type_: ConditionType,
     status: ConditionStatus,
-    reason: Reason,
+    reason: impl ConditionReason,
     message: &str,
     observed_generation: Option<i64>,
     now: jiff::Timestamp,

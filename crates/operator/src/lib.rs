@@ -14,7 +14,8 @@
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
-//! The controller (`thv operator run`) is not part of this crate yet.
+//! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`) and their shared lifecycle.
+//! - [`controller`]: the controller of `thv operator run` (MCPRegistries and the jobs).
 
 pub mod api_pod;
 pub mod conditions;
@@ -23,6 +24,7 @@ pub mod convert;
 mod crd;
 pub mod duration;
 mod gzip;
+pub mod jobs;
 mod kube_error;
 pub mod labels;
 pub mod migrate;
@@ -35,7 +37,8 @@ pub mod sources;
 mod status;
 pub mod storage;
 
-pub use crd::{CrdError, crds, crds_json, crds_yaml};
+pub use crd::{CrdError, crd_file_name, crd_yaml, crds, crds_json, crds_yaml};
+pub use jobs::{McpRegistryExportJob, McpRegistrySyncJob};
 pub use policy::{
     ApiSpec, Criteria, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, RetryPolicy, StorageSpec, StorageType,
     SyncPolicy, ValidationMode, ValidationSpec,

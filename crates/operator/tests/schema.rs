@@ -9,8 +9,16 @@ use std::path::PathBuf;
 use kube::core::cel::{self, ScopeContext, Validator, WarningKind};
 use serde_json::{Value, json};
 
-/// The CRD schema made strict: unknown fields refused, `nullable` allowing null.
-fn strict_schema() -> Value {
+/// The `openAPIV3Schema` of the operator's kind `kind`.
+fn crd_schema(kind: &str) -> Value {
+    let crd = thv_operator::crds().into_iter().find(|c| c.spec.names.kind == kind);
+    let crd = crd.unwrap_or_else(|| panic!("no CRD of kind {kind}"));
+    serde_json::to_value(crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()))
+        .expect("schema")
+}
+
+/// The CRD schema of `kind` made strict: unknown fields refused, `nullable` allowing null.
+fn strict_schema(kind: &str) -> Value {
     fn tighten(node: &mut Value) {
         let Some(object) = node.as_object_mut() else { return };
         if object.get("nullable") == Some(&Value::Bool(true))
@@ -32,7 +40,7 @@ fn strict_schema() -> Value {
             }
         }
     }
-    let mut schema = thv_operator::reference::crd_schema();
+    let mut schema = crd_schema(kind);
     tighten(&mut schema);
     // The API server handles these itself; the schema does not list them.
     let properties = schema["properties"].as_object_mut().expect("properties");
@@ -45,13 +53,13 @@ fn strict_schema() -> Value {
 /// Why an object was refused, as text: JSON Schema errors as `<path>: <message>`, CEL failures as their message.
 fn refusals(object: &Value) -> Vec<String> {
     assert_eq!(object["apiVersion"], "toolhive.stacklok.io/v1alpha1");
-    assert_eq!(object["kind"], "MCPRegistry");
-    let schema = strict_schema();
+    let kind = object["kind"].as_str().expect("kind");
+    let schema = strict_schema(kind);
     let validator = jsonschema::draft7::new(&schema).expect("the CRD schema compiles as JSON Schema");
     let mut out: Vec<String> = validator.iter_errors(object).map(|e| format!("{}: {}", e.instance_path(), e)).collect();
     if out.is_empty() {
         // CEL runs on objects the schema accepts, as on an API server.
-        if let Err(errors) = Validator::new().validate(&thv_operator::reference::crd_schema(), object, None) {
+        if let Err(errors) = Validator::new().validate(&crd_schema(kind), object, None) {
             out.extend(errors.iter().map(|e| {
                 assert_eq!(e.kind, cel::ErrorKind::ValidationFailure, "{}: {} ({})", e.field_path, e.message, e.rule);
                 e.message.clone()
@@ -65,7 +73,25 @@ fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples")
 }
 
-/// Every MCPRegistry document of every example file.
+/// Every document of every example file, with its file name.
+fn example_documents() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("deploy/examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).expect("read example");
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("example parses as YAML");
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        out.extend(documents.into_iter().map(|d| (name.clone(), d)));
+    }
+    out
+}
+
+/// Every MCPRegistry document of every example file (each file but the jobs' holds one).
 fn examples() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(examples_dir())
@@ -78,6 +104,9 @@ fn examples() -> Vec<(String, Value)> {
         let text = std::fs::read_to_string(&path).expect("read example");
         let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("example parses as YAML");
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        if name == "jobs.yaml" {
+            continue;
+        }
         let registries: Vec<Value> = documents.into_iter().filter(|d| d["kind"] == "MCPRegistry").collect();
         assert_eq!(registries.len(), 1, "{name} holds one MCPRegistry");
         out.extend(registries.into_iter().map(|r| (name.clone(), r)));
@@ -345,9 +374,11 @@ fn every_rule_compiles_and_stays_in_scope() {
             walk(items, &format!("{path}[]"), out);
         }
     }
-    let compiled = cel::compile_schema(&thv_operator::reference::crd_schema());
     let mut warnings = Vec::new();
-    walk(&compiled, "", &mut warnings);
+    for kind in ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob"] {
+        let compiled = cel::compile_schema(&crd_schema(kind));
+        walk(&compiled, kind, &mut warnings);
+    }
     assert_eq!(warnings, Vec::<String>::new());
 }
 
@@ -372,4 +403,104 @@ fn a_migrated_registry_is_valid() {
         (&back.sync_policy, &back.filter, &back.validation),
         (&local.sync_policy, &local.filter, &local.validation)
     );
+}
+
+/// A job of `kind` named `name` with `spec`.
+fn job(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": kind, "metadata": {"name": "job"}, "spec": spec})
+}
+
+#[test]
+fn the_job_examples_are_valid_and_read_into_the_types() {
+    let jobs: Vec<(String, Value)> = example_documents()
+        .into_iter()
+        .filter(|(_, d)| d["kind"].as_str().is_some_and(|k| k.ends_with("Job")))
+        .collect();
+    let mut kinds: Vec<&str> = jobs.iter().map(|(_, d)| d["kind"].as_str().expect("kind")).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(kinds, ["MCPRegistryExportJob", "MCPRegistrySyncJob"]);
+    for (file, document) in &jobs {
+        let name = document["metadata"]["name"].as_str().unwrap_or_default();
+        assert_eq!(refusals(document), Vec::<String>::new(), "{file}: {name}");
+        let defaulted = cel::apply_defaults(&crd_schema(document["kind"].as_str().expect("kind")), document);
+        match document["kind"].as_str() {
+            Some("MCPRegistrySyncJob") => {
+                serde_json::from_value::<thv_operator::McpRegistrySyncJob>(defaulted).expect(name);
+            }
+            _ => {
+                serde_json::from_value::<thv_operator::McpRegistryExportJob>(defaulted).expect(name);
+            }
+        }
+    }
+}
+
+#[test]
+fn job_specs_are_checked_on_admission() {
+    let valid = [
+        job("MCPRegistrySyncJob", json!({"registries": ["a", "b"]})),
+        job("MCPRegistrySyncJob", json!({"selector": {}})),
+        job(
+            "MCPRegistrySyncJob",
+            json!({"selector": {"matchLabels": {"tier": "gold"}}, "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 0, "timeoutSeconds": 10}),
+        ),
+        job("MCPRegistryExportJob", json!({"registry": "platform", "configMap": {"name": "platform-export"}})),
+        job(
+            "MCPRegistryExportJob",
+            json!({"registry": "platform", "format": "upstream", "backoffLimit": 20,
+            "configMap": {"name": "exports.v1", "key": "catalog.json"}, "ttlSecondsAfterFinished": 2592000}),
+        ),
+    ];
+    for object in valid {
+        assert_eq!(refusals(&object), Vec::<String>::new(), "{object}");
+    }
+    let both = "set exactly one of registries (names) and selector (labels)";
+    let invalid: Vec<(&str, Value, &str)> = vec![
+        ("names and selector", job("MCPRegistrySyncJob", json!({"registries": ["a"], "selector": {}})), both),
+        ("neither", job("MCPRegistrySyncJob", json!({})), both),
+        ("no names", job("MCPRegistrySyncJob", json!({"registries": []})), "/spec/registries: [] has less than 1 item"),
+        ("bad name", job("MCPRegistrySyncJob", json!({"registries": ["Team_A"]})), "/spec/registries/0"),
+        ("backoff", job("MCPRegistrySyncJob", json!({"registries": ["a"], "backoffLimit": 21})), "/spec/backoffLimit"),
+        (
+            "ttl",
+            job("MCPRegistrySyncJob", json!({"registries": ["a"], "ttlSecondsAfterFinished": -1})),
+            "/spec/ttlSecondsAfterFinished",
+        ),
+        (
+            "timeout",
+            job("MCPRegistrySyncJob", json!({"registries": ["a"], "timeoutSeconds": 1})),
+            "/spec/timeoutSeconds",
+        ),
+        (
+            "format",
+            job("MCPRegistryExportJob", json!({"registry": "p", "format": "yaml", "configMap": {"name": "x"}})),
+            "/spec/format: \"yaml\" is not one of",
+        ),
+        ("no target", job("MCPRegistryExportJob", json!({"registry": "p"})), "\"configMap\" is a required property"),
+        (
+            "no registry",
+            job("MCPRegistryExportJob", json!({"configMap": {"name": "x"}})),
+            "\"registry\" is a required property",
+        ),
+        (
+            "target name",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "Bad_Name"}})),
+            "/spec/configMap/name",
+        ),
+        (
+            "target key",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "x", "key": "a/b"}})),
+            "/spec/configMap/key",
+        ),
+        (
+            "misspelt field",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "x"}, "fromat": "upstream"})),
+            "'fromat' was unexpected",
+        ),
+    ];
+    for (what, object, expected) in invalid {
+        let found = refusals(&object);
+        assert!(found.iter().any(|r| r.contains(expected)), "{what}: expected {expected:?}, got {found:?}");
+    }
 }

@@ -228,3 +228,61 @@ async fn a_missing_configmap_stalls_with_an_event() {
     wait_for(&registries, "orphan", condition_is("Ready", "True")).await;
     cleanup(&client, &namespace).await;
 }
+
+#[tokio::test]
+async fn a_sync_job_and_an_export_job_run_once_and_clean_up() {
+    use thv_operator::jobs::{JobPhase, RegistrySyncOutcome};
+    use thv_operator::{McpRegistryExportJob, McpRegistrySyncJob};
+
+    let Some(client) = cluster().await else { return };
+    let namespace = namespace(&client, "jobs").await;
+    put_catalog(&client, &namespace, &["io.example/alpha"]).await;
+    create_registry(&client, &namespace, "platform").await;
+    let registries: Api<McpRegistry> = Api::namespaced(client.clone(), &namespace);
+    wait_for(&registries, "platform", condition_is("Ready", "True")).await;
+
+    let sync_jobs: Api<McpRegistrySyncJob> = Api::namespaced(client.clone(), &namespace);
+    let job: McpRegistrySyncJob = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistrySyncJob", "metadata": {"name": "now"},
+        "spec": {"registries": ["platform"], "ttlSecondsAfterFinished": 5}
+    }))
+    .expect("sync job");
+    sync_jobs.create(&PostParams::default(), &job).await.expect("create the sync job");
+    let finished = |j: Option<&McpRegistrySyncJob>| {
+        j.and_then(|j| j.status.as_ref()).is_some_and(|s| s.job.phase.is_some_and(JobPhase::is_finished))
+    };
+    let done = tokio::time::timeout(WAIT, await_condition(sync_jobs.clone(), "now", finished))
+        .await
+        .expect("in time")
+        .expect("watch")
+        .expect("the job exists");
+    let uid = done.uid().expect("uid");
+    let status = done.status.expect("status");
+    assert_eq!(status.job.phase, Some(JobPhase::Succeeded), "{status:?}");
+    assert_eq!(status.registries[0].result, RegistrySyncOutcome::Unchanged);
+    tokio::time::timeout(WAIT, await_condition(sync_jobs, "now", conditions::is_deleted(&uid)))
+        .await
+        .expect("deleted after its TTL in time")
+        .expect("watch");
+
+    let export_jobs: Api<McpRegistryExportJob> = Api::namespaced(client.clone(), &namespace);
+    let job: McpRegistryExportJob = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistryExportJob", "metadata": {"name": "backup"},
+        "spec": {"registry": "platform", "format": "upstream", "configMap": {"name": "platform-export"}}
+    }))
+    .expect("export job");
+    export_jobs.create(&PostParams::default(), &job).await.expect("create the export job");
+    let succeeded = |j: Option<&McpRegistryExportJob>| {
+        j.and_then(|j| j.status.as_ref()).is_some_and(|s| s.job.phase == Some(JobPhase::Succeeded))
+    };
+    tokio::time::timeout(WAIT, await_condition(export_jobs, "backup", succeeded))
+        .await
+        .expect("in time")
+        .expect("watch");
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let export = configmaps.get("platform-export").await.expect("the export ConfigMap");
+    let text = export.data.and_then(|d| d.get("registry.json").cloned()).expect("registry.json");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(document["data"]["servers"][0]["name"], "io.example/alpha");
+    cleanup(&client, &namespace).await;
+}

@@ -124,7 +124,7 @@ pub fn plan(previous: &McpRegistryStatus, next: &McpRegistryStatus, step: &Catal
     events
 }
 
-fn bounded(mut note: String) -> String {
+pub(crate) fn bounded(mut note: String) -> String {
     if note.len() <= NOTE_MAX {
         return note;
     }

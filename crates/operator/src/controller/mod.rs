@@ -19,6 +19,7 @@ pub mod admin;
 mod backend;
 pub mod events;
 pub mod inputs;
+pub mod jobs;
 pub mod leader;
 pub mod metrics;
 mod process;
@@ -79,6 +80,8 @@ pub struct Settings {
     pub api: ApiPodTemplate,
     /// The Events' reporting instance (the pod name).
     pub instance: Option<String>,
+    /// How the job controllers space the retries of failed attempts.
+    pub job_backoff: crate::jobs::lifecycle::Backoff,
 }
 
 /// What every reconcile shares.
@@ -197,8 +200,13 @@ mod tests {
 
     #[tokio::test]
     async fn reconcile_errors_back_off_per_registry_and_reset() {
-        let settings =
-            Settings { namespace: None, concurrency: 2, api: ApiPodTemplate { image: "thv".into() }, instance: None };
+        let settings = Settings {
+            namespace: None,
+            concurrency: 2,
+            api: ApiPodTemplate { image: "thv".into() },
+            instance: None,
+            job_backoff: Default::default(),
+        };
         let context =
             Context::new(thv_kube_fake::FakeApiServer::new().client(), Arc::new(NoBackend), settings, Arc::default());
         let a = ObjectRef::<McpRegistry>::new("a").within("ns");

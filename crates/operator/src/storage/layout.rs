@@ -180,7 +180,7 @@ pub(crate) fn decode_catalog(bytes: Option<&ByteString>, what: &str) -> StoreRes
     Ok(stored.into_iter().map(ServerVersion::from).collect())
 }
 
-fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
+pub(crate) fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
     crate::gzip::compress(bytes).map_err(|e| encode_error("gzip", &e))
 }
 
