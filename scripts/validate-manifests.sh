@@ -6,8 +6,16 @@
 # the CEL rules are evaluated by `cargo test -p thv-operator --test schema`). Fails on any error or on an object
 # it could not validate.
 #
+# With FILE arguments (`scripts/validate-manifests.sh out.yaml…`, as `thv registry migrate`'s test runs it), only
+# those files are checked, the same way as the examples: built-in kinds with kubernetes-validate --strict, the operator's
+# kinds with their committed CRD schemas; kubectl is not needed then.
+#
 # Environment: THV_KV_VENV (default ${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-validate-$VERSION).
 set -euo pipefail
+files=()
+for file in "$@"; do
+    files+=("$(realpath "$file")")
+done
 cd "$(dirname "$0")/.."
 
 readonly KUBERNETES_VALIDATE_VERSION=1.37.0
@@ -17,10 +25,12 @@ venv=${THV_KV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-vali
 
 # kubectl with its built-in kustomize 5 (components, kind-changing patches). Debian's kubernetes-client is far
 # older, so it is not installed from there: the machine's kubectl (google-cloud-sdk) or a current release.
-if ! kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p') \
-    || [[ -z "$kustomize_version" || "$kustomize_version" -lt 5 ]]; then
-    echo "$0: needs kubectl with kustomize v5 or later (kubectl 1.27+); found: $(kubectl version --client 2>&1 | tr '\n' ' ')" >&2
-    exit 1
+if [[ ${#files[@]} -eq 0 ]]; then
+    kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p') || true
+    if [[ -z "$kustomize_version" || "$kustomize_version" -lt 5 ]]; then
+        echo "$0: needs kubectl with kustomize v5 or later (kubectl 1.27+); found: $(kubectl version --client 2>&1 | tr '\n' ' ')" >&2
+        exit 1
+    fi
 fi
 
 if [[ ! -x "$venv/bin/kubernetes-validate" ]]; then
@@ -38,8 +48,8 @@ for version in "${KUBERNETES_VERSIONS[@]}"; do
 done
 
 status=0
-# Every kustomization except components (which only build as part of another).
-while IFS= read -r file; do
+# Every kustomization except components (which only build as part of another); none with FILE arguments.
+while [[ ${#files[@]} -eq 0 ]] && IFS= read -r file; do
     dir=$(dirname "$file")
     if grep -q '^kind: Component' "$file"; then
         continue
@@ -58,8 +68,11 @@ while IFS= read -r file; do
     fi
 done < <(find deploy -name kustomization.yaml | sort)
 
-echo "== examples (deploy/examples): built-in kinds with kubernetes-validate, the operator's kinds with their CRD schemas"
-"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_*.yaml -- deploy/examples/*.yaml <<'PY' || status=1
+if [[ ${#files[@]} -eq 0 ]]; then
+    files=(deploy/examples/*.yaml)
+fi
+echo "== ${files[*]}: built-in kinds with kubernetes-validate, the operator's kinds with their CRD schemas"
+"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_*.yaml -- "${files[@]}" <<'PY' || status=1
 import sys
 
 import jsonschema

@@ -5,6 +5,8 @@
 //!   `deploy/crds/`, printed by `thv operator crds`).
 //! - [`conditions`]: the closed set of condition types and reasons, and the pure functions that set them.
 //! - [`convert`]: the one conversion between the resource's spec and a local registry (`registries.yaml` entry).
+//! - [`migrate`]: a local catalog or registry as an MCPRegistry and the ConfigMap with its data
+//!   (`thv registry migrate`).
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
 //! - [`reference`]: the field reference of `docs/operator.md`, rendered from the CRD schema.
 //! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
@@ -22,9 +24,11 @@ pub mod controller;
 pub mod convert;
 mod crd;
 pub mod duration;
+mod gzip;
 pub mod jobs;
 mod kube_error;
 pub mod labels;
+pub mod migrate;
 mod policy;
 pub mod postgres;
 pub mod reference;

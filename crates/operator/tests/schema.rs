@@ -419,6 +419,29 @@ fn every_rule_compiles_and_stays_in_scope() {
     assert_eq!(warnings, Vec::<String>::new());
 }
 
+/// What `thv registry migrate` writes for a catalog file (and for a local registry with a policy) passes the
+/// schema and the CEL rules, and reads back into the same local registry.
+#[test]
+fn a_migrated_registry_is_valid() {
+    use thv_operator::migrate::{Target, migrate};
+    let local: thv_sync::RegistrySpec = serde_json::from_value(json!({
+        "name": "local", "source": {"file": {"path": "registry.json"}}, "format": "toolhive",
+        "syncPolicy": {"interval": "6h", "retry": {"maxRetries": 3, "backoffInterval": "1m"}},
+        "filter": {"include": {"tags": ["official"]}, "exclude": {"names": ["*-experimental"]}},
+        "validation": {"mode": "skip"},
+    }))
+    .expect("local spec");
+    let target = Target { name: "platform".into(), namespace: Some("team-a".into()), key: "registry.json".into() };
+    let migration = migrate(&local, Some(br#"{"servers": {}}"#), &target).expect("migrated");
+    let object = serde_json::to_value(&migration.registry).expect("JSON");
+    assert_eq!(refusals(&object), Vec::<String>::new(), "{object:#}");
+    let (back, _) = thv_operator::convert::to_local("platform", &migration.registry.spec).expect("reads back");
+    assert_eq!(
+        (&back.sync_policy, &back.filter, &back.validation),
+        (&local.sync_policy, &local.filter, &local.validation)
+    );
+}
+
 /// A job of `kind` named `name` with `spec`.
 fn job(kind: &str, spec: Value) -> Value {
     json!({"apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": kind, "metadata": {"name": "job"}, "spec": spec})
