@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use thv_store::{
-    Change, EventFeed, Lease, RegistryState, ServerVersion, Store, StoreEvent, StoreResult, SyncCommit, SyncRun,
+    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreEvent, StoreResult, SyncCommit,
+    SyncRun,
 };
 
 use super::registry_key;
@@ -94,6 +95,14 @@ impl Store for NamespacedStore {
 
     async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
         self.inner.changes(run_id).await
+    }
+
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        self.inner.imported(&self.key(registry)).await
+    }
+
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        self.inner.commit_import(&self.commit_in(commit), layer).await
     }
 
     async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
@@ -250,6 +259,16 @@ mod tests {
         assert_eq!(runs.iter().map(|r| r.registry.as_str()).collect::<Vec<_>>(), ["platform"]);
         let lease = team_a.acquire_lease("platform", "op", Duration::from_secs(5)).await.expect("lease");
         assert_eq!(lease.registry, "platform");
+        let layer = [ImportedEntry {
+            name: "io.example/imported".into(),
+            version: "1.0.0".into(),
+            record: thv_store::JsonText::from_value(&serde_json::json!({"server": {"name": "io.example/imported"}})),
+            imported_at: "2026-12-01T00:00:00Z".into(),
+        }];
+        team_a.commit_import(&commit("platform", "io.example/a"), &layer).await.expect("import a");
+        let imported = |entries: Vec<ImportedEntry>| entries.into_iter().map(|e| e.name).collect::<Vec<_>>();
+        assert_eq!(imported(team_a.imported("platform").await.expect("layer a")), ["io.example/imported"]);
+        assert!(team_b.imported("platform").await.expect("layer b").is_empty(), "another namespace's layer");
 
         // Removing one namespace's registry leaves the other's, and closing a view leaves the database open.
         team_a.remove_registry("platform").await.expect("remove");
