@@ -6,8 +6,16 @@
 # the CEL rules are evaluated by `cargo test -p thv-operator --test schema`). Fails on any error or on an object
 # it could not validate.
 #
+# With FILE arguments (`scripts/validate-manifests.sh out.yaml…`, as `thv registry migrate`'s test runs it), only
+# those files are checked, the same way as the examples: built-in kinds with kubernetes-validate --strict, the operator's
+# kinds with their committed CRD schemas; kubectl is not needed then.
+#
 # Environment: THV_KV_VENV (default ${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-validate-$VERSION).
 set -euo pipefail
+files=()
+for file in "$@"; do
+    files+=("$(realpath "$file")")
+done
 cd "$(dirname "$0")/.."
 
 readonly KUBERNETES_VALIDATE_VERSION=1.37.0
@@ -17,10 +25,12 @@ venv=${THV_KV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/thv-registry/kubernetes-vali
 
 # kubectl with its built-in kustomize 5 (components, kind-changing patches). Debian's kubernetes-client is far
 # older, so it is not installed from there: the machine's kubectl (google-cloud-sdk) or a current release.
-if ! kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p') \
-    || [[ -z "$kustomize_version" || "$kustomize_version" -lt 5 ]]; then
-    echo "$0: needs kubectl with kustomize v5 or later (kubectl 1.27+); found: $(kubectl version --client 2>&1 | tr '\n' ' ')" >&2
-    exit 1
+if [[ ${#files[@]} -eq 0 ]]; then
+    kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p') || true
+    if [[ -z "$kustomize_version" || "$kustomize_version" -lt 5 ]]; then
+        echo "$0: needs kubectl with kustomize v5 or later (kubectl 1.27+); found: $(kubectl version --client 2>&1 | tr '\n' ' ')" >&2
+        exit 1
+    fi
 fi
 
 if [[ ! -x "$venv/bin/kubernetes-validate" ]]; then
@@ -38,8 +48,8 @@ for version in "${KUBERNETES_VERSIONS[@]}"; do
 done
 
 status=0
-# Every kustomization except components (which only build as part of another).
-while IFS= read -r file; do
+# Every kustomization except components (which only build as part of another); none with FILE arguments.
+while [[ ${#files[@]} -eq 0 ]] && IFS= read -r file; do
     dir=$(dirname "$file")
     if grep -q '^kind: Component' "$file"; then
         continue
@@ -58,8 +68,11 @@ while IFS= read -r file; do
     fi
 done < <(find deploy -name kustomization.yaml | sort)
 
-echo "== examples (deploy/examples): built-in kinds with kubernetes-validate, MCPRegistry with the CRD schema"
-"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_mcpregistries.yaml deploy/examples/*.yaml <<'PY' || status=1
+if [[ ${#files[@]} -eq 0 ]]; then
+    files=(deploy/examples/*.yaml)
+fi
+echo "== ${files[*]}: built-in kinds with kubernetes-validate, the operator's kinds with their CRD schemas"
+"$venv/bin/python" - deploy/crds/toolhive.stacklok.io_*.yaml -- "${files[@]}" <<'PY' || status=1
 import sys
 
 import jsonschema
@@ -84,13 +97,16 @@ def strict(node):
     return node
 
 
-crd_file, examples = sys.argv[1], sys.argv[2:]
-with open(crd_file) as f:
-    crd = next(d for d in yaml.safe_load_all(f) if d)
-schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
-schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
-group, version = crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
-validator = jsonschema.Draft7Validator(schema)
+split = sys.argv.index("--")
+crd_files, examples = sys.argv[1:split], sys.argv[split + 1:]
+validators = {}
+for crd_file in crd_files:
+    with open(crd_file) as f:
+        crd = next(d for d in yaml.safe_load_all(f) if d)
+    schema = strict(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+    schema["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
+    api_version = f"{crd['spec']['group']}/{crd['spec']['versions'][0]['name']}"
+    validators[crd["spec"]["names"]["kind"]] = (api_version, jsonschema.Draft7Validator(schema))
 
 failed = False
 for path in examples:
@@ -99,9 +115,10 @@ for path in examples:
     failed_before = failed
     for doc in documents:
         what = f"{path}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
-        if doc.get("kind") == crd["spec"]["names"]["kind"]:
-            if doc.get("apiVersion") != f"{group}/{version}":
-                print(f"ERROR {what}: apiVersion must be {group}/{version}")
+        if doc.get("kind") in validators:
+            api_version, validator = validators[doc["kind"]]
+            if doc.get("apiVersion") != api_version:
+                print(f"ERROR {what}: apiVersion must be {api_version}")
                 failed = True
             for error in validator.iter_errors(doc):
                 print(f"ERROR {what}: {'.'.join(map(str, error.path))}: {error.message}")

@@ -49,6 +49,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8], readers: Readers) -> anyhow::
     Ok(())
 }
 
+/// Writes `bytes` to `path` atomically, or to standard output when `path` is `None` or `-`.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path.filter(|p| p.as_os_str() != "-") {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes).and_then(|()| out.flush()).context("cannot write to standard output")
+        }
+        Some(path) => write_atomically(path, bytes, Readers::AsBefore),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

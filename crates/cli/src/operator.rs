@@ -19,7 +19,8 @@ use crate::output::outln;
 /// The `thv operator` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
-    /// Run the MCPRegistry controller: sync every MCPRegistry into its storage ConfigMap and run its API.
+    /// Run the operator: sync every MCPRegistry into its storage ConfigMap and run its API; run the
+    /// MCPRegistrySyncJobs and MCPRegistryExportJobs.
     #[command(after_help = "In a cluster (in-cluster config) or from a workstation (the current kubeconfig \
         context). The first SIGTERM or SIGINT stops taking new work and lets the syncs in flight finish; a \
         second one exits at once.\n\n\
@@ -31,7 +32,8 @@ pub enum OperatorCommand {
         curl -s localhost:8080/readyz; curl -s localhost:8080/metrics\n\n\
         Behaviour, conditions, Events, metrics and RBAC: docs/operator.md.")]
     Run(Box<RunArgs>),
-    /// Print the CustomResourceDefinitions (MCPRegistry) generated from the operator's types.
+    /// Print the CustomResourceDefinitions (MCPRegistry, MCPRegistrySyncJob, MCPRegistryExportJob) generated
+    /// from the operator's types.
     #[command(after_help = "Examples:\n  \
         thv operator crds | kubectl apply --server-side -f -\n  \
         thv operator crds -o json > crds.json\n\n\
@@ -125,7 +127,7 @@ pub async fn run(cmd: &OperatorCommand, locations: &crate::config::Locations) ->
             outln!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)
         }
-        OperatorCommand::Api(args) => crate::operator_api::run(args).await,
+        OperatorCommand::Api(args) => crate::operator_api::run(args, locations).await,
     }
 }
 
@@ -156,6 +158,7 @@ async fn run_controller(args: &RunArgs, locations: &crate::config::Locations) ->
             concurrency: args.concurrency,
             api: ApiPodTemplate { image: args.api_image.clone() },
             instance: Some(identity),
+            job_backoff: Default::default(),
         },
         metrics_addr: args.metrics_addr,
         leader,

@@ -18,7 +18,9 @@ use crate::logging::LogFormat;
                         new catalog a moment after the operator writes it. /readyz is 503 until the storage \
                         exists and has been read; /healthz answers once it listens. The operator starts it in \
                         the registry's <name>-api Deployment; it needs get on mcpregistries and list, watch on \
-                        configmaps in the namespace. Each flag can also come from its environment variable \
+                        configmaps in the namespace. For a registry with storage.type postgres it serves the \
+                        PostgreSQL database whose URL is in THV_DATABASE (the Deployment sets it from the \
+                        registry's Secret) as a read-only replica, any number of them. Each flag can also come from its environment variable \
                         (POD_NAMESPACE, THV_REGISTRY, THV_LISTEN, ...). SIGTERM or SIGINT stops it \
                         gracefully.\n\n\
                         Examples:\n  \
@@ -47,7 +49,7 @@ pub struct ApiArgs {
 }
 
 /// Runs the API pod until SIGTERM or SIGINT.
-pub async fn run(args: &ApiArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &ApiArgs, locations: &crate::config::Locations) -> anyhow::Result<ExitCode> {
     thv_sources::ensure_crypto_provider();
     let client = kube::Client::try_default()
         .await
@@ -57,10 +59,27 @@ pub async fn run(args: &ApiArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut pod = ApiPod::new(&args.namespace, &args.registry);
     pod.http.request_timeout = args.request_timeout;
+    pod.database = database(locations)?;
     tracing::info!(namespace = %args.namespace, registry = %args.registry, listen = %args.listen, "serving");
     pod.run(client, listener, crate::registry::serve::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The PostgreSQL database of a `storage.type: postgres` registry, when THV_DATABASE (or --database) names
+/// one, with the password rules of every command (`crate::store::location`).
+fn database(locations: &crate::config::Locations) -> anyhow::Result<Option<thv_store::PostgresUrl>> {
+    if locations.database().1 == crate::config::DatabaseSource::Default {
+        return Ok(None);
+    }
+    match crate::store::location(locations)? {
+        thv_store::StoreLocation::Postgres(url) => Ok(Some(url)),
+        thv_store::StoreLocation::Sqlite(path) => anyhow::bail!(
+            "thv operator api serves a ConfigMap or a PostgreSQL storage, not the SQLite file {}; unset \
+             THV_DATABASE or give a postgres:// URL",
+            path.display()
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +103,11 @@ mod tests {
         assert_eq!(parsed.args.namespace, "team-a");
         assert_eq!(parsed.args.registry, "platform");
         assert_eq!(parsed.args.listen.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn the_deployment_passes_the_database_in_the_variable_every_command_reads() {
+        // The operator's API Deployment sets it from the Secret (secretKeyRef); `database` reads it here.
+        assert_eq!(thv_operator::controller::workload::DATABASE_ENV, crate::config::DATABASE_ENV);
     }
 }

@@ -839,7 +839,7 @@ fn registry_show_reports_spec_state_runs_and_latest_changes() {
 
     let shown = env.json(&["registry", "show", "gen"]);
     let keys: Vec<&str> = shown.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, ["spec", "state", "runs", "latestChanges"]);
+    assert_eq!(keys, ["spec", "state", "importedEntries", "runs", "latestChanges"]);
     let configured = env.configured("gen");
     for key in ["name", "source", "filter"] {
         assert_eq!(shown["spec"][key], configured[key], "the spec is the configured one");

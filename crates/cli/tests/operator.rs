@@ -8,11 +8,14 @@ fn thv(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn crds_prints_the_committed_crds() {
-    let committed = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../deploy/crds/toolhive.stacklok.io_mcpregistries.yaml"),
-    )
-    .expect("committed CRD");
+    // The committed files, in the kustomization's order (one per CRD).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
+    let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).expect("kustomization");
+    let committed: String = kustomization
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .map(|file| std::fs::read_to_string(dir.join(file)).expect("committed CRD"))
+        .collect();
     let yaml = thv(&["operator", "crds"]);
     assert!(yaml.status.success(), "{}", String::from_utf8_lossy(&yaml.stderr));
     assert_eq!(String::from_utf8(yaml.stdout).expect("utf-8"), committed);
@@ -21,8 +24,10 @@ fn crds_prints_the_committed_crds() {
     assert!(json.status.success());
     let crds: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(crds[0]["spec"]["names"]["kind"], "MCPRegistry");
-    let committed: serde_json::Value = serde_saphyr::from_str(&committed).expect("committed YAML");
-    assert_eq!(crds[0], committed);
+    let committed: Vec<serde_json::Value> = serde_saphyr::from_multiple(&committed).expect("committed YAML");
+    assert_eq!(crds.as_array().expect("a list"), &committed);
+    let kinds: Vec<&str> = committed.iter().filter_map(|c| c["spec"]["names"]["kind"].as_str()).collect();
+    assert_eq!(kinds, ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob"]);
 
     let bad = thv(&["operator", "crds", "-o", "table"]);
     assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");

@@ -144,35 +144,39 @@ fn step<'a>(current: &'a Value, segment: &str) -> Option<&'a Value> {
     }
 }
 
-/// Removes the field or list item at an owned path; missing paths are ignored.
+/// Removes the field or list item at an owned path; missing paths are ignored. A map the removal leaves
+/// empty goes too, as the API server drops a map whose only fields the manager owned (`f:configMap: {f:name}`),
+/// rather than leaving `configMap: {}`.
 pub(crate) fn remove_at(object: &mut Value, path: &[String]) {
-    let (last, parents) = match path.split_last() {
-        Some((last, parents)) if last == "." => match parents.split_last() {
-            Some((item, parents)) => (item, parents),
-            None => return,
-        },
-        Some(split) => split,
-        None => return,
-    };
-    let mut current = object;
-    for segment in parents {
-        let next = if let Some(field) = segment.strip_prefix("f:") {
-            current.get_mut(field)
-        } else if let Some(selector) = segment.strip_prefix("k:") {
-            let Ok(selector) = serde_json::from_str::<Map<String, Value>>(selector) else {
-                return;
-            };
-            current.as_array_mut().and_then(|items| {
-                items.iter_mut().find(|item| selector.iter().all(|(key, value)| item.get(key) == Some(value)))
-            })
-        } else {
-            None
-        };
-        match next {
-            Some(next) => current = next,
-            None => return,
-        }
+    let Some((first, rest)) = path.split_first() else { return };
+    if rest.is_empty() || rest == ["."] {
+        remove_leaf(object, first);
+        return;
     }
+    let child = if let Some(field) = first.strip_prefix("f:") {
+        object.get_mut(field)
+    } else if let Some(selector) = first.strip_prefix("k:") {
+        let Ok(selector) = serde_json::from_str::<Map<String, Value>>(selector) else {
+            return;
+        };
+        object.as_array_mut().and_then(|items| {
+            items.iter_mut().find(|item| selector.iter().all(|(key, value)| item.get(key) == Some(value)))
+        })
+    } else {
+        None
+    };
+    let Some(child) = child else { return };
+    remove_at(child, rest);
+    let emptied = child.as_object().is_some_and(Map::is_empty);
+    if emptied
+        && let Some(field) = first.strip_prefix("f:")
+        && let Some(map) = object.as_object_mut()
+    {
+        map.remove(field);
+    }
+}
+
+fn remove_leaf(current: &mut Value, last: &str) {
     if let Some(field) = last.strip_prefix("f:") {
         if let Some(map) = current.as_object_mut() {
             map.remove(field);
@@ -377,5 +381,10 @@ mod tests {
             &["f:status".to_string(), "f:conditions".to_string(), "k:{\"type\":\"A\"}".to_string(), ".".to_string()],
         );
         assert_eq!(object, json!({"status": {"conditions": [{"type": "B"}]}}));
+        // A map left empty goes with its last field.
+        let mut object = json!({"status": {"storageRef": {"type": "postgres", "configMap": {"name": "x"}}}});
+        let path = ["f:status", "f:storageRef", "f:configMap", "f:name"].map(String::from);
+        remove_at(&mut object, &path);
+        assert_eq!(object, json!({"status": {"storageRef": {"type": "postgres"}}}));
     }
 }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use thv_kube_fake::FakeApiServer;
@@ -55,6 +54,7 @@ fn operator() -> Result<()> {
                 concurrency: 2,
                 api: ApiPodTemplate { image: "ghcr.io/thv-registry/thv-registry:bench".into() },
                 instance: Some("bench".into()),
+                job_backoff: Default::default(),
             },
             metrics_addr: "127.0.0.1:0".parse()?,
             leader: None,
@@ -149,7 +149,10 @@ fn verdict(ok: bool) -> &'static str {
 
 async fn drive(count: usize, idle_seconds: u64) -> Result<()> {
     let fake = FakeApiServer::new();
-    fake.register_crd(&McpRegistry::crd());
+    // Every kind the operator watches (the MCPRegistries and the jobs), as `kubectl apply -k deploy/` installs.
+    for crd in thv_operator::crds() {
+        fake.register_crd(&crd);
+    }
     let url = serve(fake.clone()).await?;
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("kubeconfig");

@@ -1,6 +1,10 @@
 //! The per-registry API pod (`thv operator api`): `crates/api`'s server in read-only replica mode over the
-//! registry's storage ConfigMap, which it follows through a watch of the API (not a mounted volume, which
-//! the kubelet refreshes only every minute or so).
+//! registry's storage. For `storage.type: configmap` it follows the storage ConfigMap through a watch of the
+//! API (not a mounted volume, which the kubelet refreshes only every minute or so), as below. For
+//! `storage.type: postgres` it opens the database whose URL the Deployment passes in `THV_DATABASE` (from the
+//! Secret) and follows it as every replica on one database does (LISTEN/NOTIFY, with a poll), reading the
+//! registry under its key `<namespace>/<name>` and serving it as `<name>`; `/readyz` is 503 until the
+//! registry has been synced once.
 //!
 //! - At start it reads the MCPRegistry once, for the registry's spec (what `/api/v1/registries` shows).
 //! - A `kube::runtime::watcher` on the one storage ConfigMap (field selector `metadata.name`) hands each
@@ -17,6 +21,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -24,11 +29,14 @@ use kube::api::Api;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use thv_api::{AppState, HttpOptions, ReloadHandle, ServerBuilder, ServerError};
+use thv_store::{PostgresUrl, Store};
+use thv_sync::RegistrySpec;
 use tokio::net::TcpListener;
 
 use crate::convert::{ConversionError, to_local};
+use crate::postgres::NamespacedStore;
 use crate::storage::ConfigMapStore;
-use crate::{McpRegistry, labels};
+use crate::{McpRegistry, StorageType, labels};
 
 /// Why the API pod cannot serve.
 #[derive(Debug, thiserror::Error)]
@@ -54,13 +62,27 @@ pub enum ApiPodError {
         #[source]
         error: ConversionError,
     },
+    /// The registry's storage is PostgreSQL but no URL was given.
+    #[error(
+        "MCPRegistry {namespace}/{name} stores its catalog in PostgreSQL: set THV_DATABASE (the operator's \
+         Deployment sets it from storage.postgres.secretRef)"
+    )]
+    NoDatabase {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// The PostgreSQL database could not be opened (the message has no password).
+    #[error(transparent)]
+    Store(thv_store::StoreError),
     /// The server failed.
     #[error(transparent)]
     Server(#[from] ServerError),
 }
 
 /// What the API pod serves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiPod {
     /// Namespace of the MCPRegistry and its storage.
     pub namespace: String,
@@ -68,12 +90,27 @@ pub struct ApiPod {
     pub registry: String,
     /// Request timeouts and limits.
     pub http: HttpOptions,
+    /// The PostgreSQL URL of a `storage.type: postgres` registry (from the Secret, through the environment).
+    pub database: Option<PostgresUrl>,
 }
+
+impl std::fmt::Debug for ApiPod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiPod")
+            .field("namespace", &self.namespace)
+            .field("registry", &self.registry)
+            .field("database", &self.database.as_ref().map(ToString::to_string))
+            .finish_non_exhaustive()
+    }
+}
+
+/// How often a PostgreSQL API pod that has nothing to serve yet checks whether the registry was synced.
+const FIRST_SYNC_POLL: Duration = Duration::from_secs(1);
 
 impl ApiPod {
     /// The API of `registry` in `namespace`, with the default HTTP options.
     pub fn new(namespace: impl Into<String>, registry: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), registry: registry.into(), http: HttpOptions::default() }
+        Self { namespace: namespace.into(), registry: registry.into(), http: HttpOptions::default(), database: None }
     }
 
     /// Reads the MCPRegistry, then serves `listener` (following the storage) until `shutdown` resolves.
@@ -83,7 +120,20 @@ impl ApiPod {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ApiPodError> {
-        let spec = self.registry_spec(&client).await?;
+        let (spec, storage) = self.registry_spec(&client).await?;
+        match storage {
+            StorageType::Configmap => self.run_on_config_map(client, spec, listener, shutdown).await,
+            StorageType::Postgres => self.run_on_postgres(spec, listener, shutdown).await,
+        }
+    }
+
+    async fn run_on_config_map(
+        self,
+        client: kube::Client,
+        spec: RegistrySpec,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ApiPodError> {
         let store = Arc::new(ConfigMapStore::follower(&self.namespace, &self.registry));
         let server = ServerBuilder::new(Arc::clone(&store) as Arc<dyn thv_store::Store>, vec![spec])
             .http_options(self.http)
@@ -102,19 +152,73 @@ impl ApiPod {
         Ok(served?)
     }
 
-    async fn registry_spec(&self, client: &kube::Client) -> Result<thv_sync::RegistrySpec, ApiPodError> {
+    /// A read-only replica on the shared database (LISTEN/NOTIFY and a poll, no scheduler): any number of
+    /// pods can serve one registry. Ready once the registry has state in the database (the operator synced
+    /// it at least once).
+    async fn run_on_postgres(
+        self,
+        spec: RegistrySpec,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ApiPodError> {
+        let url = self.database.clone().ok_or_else(|| ApiPodError::NoDatabase {
+            namespace: self.namespace.clone(),
+            name: self.registry.clone(),
+        })?;
+        let shared = crate::postgres::open(url).await.map_err(ApiPodError::Store)?;
+        let store: Arc<dyn Store> = Arc::new(NamespacedStore::new(shared, &self.namespace));
+        let server = ServerBuilder::new(Arc::clone(&store), vec![spec]).http_options(self.http).start().await?;
+        server.state().set_ready(false);
+        let ready = tokio::spawn(ready_once_synced(
+            store,
+            self.registry.clone(),
+            server.reload_handle(),
+            server.state().clone(),
+        ));
+        let served = server.run(listener, shutdown).await;
+        ready.abort();
+        Ok(served?)
+    }
+
+    async fn registry_spec(&self, client: &kube::Client) -> Result<(RegistrySpec, StorageType), ApiPodError> {
         let api: Api<McpRegistry> = Api::namespaced(client.clone(), &self.namespace);
         let registry = api.get(&self.registry).await.map_err(|e| ApiPodError::Registry {
             namespace: self.namespace.clone(),
             name: self.registry.clone(),
             message: crate::kube_error::describe(&e),
         })?;
-        let (spec, _) = to_local(&self.registry, &registry.spec).map_err(|error| ApiPodError::Spec {
+        let (spec, cluster) = to_local(&self.registry, &registry.spec).map_err(|error| ApiPodError::Spec {
             namespace: self.namespace.clone(),
             name: self.registry.clone(),
             error,
         })?;
-        Ok(spec.redacted())
+        Ok((spec.redacted(), cluster.storage.type_))
+    }
+}
+
+/// Marks the server ready once `registry` has state in `store`, reloading first so that its catalog is served.
+async fn ready_once_synced(store: Arc<dyn Store>, registry: String, reload: ReloadHandle, state: AppState) {
+    let mut logged = false;
+    loop {
+        match store.registry_state(&registry).await {
+            Ok(Some(_)) => match reload.reload().await {
+                Ok(()) => {
+                    tracing::info!(registry = %registry, "serving the stored catalog");
+                    state.set_ready(true);
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(registry = %registry, error = %error, "loading the stored catalog failed")
+                }
+            },
+            Ok(None) if !logged => {
+                tracing::info!(registry = %registry, "the registry has not been synced yet; not ready");
+                logged = true;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(registry = %registry, error = %error, "cannot read the registry's state"),
+        }
+        tokio::time::sleep(FIRST_SYNC_POLL).await;
     }
 }
 

@@ -118,8 +118,13 @@ pub enum Reason {
     SyncSucceeded,
     /// Synced False, Ready False; Event: the last sync failed; the stored catalog is kept.
     SyncFailed,
-    /// Synced False, Ready False: writing the catalog to storage failed in a way that may pass.
+    /// Synced False, Ready False; Event: writing the catalog to storage failed in a way that may pass, or
+    /// the PostgreSQL database of `storage.postgres` cannot be reached (see `Reconciling` for the retry).
     StorageFailed,
+    /// Stalled True, Synced False, Ready False; Event: the `storage.postgres.secretRef` Secret or its key does
+    /// not exist, or its value is not a PostgreSQL URL; nothing syncs until the Secret is fixed, and the
+    /// stored catalog is kept.
+    StorageSecretNotFound,
     /// Stalled True, Synced False, Ready False; Event: the compressed catalog would exceed the storage
     /// ConfigMap's 1 MiB limit; the stored catalog is kept. Filter the catalog, or use PostgreSQL storage.
     StorageTooLarge,
@@ -139,7 +144,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Succeeded,
         Self::Progressing,
         Self::ProgressingWithRetry,
@@ -153,6 +158,7 @@ impl Reason {
         Self::SyncSucceeded,
         Self::SyncFailed,
         Self::StorageFailed,
+        Self::StorageSecretNotFound,
         Self::StorageTooLarge,
         Self::Suspended,
         Self::DeploymentAvailable,
@@ -177,6 +183,7 @@ impl Reason {
             Self::SyncSucceeded => "SyncSucceeded",
             Self::SyncFailed => "SyncFailed",
             Self::StorageFailed => "StorageFailed",
+            Self::StorageSecretNotFound => "StorageSecretNotFound",
             Self::StorageTooLarge => "StorageTooLarge",
             Self::Suspended => "Suspended",
             Self::DeploymentAvailable => "DeploymentAvailable",
@@ -184,6 +191,24 @@ impl Reason {
             Self::DeploymentFailed => "DeploymentFailed",
             Self::ApiDisabled => "APIDisabled",
         }
+    }
+}
+
+/// A closed set of condition reasons: [`Reason`] (MCPRegistry) and [`crate::jobs::JobReason`] (the jobs).
+pub trait ConditionReason: Copy {
+    /// The reason as written (PascalCase).
+    fn as_str(self) -> &'static str;
+}
+
+impl ConditionReason for Reason {
+    fn as_str(self) -> &'static str {
+        Reason::as_str(self)
+    }
+}
+
+impl ConditionReason for crate::jobs::JobReason {
+    fn as_str(self) -> &'static str {
+        crate::jobs::JobReason::as_str(self)
     }
 }
 
@@ -207,7 +232,7 @@ pub fn set(
     conditions: &mut Vec<Condition>,
     type_: ConditionType,
     status: ConditionStatus,
-    reason: Reason,
+    reason: impl ConditionReason,
     message: &str,
     observed_generation: Option<i64>,
     now: jiff::Timestamp,

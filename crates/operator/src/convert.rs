@@ -114,6 +114,7 @@ pub fn to_local(name: &str, spec: &McpRegistrySpec) -> Result<(RegistrySpec, Clu
         },
     };
     registry.filter.validate()?;
+    check_storage(&spec.storage)?;
     registry.check().map_err(|message| ConversionError::InvalidSpec { field: "metadata.name".to_owned(), message })?;
     let cluster = ClusterSettings {
         display_name: spec.display_name.clone(),
@@ -124,6 +125,20 @@ pub fn to_local(name: &str, spec: &McpRegistrySpec) -> Result<(RegistrySpec, Clu
         api: spec.api.clone(),
     };
     Ok((registry, cluster))
+}
+
+/// `storage.postgres` is set exactly when `storage.type` is `postgres` (the schema's CEL rule, checked again
+/// for API servers that do not run it).
+fn check_storage(storage: &StorageSpec) -> Result<(), ConversionError> {
+    match (storage.type_, &storage.postgres) {
+        (crate::StorageType::Postgres, None) => {
+            Err(invalid("storage.postgres", "storage.type is postgres: set storage.postgres.secretRef"))
+        }
+        (crate::StorageType::Configmap, Some(_)) => {
+            Err(invalid("storage.postgres", "only for storage.type postgres (storage.type is configmap)"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Builds the MCPRegistry spec of a local registry plus the cluster-only settings (the registry's name becomes

@@ -3,7 +3,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::McpRegistry;
+use crate::{McpRegistry, McpRegistryExportJob, McpRegistrySyncJob};
 
 /// The CRD could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -16,19 +16,30 @@ pub enum CrdError {
     Json(#[from] serde_json::Error),
 }
 
-/// Every CRD of the operator (today: `mcpregistries.toolhive.stacklok.io`).
+/// Every CRD of the operator: `mcpregistries`, `mcpregistrysyncjobs` and `mcpregistryexportjobs`
+/// (`toolhive.stacklok.io`), the MCPRegistry first.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![McpRegistry::crd()]
+    vec![McpRegistry::crd(), McpRegistrySyncJob::crd(), McpRegistryExportJob::crd()]
 }
 
-/// The CRDs as one YAML stream (`---` between documents), as committed under `deploy/crds/`.
+/// The CRDs as one YAML stream (`---` before each document): the files committed under `deploy/crds/`
+/// ([`crd_file_name`]), in the order of [`crds`].
 pub fn crds_yaml() -> Result<String, CrdError> {
     let mut out = String::new();
     for crd in crds() {
-        out.push_str("---\n");
-        out.push_str(&serde_saphyr::to_string(&crd)?);
+        out.push_str(&crd_yaml(&crd)?);
     }
     Ok(out)
+}
+
+/// One CRD as YAML, as committed under `deploy/crds/` (a `---` line first).
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdError> {
+    Ok(format!("---\n{}", serde_saphyr::to_string(crd)?))
+}
+
+/// The name of a CRD's file under `deploy/crds/` (`toolhive.stacklok.io_mcpregistries.yaml`).
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
 }
 
 /// The CRDs as a JSON array.

@@ -23,6 +23,9 @@ pub const REGISTRY_LABEL: &str = "toolhive.stacklok.io/registry";
 /// The port the registry API pods and Services serve on.
 pub const API_PORT: u16 = 8080;
 
+/// `app.kubernetes.io/component` of the ConfigMap `thv registry migrate` writes with a registry's catalog.
+pub const COMPONENT_SOURCE: &str = "registry-source";
+
 /// Longest MCPRegistry name: its API Service `<name>-api` must be a DNS label (63 characters).
 pub const REGISTRY_NAME_MAX: usize = 63 - "-api".len();
 
@@ -35,6 +38,22 @@ pub fn registry_name_rule() -> kube::core::Rule {
         "metadata.name names the registry's API Service <name>-api: at most {REGISTRY_NAME_MAX} lowercase letters, \
          digits or '-', starting with a letter and not ending with '-'"
     )))
+}
+
+/// Checks `name` by the CRD's rule on `metadata.name` ([`registry_name_rule`]), before an API server does.
+pub fn check_registry_name(name: &str) -> Result<(), String> {
+    let bytes = name.as_bytes();
+    let shape = bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !name.ends_with('-');
+    if shape && name.len() <= REGISTRY_NAME_MAX {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} cannot name an MCPRegistry: at most {REGISTRY_NAME_MAX} lowercase letters, digits or '-', \
+             starting with a letter and not ending with '-' (its API Service <name>-api is a DNS label)"
+        ))
+    }
 }
 
 /// Name of a registry's storage ConfigMap.
@@ -117,6 +136,16 @@ mod tests {
         assert_eq!(pending_sync_trigger(&registry(Some("1714644000"), None)), Some("1714644000"));
         assert_eq!(pending_sync_trigger(&registry(Some("1714644000"), Some("1714644000"))), None);
         assert_eq!(pending_sync_trigger(&registry(Some("1714644001"), Some("1714644000"))), Some("1714644001"));
+    }
+
+    #[test]
+    fn registry_names_are_checked_as_the_crd_rule_does() {
+        for good in ["a", "platform", "team-a-2", &"r".repeat(REGISTRY_NAME_MAX)] {
+            assert_eq!(check_registry_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "2fast", "-a", "a-", "Platform", "a_b", "a.b", &"r".repeat(REGISTRY_NAME_MAX + 1)] {
+            assert!(check_registry_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

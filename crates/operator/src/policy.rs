@@ -5,7 +5,7 @@ use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::{BACKOFF, INTERVAL};
-use crate::schema::{GO_DURATION, GO_DURATION_MAX};
+use crate::schema::{DATA_KEY, DATA_KEY_MAX, DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX, GO_DURATION, GO_DURATION_MAX};
 
 /// When the registry syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
@@ -151,14 +151,21 @@ pub enum ValidationMode {
     Skip,
 }
 
-/// Where the synced catalog is kept.
+/// Where the synced catalog is kept: `type` names the storage, and `postgres` is set exactly when it is
+/// `postgres`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.postgres) == (has(self.type) && self.type == 'postgres')")
+    .message("set storage.postgres exactly when storage.type is postgres"))]
 pub struct StorageSpec {
     /// `configmap`: a compressed ConfigMap `<name>-registry-storage` owned by the registry, for catalogs that
-    /// compress below the 1 MiB object limit.
+    /// compress below the 1 MiB object limit. `postgres`: a PostgreSQL database named by a Secret, with no
+    /// size limit; the API pods read it directly, any number of replicas.
     #[serde(default, rename = "type")]
     pub type_: StorageType,
+    /// The PostgreSQL database, for `type: postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresStorage>,
 }
 
 /// See [`StorageSpec::type_`].
@@ -168,6 +175,49 @@ pub enum StorageType {
     /// A storage ConfigMap owned by the registry.
     #[default]
     Configmap,
+    /// A PostgreSQL database (`storage.postgres`).
+    Postgres,
+}
+
+impl StorageType {
+    /// The value as written in the resource (`configmap`, `postgres`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Configmap => "configmap",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A PostgreSQL database for the catalog. Several registries, in any namespaces, may share one database:
+/// each is stored under the key `<namespace>/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostgresStorage {
+    /// The Secret, in the registry's namespace, whose key holds the connection URL
+    /// (`postgres://user:password@host:5432/db?sslmode=verify-full`). The operator reads it at each
+    /// reconcile; the API pods get it as an environment variable from the Secret, never in their spec.
+    pub secret_ref: SecretKeyRef,
+}
+
+/// A key of a Secret in the registry's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = DNS_SUBDOMAIN_MAX), regex(pattern = DNS_SUBDOMAIN))]
+    pub name: String,
+    /// Key holding the value.
+    #[serde(default = "default_postgres_url_key")]
+    #[schemars(length(min = 1, max = DATA_KEY_MAX), regex(pattern = DATA_KEY))]
+    pub key: String,
+}
+
+/// The Secret key of a PostgreSQL URL when `storage.postgres.secretRef.key` is not given.
+pub const DEFAULT_POSTGRES_URL_KEY: &str = "url";
+
+fn default_postgres_url_key() -> String {
+    DEFAULT_POSTGRES_URL_KEY.to_owned()
 }
 
 /// The registry's own read-only API: a Deployment and Service `<name>-api` serving the stored catalog.

@@ -8,7 +8,11 @@ use serde_json::Value;
 use crate::conditions::{ConditionType, Reason};
 
 /// Paths whose schema is a standard Kubernetes type, listed but not expanded.
-const STANDARD_TYPES: [(&str, &str); 2] = [
+const STANDARD_TYPES: [(&str, &str); 3] = [
+    (
+        "spec.selector",
+        "[LabelSelector](https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/label-selector/) (meta/v1)",
+    ),
     (
         "spec.api.resources",
         "[ResourceRequirements](https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#resources) (core/v1)",
@@ -33,6 +37,32 @@ pub fn markdown() -> String {
     out.push_str(&variants_table(&enum_docs::<ConditionType>(), "Type"));
     out.push_str("\n### Reasons\n\n");
     out.push_str(&variants_table(&enum_docs::<Reason>(), "Reason"));
+    out
+}
+
+/// The reference of the job kinds: for each, its spec fields, CEL rules and status fields; then the phases and
+/// the reasons all jobs share (the condition types are `Ready`, `Reconciling` and `Stalled` of the table above).
+pub fn jobs_markdown() -> String {
+    let mut out = String::new();
+    for crd in crate::crds().into_iter().skip(1) {
+        let kind = crd.spec.names.kind.clone();
+        let schema = crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref());
+        let schema = serde_json::to_value(schema).unwrap_or_default();
+        let _ = writeln!(out, "### `{kind}` spec fields\n");
+        out.push_str(&fields_table(&schema["properties"]["spec"], "spec"));
+        let rules = rules_table(&schema);
+        if rules.lines().count() > 2 {
+            let _ = writeln!(out, "\n### `{kind}` rules checked on admission (CEL)\n");
+            out.push_str(&rules);
+        }
+        let _ = writeln!(out, "\n### `{kind}` status fields\n");
+        out.push_str(&fields_table(&schema["properties"]["status"], "status"));
+        out.push('\n');
+    }
+    out.push_str("### Job phases\n\n");
+    out.push_str(&variants_table(&enum_docs::<crate::jobs::JobPhase>(), "Phase"));
+    out.push_str("\n### Job reasons\n\n");
+    out.push_str(&variants_table(&enum_docs::<crate::jobs::JobReason>(), "Reason"));
     out
 }
 

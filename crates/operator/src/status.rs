@@ -67,6 +67,19 @@ pub struct StorageRef {
     /// The storage ConfigMap, for `type: configmap`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<ConfigMapRef>,
+    /// The database, for `type: postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresRef>,
+}
+
+/// Where in a PostgreSQL database a registry's catalog is (never the URL: it is in the Secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostgresRef {
+    /// The Secret and key holding the connection URL.
+    pub secret_ref: crate::SecretKeyRef,
+    /// The registry's key in the database (`<namespace>/<name>`); the API serves it as `<name>`.
+    pub registry: String,
 }
 
 /// A ConfigMap in the registry's namespace.

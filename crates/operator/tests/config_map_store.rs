@@ -494,3 +494,43 @@ async fn a_follower_serves_what_it_observed_without_calling_the_api_and_refuses_
     follower.observe(None).unwrap();
     assert!(!follower.exists() && follower.catalog(REG).await.unwrap().is_empty());
 }
+
+fn imported(name: &str, version: &str, note: &str) -> thv_store::ImportedEntry {
+    let record = json!({"server": {"name": name, "version": version, "description": note}});
+    thv_store::ImportedEntry {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        record: record.into(),
+        imported_at: "2026-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+/// The store suite's imported-layer case, ported: the layer changes with its commit, survives sync commits
+/// and restarts, is refused whole when invalid, and is cleared by an empty one (its key then absent).
+#[tokio::test]
+async fn the_imported_layer_changes_with_its_commit_and_survives_syncs_and_restarts() {
+    let (fake, store) = setup().await;
+    assert!(store.imported(REG).await.unwrap().is_empty());
+    let layer = vec![imported("x", "1", "first ✓"), imported("y", "1", "second")];
+    store
+        .commit_import(&commit(REG, "r1", 2, vec![version("x", "1", 1), version("y", "1", 1)], vec![]), &layer)
+        .await
+        .unwrap();
+    assert_eq!(store.imported(REG).await.unwrap(), layer);
+    assert!(store.imported("other").await.unwrap().is_empty());
+    let binary = storage(&fake).and_then(|c| c.binary_data).expect("binaryData");
+    assert!(binary.contains_key(layout::IMPORTED_KEY), "{:?}", binary.keys());
+
+    store.commit_sync(&commit(REG, "r2", 2, vec![version("x", "1", 2)], vec![])).await.unwrap();
+    assert_eq!(another_store(&fake).await.imported(REG).await.unwrap(), layer, "kept by a sync, read after a restart");
+
+    let twice = vec![imported("z", "1", "a"), imported("z", "1", "b")];
+    let err = store.commit_import(&commit(REG, "r3", 3, vec![version("z", "1", 1)], vec![]), &twice).await.unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+    assert_eq!(store.catalog(REG).await.unwrap().len(), 2, "nothing was written");
+
+    store.commit_import(&commit(REG, "r4", 1, vec![], vec![nv("y", "1")]), &[]).await.unwrap();
+    assert!(store.imported(REG).await.unwrap().is_empty());
+    let binary = storage(&fake).and_then(|c| c.binary_data).expect("binaryData");
+    assert!(!binary.contains_key(layout::IMPORTED_KEY), "an empty layer leaves no key");
+}

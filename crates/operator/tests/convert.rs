@@ -205,4 +205,22 @@ fn what_the_schema_should_have_refused_is_an_error_naming_the_field() {
         to_local("p", &headers).expect_err("twice").to_string(),
         "spec.source.url.headers: header x-a is given twice"
     );
+
+    let mut storage = spec(json!({"source": {"type": "configmap", "configMap": {"name": "c"}},
+        "storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}));
+    assert_eq!(storage.storage.postgres.as_ref().expect("postgres").secret_ref.key, "url", "the default key");
+    to_local("p", &storage).expect("a postgres storage with its Secret");
+    storage.storage.postgres = None;
+    assert_eq!(
+        to_local("p", &storage).expect_err("no block").to_string(),
+        "spec.storage.postgres: storage.type is postgres: set storage.postgres.secretRef"
+    );
+    storage.storage.type_ = thv_operator::StorageType::Configmap;
+    storage.storage.postgres = Some(thv_operator::PostgresStorage {
+        secret_ref: thv_operator::SecretKeyRef { name: "db".into(), key: "url".into() },
+    });
+    assert_eq!(
+        to_local("p", &storage).expect_err("a stray block").to_string(),
+        "spec.storage.postgres: only for storage.type postgres (storage.type is configmap)"
+    );
 }

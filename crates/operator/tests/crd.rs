@@ -5,30 +5,52 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// The committed copy.
-fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds/toolhive.stacklok.io_mcpregistries.yaml")
+/// The committed copies, one file per CRD.
+fn crds_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds")
 }
 
 #[test]
 fn committed_crds_are_up_to_date() {
-    let path = committed_path();
-    let generated = thv_operator::crds_yaml().expect("render");
-    if std::env::var("THV_UPDATE_CRDS").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &generated).expect("write deploy/crds");
-        return;
+    let update = std::env::var("THV_UPDATE_CRDS").is_ok_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for crd in thv_operator::crds() {
+        let path = crds_dir().join(thv_operator::crd_file_name(&crd));
+        let generated = thv_operator::crd_yaml(&crd).expect("render");
+        if update {
+            std::fs::write(&path, &generated).expect("write deploy/crds");
+            continue;
+        }
+        if std::fs::read_to_string(&path).unwrap_or_default() != generated {
+            stale.push(path.display().to_string());
+        }
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        committed == generated,
-        "{} differs from the CRD the code generates; regenerate it with\n    \
-         THV_UPDATE_CRDS=1 cargo test -p thv-operator --test crd\nand commit the result",
-        path.display()
+        stale.is_empty(),
+        "{stale:?} differ from the CRDs the code generates; regenerate them with\n    \
+         THV_UPDATE_CRDS=1 cargo test -p thv-operator --test crd\nand commit the result"
     );
+    // The kustomization lists every CRD file, in the order of `thv operator crds`.
+    let kustomization = std::fs::read_to_string(crds_dir().join("kustomization.yaml")).expect("kustomization");
+    let listed: Vec<&str> = kustomization.lines().filter_map(|l| l.trim().strip_prefix("- ")).collect();
+    let files: Vec<String> = thv_operator::crds().iter().map(thv_operator::crd_file_name).collect();
+    assert_eq!(listed, files, "deploy/crds/kustomization.yaml");
 }
 
 fn crd() -> Value {
     serde_json::to_value(thv_operator::crds().remove(0)).expect("CRD as JSON")
+}
+
+/// Every CRD as JSON, with its plural.
+fn all_crds() -> Vec<(String, Value)> {
+    thv_operator::crds()
+        .into_iter()
+        .map(|c| (c.spec.names.plural.clone(), serde_json::to_value(c).expect("CRD as JSON")))
+        .collect()
+}
+
+fn schema_of(crd: &Value) -> Value {
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
 }
 
 /// Calls `visit(path, node)` on every schema node below `node`.
@@ -46,67 +68,72 @@ fn walk(node: &Value, path: &str, visit: &mut dyn FnMut(&str, &Value)) {
     }
 }
 
-fn schema() -> Value {
-    crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
-}
-
 #[test]
-fn the_schema_is_structural() {
+fn the_schemas_are_structural() {
     let mut problems = Vec::new();
-    walk(&schema(), "", &mut |path, node| {
-        for junctor in ["oneOf", "anyOf", "allOf", "not", "$ref"] {
-            if node.get(junctor).is_some() {
-                problems.push(format!("{path}: {junctor}"));
+    for (plural, crd) in all_crds() {
+        walk(&schema_of(&crd), &plural, &mut |path, node| {
+            for junctor in ["oneOf", "anyOf", "allOf", "not", "$ref"] {
+                if node.get(junctor).is_some() {
+                    problems.push(format!("{path}: {junctor}"));
+                }
             }
-        }
-        let int_or_string = node.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true));
-        if node.get("type").is_none() && !int_or_string {
-            problems.push(format!("{path}: no type"));
-        }
-        if node.get("properties").is_some() && node["type"] != "object" {
-            problems.push(format!("{path}: properties on a non-object"));
-        }
-        if node.get("x-kubernetes-list-type") == Some(&Value::String("map".into())) {
-            let keys = node["x-kubernetes-list-map-keys"].as_array().cloned().unwrap_or_default();
-            let required = node["items"]["required"].as_array().cloned().unwrap_or_default();
-            if keys.is_empty() || !keys.iter().all(|k| required.contains(k)) {
-                problems.push(format!("{path}: list-map keys must be required fields of the items"));
+            let int_or_string = node.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true));
+            if node.get("type").is_none() && !int_or_string {
+                problems.push(format!("{path}: no type"));
             }
-        }
-    });
+            if node.get("properties").is_some() && node["type"] != "object" {
+                problems.push(format!("{path}: properties on a non-object"));
+            }
+            if node.get("x-kubernetes-list-type") == Some(&Value::String("map".into())) {
+                let keys = node["x-kubernetes-list-map-keys"].as_array().cloned().unwrap_or_default();
+                let required = node["items"]["required"].as_array().cloned().unwrap_or_default();
+                if keys.is_empty() || !keys.iter().all(|k| required.contains(k)) {
+                    problems.push(format!("{path}: list-map keys must be required fields of the items"));
+                }
+            }
+        });
+    }
     assert_eq!(problems, Vec::<String>::new());
 }
 
 #[test]
 fn every_field_is_documented() {
     let mut missing = Vec::new();
-    walk(&schema(), "", &mut |path, node| {
-        if !path.ends_with("[]") && node.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
-            missing.push(path.to_owned());
-        }
-    });
+    for (plural, crd) in all_crds() {
+        walk(&schema_of(&crd), &plural, &mut |path, node| {
+            if !path.ends_with("[]") && node.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                missing.push(path.to_owned());
+            }
+        });
+    }
     assert_eq!(missing, Vec::<String>::new());
 }
 
 /// An API server estimates the cost of every CEL rule from the bounds of the strings and lists it may walk, and
 /// refuses a CRD whose rules may cost too much; so every string and list of the spec is bounded (except in the
-/// standard `ResourceRequirements`, which no rule reads).
+/// standard `ResourceRequirements` and `LabelSelector`, which no rule reads).
 #[test]
 fn every_spec_string_and_list_is_bounded() {
     let mut unbounded = Vec::new();
-    walk(&schema()["properties"]["spec"], "spec", &mut |path, node| {
-        if path.starts_with("spec.api.resources") {
-            return;
-        }
-        let bounded = match node["type"].as_str() {
-            Some("string") => node.get("maxLength").is_some() || node.get("enum").is_some(),
-            Some("array") => node.get("maxItems").is_some(),
-            _ => true,
-        };
-        if !bounded {
-            unbounded.push(path.to_owned());
-        }
-    });
+    for (plural, crd) in all_crds() {
+        walk(&schema_of(&crd)["properties"]["spec"], &format!("{plural}: spec"), &mut |path, node| {
+            if path.ends_with("spec.api.resources")
+                || path.contains("spec.api.resources.")
+                || path.contains("spec.selector")
+            {
+                return;
+            }
+            let bounded = match node["type"].as_str() {
+                Some("string") => node.get("maxLength").is_some() || node.get("enum").is_some(),
+                Some("array") => node.get("maxItems").is_some(),
+                _ => true,
+            };
+            if !bounded {
+                unbounded.push(path.to_owned());
+            }
+        });
+    }
     assert_eq!(unbounded, Vec::<String>::new());
 }
 

@@ -28,6 +28,38 @@ fn the_reference_is_current() {
     );
 }
 
+const JOBS_BEGIN: &str = "<!-- BEGIN GENERATED JOB REFERENCE -->\n";
+const JOBS_END: &str = "<!-- END GENERATED JOB REFERENCE -->";
+
+#[test]
+fn the_job_reference_is_current_and_names_every_reason() {
+    let path = doc_path();
+    let text = std::fs::read_to_string(&path).expect("docs/operator.md");
+    let start = text.find(JOBS_BEGIN).expect("begin marker") + JOBS_BEGIN.len();
+    let end = text.find(JOBS_END).expect("end marker");
+    let generated = thv_operator::reference::jobs_markdown();
+    if std::env::var("THV_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, format!("{}{generated}{}", &text[..start], &text[end..])).expect("write");
+        return;
+    }
+    assert!(
+        text[start..end] == generated,
+        "docs/operator.md's job reference differs from the generated one; regenerate it with\n    \
+         THV_UPDATE_DOCS=1 cargo test -p thv-operator --test docs"
+    );
+    for reason in thv_operator::jobs::JobReason::ALL {
+        assert!(generated.contains(&format!("| `{}` |", reason.as_str())), "{reason:?}");
+    }
+    for field in [
+        "`spec.backoffLimit`",
+        "`spec.ttlSecondsAfterFinished`",
+        "`status.registries[].previousRevision`",
+        "`status.export.digest`",
+    ] {
+        assert!(generated.contains(field), "{field}");
+    }
+}
+
 #[test]
 fn the_reference_covers_every_field_rule_and_reason() {
     let reference = thv_operator::reference::markdown();

@@ -9,8 +9,16 @@ use std::path::PathBuf;
 use kube::core::cel::{self, ScopeContext, Validator, WarningKind};
 use serde_json::{Value, json};
 
-/// The CRD schema made strict: unknown fields refused, `nullable` allowing null.
-fn strict_schema() -> Value {
+/// The `openAPIV3Schema` of the operator's kind `kind`.
+fn crd_schema(kind: &str) -> Value {
+    let crd = thv_operator::crds().into_iter().find(|c| c.spec.names.kind == kind);
+    let crd = crd.unwrap_or_else(|| panic!("no CRD of kind {kind}"));
+    serde_json::to_value(crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()))
+        .expect("schema")
+}
+
+/// The CRD schema of `kind` made strict: unknown fields refused, `nullable` allowing null.
+fn strict_schema(kind: &str) -> Value {
     fn tighten(node: &mut Value) {
         let Some(object) = node.as_object_mut() else { return };
         if object.get("nullable") == Some(&Value::Bool(true))
@@ -32,7 +40,7 @@ fn strict_schema() -> Value {
             }
         }
     }
-    let mut schema = thv_operator::reference::crd_schema();
+    let mut schema = crd_schema(kind);
     tighten(&mut schema);
     // The API server handles these itself; the schema does not list them.
     let properties = schema["properties"].as_object_mut().expect("properties");
@@ -45,13 +53,13 @@ fn strict_schema() -> Value {
 /// Why an object was refused, as text: JSON Schema errors as `<path>: <message>`, CEL failures as their message.
 fn refusals(object: &Value) -> Vec<String> {
     assert_eq!(object["apiVersion"], "toolhive.stacklok.io/v1alpha1");
-    assert_eq!(object["kind"], "MCPRegistry");
-    let schema = strict_schema();
+    let kind = object["kind"].as_str().expect("kind");
+    let schema = strict_schema(kind);
     let validator = jsonschema::draft7::new(&schema).expect("the CRD schema compiles as JSON Schema");
     let mut out: Vec<String> = validator.iter_errors(object).map(|e| format!("{}: {}", e.instance_path(), e)).collect();
     if out.is_empty() {
         // CEL runs on objects the schema accepts, as on an API server.
-        if let Err(errors) = Validator::new().validate(&thv_operator::reference::crd_schema(), object, None) {
+        if let Err(errors) = Validator::new().validate(&crd_schema(kind), object, None) {
             out.extend(errors.iter().map(|e| {
                 assert_eq!(e.kind, cel::ErrorKind::ValidationFailure, "{}: {} ({})", e.field_path, e.message, e.rule);
                 e.message.clone()
@@ -65,7 +73,25 @@ fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples")
 }
 
-/// Every MCPRegistry document of every example file.
+/// Every document of every example file, with its file name.
+fn example_documents() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("deploy/examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).expect("read example");
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("example parses as YAML");
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        out.extend(documents.into_iter().map(|d| (name.clone(), d)));
+    }
+    out
+}
+
+/// Every MCPRegistry document of every example file (each file but the jobs' holds one).
 fn examples() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(examples_dir())
@@ -78,6 +104,9 @@ fn examples() -> Vec<(String, Value)> {
         let text = std::fs::read_to_string(&path).expect("read example");
         let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("example parses as YAML");
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        if name == "jobs.yaml" {
+            continue;
+        }
         let registries: Vec<Value> = documents.into_iter().filter(|d| d["kind"] == "MCPRegistry").collect();
         assert_eq!(registries.len(), 1, "{name} holds one MCPRegistry");
         out.extend(registries.into_iter().map(|r| (name.clone(), r)));
@@ -86,12 +115,16 @@ fn examples() -> Vec<(String, Value)> {
 }
 
 #[test]
-fn every_example_is_valid_and_there_is_one_per_source_type() {
+fn every_example_is_valid_and_there_is_one_per_source_type_and_storage_type() {
     let examples = examples();
-    let mut types: Vec<&str> =
-        examples.iter().map(|(_, e)| e["spec"]["source"]["type"].as_str().expect("type")).collect();
-    types.sort_unstable();
-    assert_eq!(types, ["configmap", "git", "registry", "url"]);
+    let kinds = |field: &dyn Fn(&Value) -> &Value| {
+        let mut kinds: Vec<&str> = examples.iter().map(|(_, e)| field(e).as_str().unwrap_or("configmap")).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    };
+    assert_eq!(kinds(&|e| &e["spec"]["source"]["type"]), ["configmap", "git", "registry", "url"]);
+    assert_eq!(kinds(&|e| &e["spec"]["storage"]["type"]), ["configmap", "postgres"]);
     for (name, example) in &examples {
         assert_eq!(refusals(example), Vec::<String>::new(), "{name}");
         // With the schema's defaults applied, it reads into the Rust types and converts to a local registry.
@@ -144,6 +177,8 @@ fn edge_values_that_are_valid_pass() {
         json!({"source": {"type": "configmap", "url": null, "configMap": {"name": "catalog.v2", "key": "data_1.json"}}}),
         json!({"source": {"type": "registry", "url": null, "registry": {"url": "https://registry.example.com"}}}),
         json!({"api": {"enabled": false, "replicas": 0}, "suspend": true, "storage": {"type": "configmap"}}),
+        json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}),
+        json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "db.v2", "key": "DATABASE_URL"}}}}),
         json!({"api": {"replicas": 20, "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}}),
         json!({"filter": {"include": {"names": ["io.github.*/*"], "tiers": ["Official"]},
             "exclude": {"tags": ["deprecated"], "transports": ["sse"], "categories": ["test"]}}}),
@@ -296,7 +331,38 @@ fn invalid_specs_fail_for_their_reason() {
         ("format", json!({"format": "yaml"}), "/spec/format: \"yaml\" is not one of"),
         ("onUpdate", json!({"syncPolicy": {"onUpdate": "replace"}}), "/spec/syncPolicy/onUpdate"),
         ("validation mode", json!({"validation": {"mode": "strict"}}), "/spec/validation/mode"),
-        ("storage type", json!({"storage": {"type": "postgres"}}), "/spec/storage/type: \"postgres\" is not one of"),
+        ("storage type", json!({"storage": {"type": "s3"}}), "/spec/storage/type: \"s3\" is not one of"),
+        // Storage: exactly the block storage.type names.
+        (
+            "postgres without its block",
+            json!({"storage": {"type": "postgres"}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "a postgres block on configmap storage",
+            json!({"storage": {"type": "configmap", "postgres": {"secretRef": {"name": "db"}}}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "a postgres block without a type",
+            json!({"storage": {"postgres": {"secretRef": {"name": "db"}}}}),
+            "set storage.postgres exactly when storage.type is postgres",
+        ),
+        (
+            "postgres without a secretRef",
+            json!({"storage": {"type": "postgres", "postgres": {}}}),
+            "\"secretRef\" is a required property",
+        ),
+        (
+            "secret key with a slash",
+            json!({"storage": {"type": "postgres", "postgres": {"secretRef": {"name": "db", "key": "a/b"}}}}),
+            "/spec/storage/postgres/secretRef/key",
+        ),
+        (
+            "a URL in the spec",
+            json!({"storage": {"type": "postgres", "postgres": {"url": "postgres://u:p@h/db", "secretRef": {"name": "db"}}}}),
+            "Additional properties are not allowed ('url' was unexpected)",
+        ),
         // Filters.
         ("filter value with spaces", json!({"filter": {"include": {"tags": [" web"]}}}), "/spec/filter/include/tags/0"),
         ("empty filter value", json!({"filter": {"exclude": {"names": [""]}}}), "/spec/filter/exclude/names/0"),
@@ -345,8 +411,133 @@ fn every_rule_compiles_and_stays_in_scope() {
             walk(items, &format!("{path}[]"), out);
         }
     }
-    let compiled = cel::compile_schema(&thv_operator::reference::crd_schema());
     let mut warnings = Vec::new();
-    walk(&compiled, "", &mut warnings);
+    for kind in ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob"] {
+        let compiled = cel::compile_schema(&crd_schema(kind));
+        walk(&compiled, kind, &mut warnings);
+    }
     assert_eq!(warnings, Vec::<String>::new());
+}
+
+/// What `thv registry migrate` writes for a catalog file (and for a local registry with a policy) passes the
+/// schema and the CEL rules, and reads back into the same local registry.
+#[test]
+fn a_migrated_registry_is_valid() {
+    use thv_operator::migrate::{Target, migrate};
+    let local: thv_sync::RegistrySpec = serde_json::from_value(json!({
+        "name": "local", "source": {"file": {"path": "registry.json"}}, "format": "toolhive",
+        "syncPolicy": {"interval": "6h", "retry": {"maxRetries": 3, "backoffInterval": "1m"}},
+        "filter": {"include": {"tags": ["official"]}, "exclude": {"names": ["*-experimental"]}},
+        "validation": {"mode": "skip"},
+    }))
+    .expect("local spec");
+    let target = Target { name: "platform".into(), namespace: Some("team-a".into()), key: "registry.json".into() };
+    let migration = migrate(&local, Some(br#"{"servers": {}}"#), &target).expect("migrated");
+    let object = serde_json::to_value(&migration.registry).expect("JSON");
+    assert_eq!(refusals(&object), Vec::<String>::new(), "{object:#}");
+    let (back, _) = thv_operator::convert::to_local("platform", &migration.registry.spec).expect("reads back");
+    assert_eq!(
+        (&back.sync_policy, &back.filter, &back.validation),
+        (&local.sync_policy, &local.filter, &local.validation)
+    );
+}
+
+/// A job of `kind` named `name` with `spec`.
+fn job(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": kind, "metadata": {"name": "job"}, "spec": spec})
+}
+
+#[test]
+fn the_job_examples_are_valid_and_read_into_the_types() {
+    let jobs: Vec<(String, Value)> = example_documents()
+        .into_iter()
+        .filter(|(_, d)| d["kind"].as_str().is_some_and(|k| k.ends_with("Job")))
+        .collect();
+    let mut kinds: Vec<&str> = jobs.iter().map(|(_, d)| d["kind"].as_str().expect("kind")).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(kinds, ["MCPRegistryExportJob", "MCPRegistrySyncJob"]);
+    for (file, document) in &jobs {
+        let name = document["metadata"]["name"].as_str().unwrap_or_default();
+        assert_eq!(refusals(document), Vec::<String>::new(), "{file}: {name}");
+        let defaulted = cel::apply_defaults(&crd_schema(document["kind"].as_str().expect("kind")), document);
+        match document["kind"].as_str() {
+            Some("MCPRegistrySyncJob") => {
+                serde_json::from_value::<thv_operator::McpRegistrySyncJob>(defaulted).expect(name);
+            }
+            _ => {
+                serde_json::from_value::<thv_operator::McpRegistryExportJob>(defaulted).expect(name);
+            }
+        }
+    }
+}
+
+#[test]
+fn job_specs_are_checked_on_admission() {
+    let valid = [
+        job("MCPRegistrySyncJob", json!({"registries": ["a", "b"]})),
+        job("MCPRegistrySyncJob", json!({"selector": {}})),
+        job(
+            "MCPRegistrySyncJob",
+            json!({"selector": {"matchLabels": {"tier": "gold"}}, "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 0, "timeoutSeconds": 10}),
+        ),
+        job("MCPRegistryExportJob", json!({"registry": "platform", "configMap": {"name": "platform-export"}})),
+        job(
+            "MCPRegistryExportJob",
+            json!({"registry": "platform", "format": "upstream", "backoffLimit": 20,
+            "configMap": {"name": "exports.v1", "key": "catalog.json"}, "ttlSecondsAfterFinished": 2592000}),
+        ),
+    ];
+    for object in valid {
+        assert_eq!(refusals(&object), Vec::<String>::new(), "{object}");
+    }
+    let both = "set exactly one of registries (names) and selector (labels)";
+    let invalid: Vec<(&str, Value, &str)> = vec![
+        ("names and selector", job("MCPRegistrySyncJob", json!({"registries": ["a"], "selector": {}})), both),
+        ("neither", job("MCPRegistrySyncJob", json!({})), both),
+        ("no names", job("MCPRegistrySyncJob", json!({"registries": []})), "/spec/registries: [] has less than 1 item"),
+        ("bad name", job("MCPRegistrySyncJob", json!({"registries": ["Team_A"]})), "/spec/registries/0"),
+        ("backoff", job("MCPRegistrySyncJob", json!({"registries": ["a"], "backoffLimit": 21})), "/spec/backoffLimit"),
+        (
+            "ttl",
+            job("MCPRegistrySyncJob", json!({"registries": ["a"], "ttlSecondsAfterFinished": -1})),
+            "/spec/ttlSecondsAfterFinished",
+        ),
+        (
+            "timeout",
+            job("MCPRegistrySyncJob", json!({"registries": ["a"], "timeoutSeconds": 1})),
+            "/spec/timeoutSeconds",
+        ),
+        (
+            "format",
+            job("MCPRegistryExportJob", json!({"registry": "p", "format": "yaml", "configMap": {"name": "x"}})),
+            "/spec/format: \"yaml\" is not one of",
+        ),
+        ("no target", job("MCPRegistryExportJob", json!({"registry": "p"})), "\"configMap\" is a required property"),
+        (
+            "no registry",
+            job("MCPRegistryExportJob", json!({"configMap": {"name": "x"}})),
+            "\"registry\" is a required property",
+        ),
+        (
+            "target name",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "Bad_Name"}})),
+            "/spec/configMap/name",
+        ),
+        (
+            "target key",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "x", "key": "a/b"}})),
+            "/spec/configMap/key",
+        ),
+        (
+            "misspelt field",
+            job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "x"}, "fromat": "upstream"})),
+            "'fromat' was unexpected",
+        ),
+    ];
+    for (what, object, expected) in invalid {
+        let found = refusals(&object);
+        assert!(found.iter().any(|r| r.contains(expected)), "{what}: expected {expected:?}, got {found:?}");
+    }
 }

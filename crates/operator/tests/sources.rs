@@ -218,3 +218,35 @@ async fn a_config_map_syncs_into_the_storage_config_map() {
     let names: Vec<String> = store.catalog("platform").await.expect("catalog").into_iter().map(|v| v.name).collect();
     assert_eq!(names, vec!["io.example/a", "io.example/c"]);
 }
+
+/// The ConfigMap `thv registry migrate` writes reads back, through the ConfigMap source, as the catalog of the
+/// migrated file: ToolHive's catalog as text, the production dump (over the object limit as text)
+/// gzip-compressed in `binaryData`.
+#[tokio::test]
+async fn a_migrated_config_map_reads_back_as_the_same_catalog() {
+    use thv_model::detect::FormatHint;
+    use thv_model::load::load_bytes;
+    use thv_operator::migrate::{Encoding, Target, migrate};
+    let fake = fake();
+    for (relative, encoding) in
+        [(thv_testdata::TOOLHIVE_REGISTRY, Encoding::Text), (thv_testdata::REAL_DUMP, Encoding::Gzip)]
+    {
+        let Some(path) = thv_testdata::shared_file(relative) else { return };
+        let bytes = std::fs::read(&path).expect("read the data");
+        let local = spec(json!({"file": {"path": path}}));
+        let target = Target { name: "platform".into(), namespace: Some(NAMESPACE.into()), key: "catalog.json".into() };
+        let migration = migrate(&local, Some(&bytes), &target).expect("migrated");
+        assert_eq!(migration.encoding, Some(encoding), "{relative}");
+        let object = migration.config_map.clone().expect("a ConfigMap");
+        let api: Api<ConfigMap> = Api::namespaced(fake.client_as("user"), NAMESPACE);
+        let name = object.metadata.name.clone().expect("named");
+        api.patch(&name, &PatchParams::apply("user").force(), &Patch::Apply(&object)).await.expect("apply");
+        let (local_back, _) = thv_operator::convert::to_local("platform", &migration.registry.spec).expect("local");
+        let outcome = source(&fake, &local_back).fetch(None).await.expect("fetched");
+        let (read, _, _) = fetched_bytes(&outcome);
+        let original = load_bytes(&bytes, FormatHint::Auto).expect("original");
+        let migrated = load_bytes(read, FormatHint::Auto).expect("migrated");
+        assert_eq!(migrated.catalog, original.catalog, "{relative}");
+        assert!(!original.catalog.entries.is_empty());
+    }
+}

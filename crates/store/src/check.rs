@@ -7,7 +7,9 @@
 //! update a row twice in one statement; SQLite would keep the last). Every backend, in this crate or outside
 //! it, calls [`commit`] and [`run`] before it writes.
 
-use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncCommit, SyncOutcome, SyncRun};
+use crate::{
+    Change, ImportedEntry, RegistryState, ServerVersion, StoreError, StoreResult, SyncCommit, SyncOutcome, SyncRun,
+};
 
 /// Checks a commit before it is written; the error names the record and the field.
 pub fn commit(commit: &SyncCommit) -> StoreResult<()> {
@@ -43,6 +45,27 @@ pub fn commit(commit: &SyncCommit) -> StoreResult<()> {
     }
     for change in &commit.changes {
         change_text(change, OPERATION)?;
+    }
+    Ok(())
+}
+
+/// Checks an imported layer before it is written with a commit: text fields without NUL characters, each
+/// (name, version) once.
+pub fn layer(layer: &[ImportedEntry]) -> StoreResult<()> {
+    const OPERATION: &str = "commit_import";
+    let mut seen = std::collections::HashSet::with_capacity(layer.len());
+    for entry in layer {
+        let what = || format!("imported entry for server {:?} version {:?}", entry.name, entry.version);
+        text(&entry.name, "name", &what, OPERATION)?;
+        text(&entry.version, "version", &what, OPERATION)?;
+        text(&entry.imported_at, "importedAt", &what, OPERATION)?;
+        text(entry.record.as_str(), "record", &what, OPERATION)?;
+        if !seen.insert((entry.name.as_str(), entry.version.as_str())) {
+            return Err(StoreError::Query {
+                operation: OPERATION,
+                message: format!("{} is in the layer twice; nothing was written", what()),
+            });
+        }
     }
     Ok(())
 }

@@ -12,6 +12,9 @@
 //! refuse the same things), value conversions (`encode`) and the mapping of rows to records (`rows`).
 //! [`open`] opens whichever a [`StoreLocation`] names.
 //!
+//! Beside the catalog, each registry may have an **imported layer** ([`Store::imported`]): records imported
+//! by hand, stored apart from the source's so that every sync merges them in again (`thv_sync::import`).
+//!
 //! Several processes may serve one database (`thv registry serve` replicas): the trait's coordination
 //! methods — sync leases, sync requests, catalog versions, change events — are described in [`replica`].
 
@@ -38,8 +41,8 @@ pub use postgres::PostgresStore;
 pub use replica::{EventFeed, Lease, Leased, StoreEvent};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Change, ChangeKind, Counts, FailureKind, NameVersion, RegistryState, ServerVersion, SyncCommit, SyncOutcome,
-    SyncRun,
+    Change, ChangeKind, Counts, FailureKind, ImportedEntry, NameVersion, RegistryState, ServerVersion, SyncCommit,
+    SyncOutcome, SyncRun,
 };
 
 /// Errors of a store backend.
@@ -136,7 +139,15 @@ pub trait Store: Send + Sync {
     /// The changes a run committed (empty for runs that committed nothing).
     async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>>;
 
-    /// Deletes everything stored for a registry.
+    /// The registry's imported layer, ordered by (name, version): the entries imported into it, merged into
+    /// its catalog by every sync (empty when nothing was imported).
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>>;
+
+    /// [`Store::commit_sync`] that also replaces the registry's imported layer with `layer`, in the same
+    /// transaction: the catalog rebuilt with the new layer and the layer itself change together or not at all.
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64>;
+
+    /// Deletes everything stored for a registry (its imported layer included).
     async fn remove_registry(&self, registry: &str) -> StoreResult<()>;
 
     /// Closes the store's connections (flushing any write-ahead log). Further calls may fail.

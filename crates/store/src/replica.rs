@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{Change, RegistryState, ServerVersion, Store, StoreResult, SyncCommit, SyncRun};
+use crate::{Change, ImportedEntry, RegistryState, ServerVersion, Store, StoreResult, SyncCommit, SyncRun};
 
 /// A registry's sync lease as the database sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +107,14 @@ impl Store for Leased<'_> {
 
     async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
         self.store.changes(run_id).await
+    }
+
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        self.store.imported(registry).await
+    }
+
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        self.store.commit_import(commit, layer).await
     }
 
     async fn remove_registry(&self, registry: &str) -> StoreResult<()> {

@@ -8,7 +8,7 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::encode::{parse_json, read_change_kind, read_counter, read_counts, read_failure_kind, read_outcome};
-use crate::{Change, JsonText, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
+use crate::{Change, ImportedEntry, JsonText, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
 
 /// The columns of `registry_state`, in every backend's dialect.
 pub(crate) const STATE_COLUMNS: &str = "registry, spec_digest, filter_digest, validators, revision, content_digest, \
@@ -16,6 +16,8 @@ pub(crate) const STATE_COLUMNS: &str = "registry, spec_digest, filter_digest, va
 /// The columns of `server_versions` a catalog read selects.
 pub(crate) const VERSION_COLUMNS: &str = "name, version, document, extra_meta, digest, status, status_changed_at, \
      status_message, published_at, updated_at, is_latest";
+/// The columns of `imported_entries` a layer read selects.
+pub(crate) const IMPORTED_COLUMNS: &str = "name, version, record, imported_at";
 /// The columns of `sync_runs`.
 pub(crate) const RUN_COLUMNS: &str = "id, registry, started_at, finished_at, outcome, error, revision, digest, \
      total, added, removed, updated, skipped";
@@ -91,6 +93,17 @@ pub(crate) fn version_from_row(row: &impl Columns, registry: &str, index: usize)
         name,
         version,
     })
+}
+
+/// A row of `registry`'s imported layer.
+pub(crate) fn imported_from_row(row: &impl Columns, registry: &str) -> StoreResult<ImportedEntry> {
+    let position = || format!("imported_entries row of registry {registry:?}");
+    let name = row.text("name", &position)?;
+    let version = row.text("version", &position)?;
+    let what = || format!("imported_entries row ({registry:?}, {name:?}, {version:?})");
+    let record = JsonText::parse(row.text("record", &what)?)
+        .map_err(|e| StoreError::Corrupt { what: format!("{}.record", what()), message: format!("not JSON: {e}") })?;
+    Ok(ImportedEntry { imported_at: row.text("imported_at", &what)?, record, name, version })
 }
 
 /// A `sync_runs` row.

@@ -232,3 +232,18 @@ pub struct SyncCommit {
     /// The change set to record.
     pub changes: Vec<Change>,
 }
+
+/// One entry of a registry's imported layer: a record `thv registry import` (or an import job) added to the
+/// registry, kept apart from what the source gives so that every sync merges it in again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedEntry {
+    /// Full server name.
+    pub name: String,
+    /// Version string.
+    pub version: String,
+    /// The record `{server, _meta}` as imported (JSON text, verbatim).
+    pub record: crate::JsonText,
+    /// When it was imported or last updated (RFC 3339).
+    pub imported_at: String,
+}

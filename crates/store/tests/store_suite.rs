@@ -11,7 +11,7 @@ mod common;
 
 use common::{TestDb, catalog, change, commit, generation_of, key, run, state, version};
 use serde_json::json;
-use thv_store::{ChangeKind, Counts, FailureKind, NameVersion, StoreError, SyncOutcome};
+use thv_store::{ChangeKind, Counts, FailureKind, ImportedEntry, NameVersion, StoreError, SyncOutcome};
 
 fn nv(name: &str, version: &str) -> NameVersion {
     NameVersion { name: name.to_owned(), version: version.to_owned() }
@@ -37,7 +37,49 @@ store_suite!(
     a_second_store_on_the_database_sees_each_commit,
     a_version_cannot_exist_without_its_registry,
     corrupt_rows_are_reported_with_their_key,
+    the_imported_layer_changes_with_its_commit_and_goes_with_the_registry,
 );
+
+fn imported(name: &str, version: &str, note: &str) -> ImportedEntry {
+    let record = json!({"server": {"name": name, "version": version, "description": note}});
+    ImportedEntry {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        record: record.into(),
+        imported_at: "2026-01-01T00:00:00Z".to_owned(),
+    }
+}
+
+async fn the_imported_layer_changes_with_its_commit_and_goes_with_the_registry(db: TestDb) {
+    let store = db.open().await;
+    assert!(store.imported("reg").await.unwrap().is_empty(), "nothing imported yet");
+    let (a, b) = (version("io.x/a", "1.0.0", 1), version("io.x/b", "1.0.0", 1));
+    let layer = vec![imported("io.x/b", "1.0.0", "second"), imported("io.x/a", "1.0.0", "first ✓")];
+    store.commit_import(&commit("reg", "r1", 2, vec![b.clone(), a.clone()], vec![]), &layer).await.unwrap();
+    let stored = store.imported("reg").await.unwrap();
+    assert_eq!(stored, vec![layer[1].clone(), layer[0].clone()], "ordered by name, verbatim");
+    assert_eq!(store.catalog("reg").await.unwrap(), vec![a.clone(), b.clone()], "the catalog changed with it");
+    assert!(store.imported("other").await.unwrap().is_empty(), "registries are isolated");
+
+    // A sync's commit leaves the layer alone.
+    store.commit_sync(&commit("reg", "r2", 2, vec![version("io.x/a", "1.0.0", 2)], vec![])).await.unwrap();
+    assert_eq!(store.imported("reg").await.unwrap().len(), 2);
+
+    // A refused layer writes nothing, neither the layer nor the catalog.
+    let twice = vec![imported("io.x/c", "1", "x"), imported("io.x/c", "1", "y")];
+    let err = store.commit_import(&commit("reg", "r3", 3, vec![version("io.x/c", "1", 1)], vec![]), &twice).await;
+    let message = err.unwrap_err().to_string();
+    assert!(message.contains("\"io.x/c\"") && message.contains("twice"), "{message}");
+    assert_eq!(store.imported("reg").await.unwrap().len(), 2);
+    assert_eq!(store.catalog("reg").await.unwrap().len(), 2);
+
+    // An empty layer clears it; removing the registry removes a layer too.
+    store.commit_import(&commit("reg", "r4", 1, vec![], vec![nv("io.x/b", "1.0.0")]), &[]).await.unwrap();
+    assert!(store.imported("reg").await.unwrap().is_empty());
+    store.commit_import(&commit("reg", "r5", 2, vec![b], vec![]), &layer[..1]).await.unwrap();
+    store.remove_registry("reg").await.unwrap();
+    assert!(store.imported("reg").await.unwrap().is_empty());
+}
 
 async fn every_field_of_a_version_round_trips(db: TestDb) {
     let store = db.open().await;

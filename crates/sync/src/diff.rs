@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
-use thv_model::upstream::{OfficialMeta, ServerResponse};
+use thv_model::upstream::{OfficialMeta, ResponseMeta, ServerResponse};
 use thv_model::version::latest_index;
 use thv_store::{Change, ChangeKind, NameVersion, ServerVersion};
 
@@ -60,6 +60,40 @@ pub fn candidate_with_document(entry: ServerResponse, document: Value, now: &str
             is_latest: false,
         },
     }
+}
+
+/// A stored version as the registry API's record `{server, _meta}`: the stored document, the official block
+/// from the stored metadata, and the other `_meta` keys verbatim. The way back from [`candidate`]: a record
+/// made here becomes the same stored version again.
+pub fn record_of(version: &ServerVersion) -> Result<ServerResponse, serde_json::Error> {
+    let official = OfficialMeta {
+        status: Some(version.status.clone()),
+        status_changed_at: version.status_changed_at.clone(),
+        status_message: version.status_message.clone(),
+        published_at: Some(version.published_at.clone()),
+        updated_at: Some(version.updated_at.clone()),
+        is_latest: Some(version.is_latest),
+        ..OfficialMeta::default()
+    };
+    let mut extra = match &version.extra_meta {
+        Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    extra.shift_remove(thv_model::upstream::OFFICIAL_META_KEY);
+    Ok(ServerResponse {
+        server: version.document.decode()?,
+        meta: Some(ResponseMeta { official: Some(official), extra }),
+        ..ServerResponse::default()
+    })
+}
+
+/// A stored catalog as a model [`Catalog`](thv_model::catalog::Catalog) for the writers of `thv_model::write`:
+/// one record per stored version, in store order, the file's `last_updated` being the newest `updatedAt`.
+pub fn catalog_of(versions: &[ServerVersion]) -> Result<thv_model::catalog::Catalog, serde_json::Error> {
+    let entries = versions.iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
+    let last_updated = versions.iter().max_by_key(|v| publish_key(&v.updated_at)).map(|v| v.updated_at.clone());
+    let info = thv_model::catalog::CatalogInfo { last_updated, ..Default::default() };
+    Ok(thv_model::catalog::Catalog { info, entries })
 }
 
 /// The result of comparing a new catalog with the stored one.
@@ -273,6 +307,24 @@ mod tests {
         let d = diff(&[], next, T0);
         let latest: Vec<&str> = d.catalog.iter().filter(|v| v.is_latest).map(|v| v.version.as_str()).collect();
         assert_eq!(latest, vec!["snapshot-b"], "neither is semver: the later publish wins");
+    }
+
+    #[test]
+    fn a_stored_version_becomes_the_record_it_was_made_from() {
+        let value = json!({"server": {"name": "a/x", "version": "1.0.0", "description": "d"}, "_meta": {
+            "io.modelcontextprotocol.registry/official": {"status": "deprecated", "statusMessage": "use b/y",
+                "publishedAt": T0, "updatedAt": T1, "isLatest": true},
+            "com.example/extra": {"k": [1]},
+        }});
+        let record: ServerResponse = serde_json::from_value(value.clone()).expect("record");
+        let stored = diff(&[], vec![candidate(record, T1)], T1).catalog;
+        let back = record_of(&stored[0]).expect("record");
+        assert_eq!(serde_json::to_value(&back).expect("json"), value);
+        let again = diff(&stored, vec![candidate(back, T1)], T1);
+        assert!(again.is_empty(), "{again:?}");
+        let catalog = catalog_of(&stored).expect("catalog");
+        assert_eq!(catalog.info.last_updated.as_deref(), Some(T1));
+        assert_eq!(catalog.entries.len(), 1);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! with a broken one.
 
 pub mod diff;
+pub mod import;
 pub mod lease;
 pub mod pipeline;
 pub mod scheduler;
 pub mod spec;
 pub mod status;
 
+pub use import::{EntryOutcome, EntryResult, ImportCounts, ImportMode, ImportReport};
 pub use lease::{check_replica_id, default_replica_id};
 pub use pipeline::{FailureCause, SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
 pub use scheduler::{HeldLeases, Scheduler, SchedulerHandle, sync_spec};

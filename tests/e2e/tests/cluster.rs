@@ -228,3 +228,131 @@ async fn a_missing_configmap_stalls_with_an_event() {
     wait_for(&registries, "orphan", condition_is("Ready", "True")).await;
     cleanup(&client, &namespace).await;
 }
+
+/// Applies `manifest` (any kind) in `namespace` by server-side apply.
+async fn apply(client: &Client, namespace: &str, manifest: serde_json::Value) {
+    let object: kube::api::DynamicObject = serde_json::from_value(manifest).expect("manifest");
+    let gvk = kube::api::GroupVersionKind::try_from(object.types.as_ref().expect("types")).expect("gvk");
+    let (resource, _) = kube::discovery::pinned_kind(client, &gvk).await.expect("discovery");
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    api.patch(&object.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
+        .await
+        .expect("apply");
+}
+
+/// `storage.type: postgres` on a real cluster: a throwaway PostgreSQL pod in the test's namespace (image
+/// `postgres:17-alpine`, pulled by the cluster), its URL in a Secret; the operator syncs into it and two API
+/// replicas serve it with the URL from the Secret by `secretKeyRef`.
+#[tokio::test]
+async fn a_postgres_registry_is_served_by_two_replicas_from_its_secret() {
+    let Some(client) = cluster().await else { return };
+    let namespace = namespace(&client, "postgres").await;
+    let password = format!("e2e-{}", jiff::Timestamp::now().as_nanosecond());
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+        "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}),
+    )
+    .await;
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db"},
+        "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": {"metadata": {"labels": {"app": "db"}},
+            "spec": {"containers": [{"name": "postgres", "image": "postgres:17-alpine",
+                "env": [{"name": "POSTGRES_PASSWORD", "value": password}], "ports": [{"containerPort": 5432}]}]}}}}),
+    )
+    .await;
+    let url = format!("postgres://postgres:{password}@db.{namespace}.svc:5432/postgres?sslmode=disable");
+    apply(
+        &client,
+        &namespace,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "registry-db"},
+        "stringData": {"url": url}}),
+    )
+    .await;
+    put_catalog(&client, &namespace, &["io.example/pg-a", "io.example/pg-b"]).await;
+    let registries: Api<McpRegistry> = Api::namespaced(client.clone(), &namespace);
+    let registry: McpRegistry = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistry", "metadata": {"name": "platform"},
+        "spec": {"source": {"type": "configmap", "configMap": {"name": "catalog"}}, "api": {"replicas": 2},
+                 "storage": {"type": "postgres", "postgres": {"secretRef": {"name": "registry-db"}}}}
+    }))
+    .expect("registry");
+    registries.create(&PostParams::default(), &registry).await.expect("create the registry");
+
+    // The database takes a moment to start: StorageFailed retries until it answers, then Ready.
+    let ready = wait_for(&registries, "platform", condition_is("Ready", "True")).await;
+    let status = ready.status.expect("status");
+    assert_eq!(status.servers, Some(2));
+    let postgres = status.storage_ref.and_then(|s| s.postgres).expect("storageRef.postgres");
+    assert_eq!(postgres.registry, format!("{namespace}/platform"));
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    assert!(configmaps.get_opt(&storage_config_map_name("platform")).await.expect("get").is_none());
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let deployment = deployments.get(&api_name("platform")).await.expect("the API Deployment");
+    let text = serde_json::to_string(&deployment).expect("JSON");
+    assert!(!text.contains(&password), "the password is not in the Deployment");
+    let page = api_get(&client, &namespace, "platform", "/v0.1/servers").await;
+    assert_eq!(server_names(&page), ["io.example/pg-a", "io.example/pg-b"]);
+    cleanup(&client, &namespace).await;
+}
+
+#[tokio::test]
+async fn a_sync_job_and_an_export_job_run_once_and_clean_up() {
+    use thv_operator::jobs::{JobPhase, RegistrySyncOutcome};
+    use thv_operator::{McpRegistryExportJob, McpRegistrySyncJob};
+
+    let Some(client) = cluster().await else { return };
+    let namespace = namespace(&client, "jobs").await;
+    put_catalog(&client, &namespace, &["io.example/alpha"]).await;
+    create_registry(&client, &namespace, "platform").await;
+    let registries: Api<McpRegistry> = Api::namespaced(client.clone(), &namespace);
+    wait_for(&registries, "platform", condition_is("Ready", "True")).await;
+
+    let sync_jobs: Api<McpRegistrySyncJob> = Api::namespaced(client.clone(), &namespace);
+    let job: McpRegistrySyncJob = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistrySyncJob", "metadata": {"name": "now"},
+        "spec": {"registries": ["platform"], "ttlSecondsAfterFinished": 5}
+    }))
+    .expect("sync job");
+    sync_jobs.create(&PostParams::default(), &job).await.expect("create the sync job");
+    let finished = |j: Option<&McpRegistrySyncJob>| {
+        j.and_then(|j| j.status.as_ref()).is_some_and(|s| s.job.phase.is_some_and(JobPhase::is_finished))
+    };
+    let done = tokio::time::timeout(WAIT, await_condition(sync_jobs.clone(), "now", finished))
+        .await
+        .expect("in time")
+        .expect("watch")
+        .expect("the job exists");
+    let uid = done.uid().expect("uid");
+    let status = done.status.expect("status");
+    assert_eq!(status.job.phase, Some(JobPhase::Succeeded), "{status:?}");
+    assert_eq!(status.registries[0].result, RegistrySyncOutcome::Unchanged);
+    tokio::time::timeout(WAIT, await_condition(sync_jobs, "now", conditions::is_deleted(&uid)))
+        .await
+        .expect("deleted after its TTL in time")
+        .expect("watch");
+
+    let export_jobs: Api<McpRegistryExportJob> = Api::namespaced(client.clone(), &namespace);
+    let job: McpRegistryExportJob = serde_json::from_value(json!({
+        "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": "MCPRegistryExportJob", "metadata": {"name": "backup"},
+        "spec": {"registry": "platform", "format": "upstream", "configMap": {"name": "platform-export"}}
+    }))
+    .expect("export job");
+    export_jobs.create(&PostParams::default(), &job).await.expect("create the export job");
+    let succeeded = |j: Option<&McpRegistryExportJob>| {
+        j.and_then(|j| j.status.as_ref()).is_some_and(|s| s.job.phase == Some(JobPhase::Succeeded))
+    };
+    tokio::time::timeout(WAIT, await_condition(export_jobs, "backup", succeeded))
+        .await
+        .expect("in time")
+        .expect("watch");
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let export = configmaps.get("platform-export").await.expect("the export ConfigMap");
+    let text = export.data.and_then(|d| d.get("registry.json").cloned()).expect("registry.json");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(document["data"]["servers"][0]["name"], "io.example/alpha");
+    cleanup(&client, &namespace).await;
+}

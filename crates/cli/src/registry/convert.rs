@@ -1,16 +1,14 @@
 //! `thv registry convert`: ToolHive ⇄ server.json, losslessly.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use thv_model::detect::FormatHint;
 use thv_model::load::{EntryIssue, load_bytes};
 use thv_model::write::{EntryReport, Outcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
 
-use crate::files::{Readers, write_atomically};
+use crate::files::write_output;
 use crate::input::read_input;
 use crate::output::plural;
 
@@ -50,7 +48,7 @@ pub struct ConvertArgs {
     /// Format to write.
     #[arg(long, value_enum)]
     pub to: ToFormat,
-    /// Write to FILE (atomically) instead of standard output.
+    /// Write to FILE (atomically) instead of standard output (`-`: standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// List every entry that was degraded or skipped, with the reasons.
@@ -64,14 +62,9 @@ pub struct ConvertArgs {
 /// Runs the command.
 pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     let doc = read_input(&args.input)?;
-    let hint = match args.from {
-        FromFormat::Auto => FormatHint::Auto,
-        FromFormat::Toolhive => FormatHint::ToolHive,
-        FromFormat::Upstream => FormatHint::Upstream,
-    };
-    let loaded = load_bytes(&doc.bytes, hint).with_context(|| doc.name.clone())?;
+    let loaded = load_bytes(&doc.bytes, args.from.hint()).with_context(|| doc.name.clone())?;
     let options = ToolHiveWriteOptions { now: Some(jiff::Timestamp::now().round(jiff::Unit::Second)?.to_string()) };
-    let (json, reports) = match args.to {
+    let (mut json, reports) = match args.to {
         ToFormat::Toolhive => {
             let (registry, reports) = to_toolhive(&loaded.catalog, &options);
             (serde_json::to_vec_pretty(&registry)?, reports)
@@ -81,7 +74,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
             (serde_json::to_vec_pretty(&to_upstream_file(&loaded.catalog, &options))?, Vec::new())
         }
     };
-    write_output(args.output.as_ref(), &json)?;
+    json.push(b'\n');
+    write_output(args.output.as_deref(), &json)?;
     summarise(
         &doc.name,
         &loaded.format.to_string(),
@@ -93,24 +87,8 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_output(path: Option<&PathBuf>, json: &[u8]) -> anyhow::Result<()> {
-    match path {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(json)?;
-            out.write_all(b"\n")?;
-            Ok(())
-        }
-        Some(path) => {
-            let mut bytes = Vec::with_capacity(json.len() + 1);
-            bytes.extend_from_slice(json);
-            bytes.push(b'\n');
-            write_atomically(path, &bytes, Readers::AsBefore)
-        }
-    }
-}
-
-fn summarise(
+/// Prints what a conversion did on standard error: records read, written, left out (with reasons).
+pub(crate) fn summarise(
     name: &str,
     format: &str,
     loaded: usize,

@@ -2,8 +2,11 @@
 
 mod add;
 mod connections;
-mod convert;
+pub(crate) mod convert;
+mod export;
+mod import;
 mod list;
+mod migrate;
 mod remove;
 pub(crate) mod serve;
 mod show;
@@ -34,6 +37,12 @@ pub enum RegistryCommand {
     Serve(Box<serve::ServeArgs>),
     /// Convert a catalog between the ToolHive format and the official server.json formats.
     Convert(convert::ConvertArgs),
+    /// Import servers from a file into a registry's imported layer, which every sync keeps over the source.
+    Import(import::ImportArgs),
+    /// Export a registry's stored catalog as a ToolHive or upstream file.
+    Export(export::ExportArgs),
+    /// Write Kubernetes manifests (an MCPRegistry and the ConfigMap with its data) for a catalog file or a registry.
+    Migrate(migrate::MigrateArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
     Validate(validate::ValidateArgs),
     /// Manage the API tokens `thv registry serve` accepts.
@@ -51,6 +60,9 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Sync(args) => sync::run(&args, locations).await,
         RegistryCommand::Serve(args) => serve::run(&args, locations).await,
         RegistryCommand::Convert(args) => convert::run(&args),
+        RegistryCommand::Import(args) => import::run(&args, locations).await,
+        RegistryCommand::Export(args) => export::run(&args, locations).await,
+        RegistryCommand::Migrate(args) => migrate::run(&args, locations).await,
         RegistryCommand::Validate(args) => validate::run(&args),
         RegistryCommand::Token(cmd) => token::run(&cmd),
     }

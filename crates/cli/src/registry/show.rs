@@ -31,6 +31,8 @@ struct Shown {
     /// Without secrets ([`RegistrySpec::redacted`]).
     spec: RegistrySpec,
     state: Option<thv_store::RegistryState>,
+    /// Entries of the imported layer (`thv registry import`).
+    imported_entries: usize,
     runs: Vec<SyncRun>,
     latest_changes: Option<LatestChanges>,
 }
@@ -50,7 +52,9 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
     // Without a database nothing was synced: the registry is shown as never synced, and nothing is created.
     let shown = match crate::store::open_existing(locations).await? {
         Some(store) => stored(spec, store.as_ref(), args.runs).await?,
-        None => Shown { spec: spec.redacted(), state: None, runs: Vec::new(), latest_changes: None },
+        None => {
+            Shown { spec: spec.redacted(), state: None, imported_entries: 0, runs: Vec::new(), latest_changes: None }
+        }
     };
     if !args.output.is_table() {
         print_data(args.output, &shown)?;
@@ -63,6 +67,14 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         crate::output::outln!("  servers: {}", s.server_count);
         crate::output::outln!("  revision: {}", s.revision.as_deref().unwrap_or("-"));
         crate::output::outln!("  digest: {}", s.content_digest.as_deref().unwrap_or("-"));
+        if shown.imported_entries > 0 {
+            crate::output::outln!(
+                "  imported: {} in the imported layer (merged over the source at every sync; \
+                 thv registry import --registry {} --clear empties it)",
+                shown.imported_entries,
+                spec.name
+            );
+        }
         crate::output::outln!("  last success: {}", s.last_success_at.as_deref().unwrap_or("never"));
         if s.failed_attempts > 0 {
             crate::output::outln!(
@@ -111,7 +123,8 @@ async fn stored(spec: &RegistrySpec, store: &dyn thv_store::Store, runs: u32) ->
             store.runs(&spec.name, u32::MAX).await?.into_iter().filter(|r| r.id < oldest_shown).collect();
         latest_changes = first_change_set(store, &older).await?;
     }
-    Ok(Shown { spec: spec.redacted(), state, runs: recent, latest_changes })
+    let imported_entries = store.imported(&spec.name).await?.len();
+    Ok(Shown { spec: spec.redacted(), state, imported_entries, runs: recent, latest_changes })
 }
 
 /// The change set of the newest successful run among `runs` (newest first) that changed something.

@@ -95,12 +95,15 @@ mod tests {
         assert_eq!(code, 503);
         assert_eq!(
             body,
-            "waiting for the watches of configmaps, deployments, mcpregistries, secrets, services to list\n"
+            "waiting for the watches of configmaps, deployments, mcpregistries, mcpregistryexportjobs, \
+             mcpregistrysyncjobs, secrets, services to list\n"
         );
         readiness.set_standby(true);
         assert_eq!(get(addr, "/readyz").await, (200, "ok: standby, another replica leads\n".to_owned()));
         readiness.set_standby(false);
-        for watch in ["mcpregistries", "deployments", "services", "configmaps"] {
+        for watch in
+            ["mcpregistries", "deployments", "services", "configmaps", "mcpregistrysyncjobs", "mcpregistryexportjobs"]
+        {
             readiness.synced(watch);
         }
         assert_eq!(get(addr, "/readyz").await.0, 503, "secrets still listing");

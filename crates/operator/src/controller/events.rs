@@ -112,6 +112,12 @@ pub fn plan(previous: &McpRegistryStatus, next: &McpRegistryStatus, step: &Catal
                 }
             }
         }
+        CatalogStep::StorageUnavailable(problem, _) => {
+            let reason = super::status::storage_reason(problem);
+            if !was_ready_for(reason) {
+                events.push(Planned::new(true, reason, "Store", problem.to_string()));
+            }
+        }
         _ => {}
     }
     let deployment_failed =
@@ -124,7 +130,7 @@ pub fn plan(previous: &McpRegistryStatus, next: &McpRegistryStatus, step: &Catal
     events
 }
 
-fn bounded(mut note: String) -> String {
+pub(crate) fn bounded(mut note: String) -> String {
     if note.len() <= NOTE_MAX {
         return note;
     }
@@ -139,6 +145,8 @@ fn bounded(mut note: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use thv_sync::FailureCause;
 
     use super::*;
@@ -196,6 +204,32 @@ mod tests {
         let (invalid, events) = after(&synced, CatalogStep::InvalidSpec("spec.source: bad"));
         assert_eq!(events.iter().map(|e| (e.warning, e.reason)).collect::<Vec<_>>(), [(true, Reason::InvalidSpec)]);
         assert_eq!(after(&invalid, CatalogStep::InvalidSpec("spec.source: bad")).1, []);
+    }
+
+    #[test]
+    fn a_storage_problem_is_announced_once_and_without_its_secret() {
+        let success = report(SyncOutcome::Success);
+        let first = run(SyncReason::FirstSync, &success);
+        let (synced, _) = after(&McpRegistryStatus::default(), CatalogStep::Synced(&first));
+        let missing = crate::postgres::StorageError::SecretNotFound {
+            namespace: "team-a".into(),
+            name: "registry-db".into(),
+            problem: "has no key url".into(),
+        };
+        let (stalled, events) = after(&synced, CatalogStep::StorageUnavailable(&missing, None));
+        assert_eq!(
+            events.iter().map(|e| (e.warning, e.reason, e.action)).collect::<Vec<_>>(),
+            [(true, Reason::StorageSecretNotFound, "Store")]
+        );
+        assert_eq!(
+            events[0].note,
+            "Secret team-a/registry-db has no key url (storage.postgres.secretRef); the stored catalog is kept"
+        );
+        assert_eq!(after(&stalled, CatalogStep::StorageUnavailable(&missing, None)).1, [], "once");
+        let down =
+            crate::postgres::StorageError::Unavailable("cannot open the store at postgres://db/r: refused".into());
+        let (_, events) = after(&stalled, CatalogStep::StorageUnavailable(&down, Some(Duration::from_secs(30))));
+        assert_eq!(events.iter().map(|e| e.reason).collect::<Vec<_>>(), [Reason::StorageFailed]);
     }
 
     #[test]

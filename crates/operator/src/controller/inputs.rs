@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 
-use crate::{AuthSecret, McpRegistry, SourceType};
+use crate::{AuthSecret, McpRegistry, SourceType, StorageType};
 
 /// Which kind of object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +34,8 @@ pub struct InputRef {
     pub name: String,
 }
 
-/// The objects `registry` reads: its source ConfigMap, or the Secret of its source's `authSecret`.
+/// The objects `registry` reads: its source ConfigMap, or the Secret of its source's `authSecret`, and the
+/// Secret of its PostgreSQL storage.
 pub fn references(registry: &McpRegistry) -> Vec<InputRef> {
     let Some(namespace) = registry.namespace() else {
         return Vec::new();
@@ -48,7 +49,15 @@ pub fn references(registry: &McpRegistry) -> Vec<InputRef> {
         SourceType::Git => secret(source.git.as_ref().and_then(|g| g.auth_secret.as_ref())),
         SourceType::Registry => secret(source.registry.as_ref().and_then(|r| r.auth_secret.as_ref())),
     };
-    reference.into_iter().collect()
+    // The storage Secret: a fix or a rotation reconciles the registry at once.
+    let storage = registry
+        .spec
+        .storage
+        .postgres
+        .as_ref()
+        .filter(|_| registry.spec.storage.type_ == StorageType::Postgres)
+        .map(|p| input(InputKind::Secret, &p.secret_ref.name));
+    reference.into_iter().chain(storage).collect()
 }
 
 /// The registries in `store` that read `input`.
@@ -152,6 +161,11 @@ mod tests {
         assert_eq!(references(&url), [secret("token")]);
         let anonymous = registry(serde_json::json!({"type": "git", "git": {"repository": "https://x/r.git"}}));
         assert_eq!(references(&anonymous), []);
+        let mut stored = registry(serde_json::json!({"type": "configmap", "configMap": {"name": "catalog"}}));
+        stored.spec.storage = serde_json::from_value(serde_json::json!({"type": "postgres",
+            "postgres": {"secretRef": {"name": "registry-db", "key": "url"}}}))
+        .expect("storage");
+        assert_eq!(references(&stored), [cm("catalog"), secret("registry-db")], "the storage Secret too");
     }
 
     #[test]

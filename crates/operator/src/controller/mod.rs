@@ -19,6 +19,7 @@ pub mod admin;
 mod backend;
 pub mod events;
 pub mod inputs;
+pub mod jobs;
 pub mod leader;
 pub mod metrics;
 mod process;
@@ -53,14 +54,24 @@ pub const FIELD_MANAGER: &str = "thv-operator";
 /// The Events' reporting controller.
 pub const REPORTER: &str = "thv-operator";
 
-/// Where a registry's catalog is stored and fetched from: the storage ConfigMap and the sources. One
-/// implementation serves the cluster; the seam keeps the reconciler ignorant of how each is built.
+/// Where a registry's catalog is stored and fetched from: the storage (ConfigMap or PostgreSQL) and the
+/// sources. One implementation serves the cluster; the seam keeps the reconciler ignorant of how each is
+/// built.
+#[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
-    /// The store of `registry`'s catalog and sync state.
-    fn store(&self, registry: &McpRegistry) -> Result<Arc<dyn Store>, Error>;
+    /// The store of `registry`'s catalog and sync state, as its `spec.storage` names it. A storage that
+    /// cannot be used (a missing Secret, an unreachable database) is [`Error::Storage`].
+    async fn store(&self, registry: &McpRegistry) -> Result<Arc<dyn Store>, Error>;
 
     /// The source `spec` names, for `registry` (credentials from its namespace, read at each fetch).
     fn source(&self, registry: &McpRegistry, spec: &RegistrySpec) -> Result<Box<dyn Source>, SourceError>;
+
+    /// The `resourceVersion` of the PostgreSQL storage Secret of the registry `uid` as [`Backend::store`]
+    /// last read it (`None` when it has not, or the registry is not stored in PostgreSQL).
+    fn storage_secret_version(&self, uid: &str) -> Option<String> {
+        let _ = uid;
+        None
+    }
 
     /// The registry of uid `uid` was deleted: drop what was kept for it.
     fn forget(&self, uid: &str) {
@@ -79,6 +90,8 @@ pub struct Settings {
     pub api: ApiPodTemplate,
     /// The Events' reporting instance (the pod name).
     pub instance: Option<String>,
+    /// How the job controllers space the retries of failed attempts.
+    pub job_backoff: crate::jobs::lifecycle::Backoff,
 }
 
 /// What every reconcile shares.
@@ -170,6 +183,9 @@ pub enum Error {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] thv_store::StoreError),
+    /// The registry's storage cannot be used (reported on its status, not retried as an error).
+    #[error(transparent)]
+    Storage(#[from] crate::postgres::StorageError),
 }
 
 impl Error {
@@ -185,8 +201,9 @@ mod tests {
 
     struct NoBackend;
 
+    #[async_trait::async_trait]
     impl Backend for NoBackend {
-        fn store(&self, _: &McpRegistry) -> Result<Arc<dyn Store>, Error> {
+        async fn store(&self, _: &McpRegistry) -> Result<Arc<dyn Store>, Error> {
             Err(Error::Incomplete("store"))
         }
 
@@ -197,8 +214,13 @@ mod tests {
 
     #[tokio::test]
     async fn reconcile_errors_back_off_per_registry_and_reset() {
-        let settings =
-            Settings { namespace: None, concurrency: 2, api: ApiPodTemplate { image: "thv".into() }, instance: None };
+        let settings = Settings {
+            namespace: None,
+            concurrency: 2,
+            api: ApiPodTemplate { image: "thv".into() },
+            instance: None,
+            job_backoff: Default::default(),
+        };
         let context =
             Context::new(thv_kube_fake::FakeApiServer::new().client(), Arc::new(NoBackend), settings, Arc::default());
         let a = ObjectRef::<McpRegistry>::new("a").within("ns");

@@ -33,7 +33,7 @@ use super::status::{self, ApiState, CatalogStep, Observed, SyncRun};
 use super::{Context, Error, FIELD_MANAGER, events, inputs, workload};
 use crate::conditions::{self, ConditionType, Reason};
 use crate::labels::{self, pending_sync_trigger_after};
-use crate::{ConfigMapRef, McpRegistry, McpRegistryStatus, StorageRef, StorageType};
+use crate::{ConfigMapRef, McpRegistry, McpRegistryStatus, PostgresRef, StorageRef, StorageSpec, StorageType};
 
 /// Reconciles one registry (kube-runtime's reconciler).
 pub async fn reconcile(registry: Arc<McpRegistry>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -107,8 +107,19 @@ impl<'a> Reconcile<'a> {
                 return Ok(Action::await_change());
             }
         };
-        // 4. Sync when due.
-        let store = self.ctx.backend.store(self.registry)?;
+        // 4. Sync when due, into the storage the spec names.
+        let store = match self.ctx.backend.store(self.registry).await {
+            Ok(store) => store,
+            Err(Error::Storage(problem)) => {
+                // Nothing syncs; what the storage holds stays served. A Secret change wakes a stalled one.
+                let retry_in = (!problem.is_stalled()).then_some(spec.sync_policy.retry.backoff_interval);
+                warn!(namespace = self.namespace, registry = self.name, "storage unavailable: {problem}");
+                let api = self.apply_api().await?;
+                self.finish(CatalogStep::StorageUnavailable(&problem, retry_in), api, None).await?;
+                return Ok(retry_in.map_or_else(Action::await_change, Action::requeue));
+            }
+            Err(e) => return Err(e),
+        };
         let stored = store.registry_state(&spec.name).await.ok().flatten();
         let references = inputs::references(self.registry);
         let changes = self.ctx.inputs.changes(&self.uid, &references);
@@ -128,6 +139,10 @@ impl<'a> Reconcile<'a> {
             last_attempt,
             source_changed: changes.source,
             secret_changed: changes.secret,
+            storage_was_down: conditions::find(&self.previous.conditions, ConditionType::Synced).is_some_and(|c| {
+                c.status == "False"
+                    && [Reason::StorageSecretNotFound, Reason::StorageFailed].iter().any(|r| r.as_str() == c.reason)
+            }),
             jitter,
             now: self.now,
         });
@@ -247,8 +262,16 @@ impl<'a> Reconcile<'a> {
             return Ok(ApiState::Disabled);
         }
         let owner = self.registry.controller_owner_ref(&()).ok_or(Error::Incomplete("metadata.uid"))?;
-        let objects =
-            workload::render(&self.ctx.settings.api, &self.namespace, &self.name, &self.registry.spec.api, owner);
+        let storage = &self.registry.spec.storage;
+        let secret_version = self.storage_secret_version();
+        let objects = workload::render(
+            &self.ctx.settings.api,
+            &self.namespace,
+            &self.name,
+            &self.registry.spec.api,
+            workload::ApiStorage::of(storage, secret_version.as_deref()),
+            owner,
+        );
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let applied = match deployments.patch(&object_name, &params, &Patch::Apply(&objects.deployment)).await {
             Ok(deployment) => deployment,
@@ -273,6 +296,21 @@ impl<'a> Reconcile<'a> {
         Ok(workload::api_state(&applied))
     }
 
+    /// The `resourceVersion` of the PostgreSQL storage Secret: as this reconcile read it (the API pods roll
+    /// only on a real edit, not when the operator restarts), else as the Secret watch last saw it.
+    fn storage_secret_version(&self) -> Option<String> {
+        let postgres = self.registry.spec.storage.postgres.as_ref()?;
+        if let Some(version) = self.ctx.backend.storage_secret_version(&self.uid) {
+            return Some(version);
+        }
+        let input = inputs::InputRef {
+            kind: inputs::InputKind::Secret,
+            namespace: self.namespace.clone(),
+            name: postgres.secret_ref.name.clone(),
+        };
+        self.ctx.inputs.snapshot(std::slice::from_ref(&input)).remove(&input).flatten()
+    }
+
     fn observed<'s>(&'s self, catalog: CatalogStep<'s>, api: ApiState, trigger: Option<&'s str>) -> Observed<'s> {
         let enabled = self.registry.spec.api.enabled;
         Observed {
@@ -281,10 +319,7 @@ impl<'a> Reconcile<'a> {
             catalog,
             api,
             api_endpoint: enabled.then(|| labels::api_endpoint(&self.name, &self.namespace)),
-            storage_ref: StorageRef {
-                type_: StorageType::Configmap,
-                config_map: Some(ConfigMapRef { name: labels::storage_config_map_name(&self.name) }),
-            },
+            storage_ref: storage_ref(&self.namespace, &self.name, &self.registry.spec.storage),
             handled_trigger: trigger,
         }
     }
@@ -334,6 +369,25 @@ impl<'a> Reconcile<'a> {
             .map_err(Error::kube(format!("patch the status of {}/{}", self.namespace, self.name)))?;
         self.ctx.wrote_status(&self.uid, next);
         Ok(())
+    }
+}
+
+/// `status.storageRef` for the storage `spec` names.
+pub fn storage_ref(namespace: &str, name: &str, spec: &StorageSpec) -> StorageRef {
+    match (spec.type_, &spec.postgres) {
+        (StorageType::Postgres, Some(postgres)) => StorageRef {
+            type_: StorageType::Postgres,
+            config_map: None,
+            postgres: Some(PostgresRef {
+                secret_ref: postgres.secret_ref.clone(),
+                registry: crate::postgres::registry_key(namespace, name),
+            }),
+        },
+        _ => StorageRef {
+            type_: StorageType::Configmap,
+            config_map: Some(ConfigMapRef { name: labels::storage_config_map_name(name) }),
+            postgres: None,
+        },
     }
 }
 

@@ -40,8 +40,16 @@ pub struct Readiness {
     standby: std::sync::atomic::AtomicBool,
 }
 
-/// The watches [`run`] starts, as `/readyz` names them.
-const WATCHES: [&str; 5] = ["mcpregistries", "deployments", "services", "configmaps", "secrets"];
+/// The watches [`run`] starts, as `/readyz` names them (the last two are the job controllers').
+const WATCHES: [&str; 7] = [
+    "mcpregistries",
+    "deployments",
+    "services",
+    "configmaps",
+    "secrets",
+    "mcpregistrysyncjobs",
+    "mcpregistryexportjobs",
+];
 
 impl Default for Readiness {
     fn default() -> Self {
@@ -51,7 +59,7 @@ impl Default for Readiness {
 
 impl Readiness {
     /// The watch of `resource` has listed everything once.
-    pub fn synced(&self, resource: &'static str) {
+    pub fn synced(&self, resource: &str) {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(resource);
     }
 
@@ -71,7 +79,8 @@ impl Readiness {
     }
 }
 
-fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+/// `K` in `namespace`, or in all namespaces.
+pub(crate) fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     K::DynamicType: Default,
@@ -82,7 +91,8 @@ where
     }
 }
 
-/// Runs the controller until `shutdown` resolves, then lets the reconciles in flight finish.
+/// Runs the controller and the job controllers ([`super::jobs::run`]) until `shutdown` resolves, then lets the
+/// reconciles in flight finish.
 pub async fn run(
     ctx: Arc<Context>,
     readiness: Arc<Readiness>,
@@ -140,13 +150,16 @@ pub async fn run(
     let configmap_readers = reader.clone();
     let secret_readers = reader.clone();
     let concurrency = ctx.settings.concurrency;
-    Controller::for_stream(registries, reader)
+    let shutdown = futures::FutureExt::shared(shutdown);
+    let jobs = super::jobs::run(Arc::clone(&ctx), Arc::clone(&readiness), shutdown.clone());
+    let listed = reader.clone();
+    let registries = Controller::for_stream(registries, reader)
         .owns_stream(deployments)
         .owns_stream(services)
         .watches_stream(configmaps, move |cm| triggered(&configmap_readers, InputKind::ConfigMap, &cm))
         .watches_stream(secrets, move |secret| triggered(&secret_readers, InputKind::Secret, &secret))
         .with_config(controller::Config::default().concurrency(concurrency))
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             match result {
@@ -156,8 +169,36 @@ pub async fn run(
                 Err(e) => warn!("controller: {e}"),
             }
             future::ready(())
-        })
-        .await;
+        });
+    future::join(unless_never_listed(registries, listed, shutdown), jobs).await;
+}
+
+/// Runs `controller` to its end, except that a shutdown while its watch has never listed (its CRD is not
+/// installed) ends it at once: kube's controller holds its runner until the first list, so its graceful
+/// shutdown would wait for ever, and nothing can be in flight.
+pub(crate) async fn unless_never_listed<K>(
+    controller: impl std::future::Future<Output = ()>,
+    listed: kube::runtime::reflector::Store<K>,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    use futures::FutureExt as _;
+    let controller = std::pin::pin!(controller);
+    let shutdown = std::pin::pin!(shutdown);
+    match futures::future::select(controller, shutdown).await {
+        futures::future::Either::Left(((), _)) => {}
+        futures::future::Either::Right(((), controller)) => {
+            if listed.wait_until_ready().now_or_never().is_some() {
+                controller.await;
+            } else {
+                warn!(
+                    kind = K::kind(&()).as_ref(),
+                    "stopping a controller whose watch never listed (is its CRD installed?)"
+                );
+            }
+        }
+    }
 }
 
 /// Metadata of the operator's own Deployments or Services, each triggering its owner.

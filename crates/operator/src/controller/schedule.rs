@@ -77,6 +77,9 @@ pub struct Inputs<'a> {
     pub source_changed: bool,
     /// A referenced Secret changed since the last sync.
     pub secret_changed: bool,
+    /// The last reconcile found the storage unusable (`Synced` False for a storage reason): the store never
+    /// saw that failure, so its state alone would wait for the interval.
+    pub storage_was_down: bool,
     /// A number in `[0, 1)` fixed per registry, spreading retries of many registries apart.
     pub jitter: f64,
     /// Now.
@@ -125,6 +128,11 @@ pub fn plan(inputs: &Inputs<'_>) -> Plan {
     let failing = matches!(stored.status, RegistryStatus::Failing | RegistryStatus::Stalled);
     if inputs.secret_changed && failing {
         return Plan::SyncNow(SyncReason::SecretChanged);
+    }
+    // The storage is back: the status still says the sync failed, so sync (a quiet check if unchanged).
+    // A failure the store recorded (failing) retries after its own backoff below instead.
+    if inputs.storage_was_down && !failing {
+        return Plan::SyncNow(SyncReason::Retry);
     }
     let Some(last_attempt) = inputs.last_attempt else {
         return Plan::SyncNow(SyncReason::FirstSync);
@@ -198,6 +206,7 @@ mod tests {
             last_attempt: Some(at(0)),
             source_changed: false,
             secret_changed: false,
+            storage_was_down: false,
             jitter: 0.5,
             now: at(60),
         }
@@ -227,6 +236,15 @@ mod tests {
         // A manual trigger works with automatic syncs off.
         let off = SyncPolicy { enabled: false, ..policy.clone() };
         assert_eq!(plan(&Inputs { trigger_pending: true, ..inputs(&off) }), Plan::SyncNow(SyncReason::Trigger));
+    }
+
+    #[test]
+    fn a_storage_that_is_usable_again_syncs_at_once() {
+        let policy = policy();
+        let storage_back = Inputs { storage_was_down: true, ..inputs(&policy) };
+        assert_eq!(plan(&storage_back), Plan::SyncNow(SyncReason::Retry), "not at the interval");
+        let recorded = Inputs { stored: stored(RegistryStatus::Failing, 1), now: at(10), ..storage_back };
+        assert_eq!(plan(&recorded), Plan::Wait(Some(Duration::from_secs(20))), "a stored failure keeps its backoff");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use thv_sync::{FailureCause, SyncReport};
 
 use super::schedule::SyncReason;
 use crate::conditions::{self, ConditionStatus, ConditionType, Reason};
+use crate::postgres::StorageError;
 use crate::{ChangeCounts, McpRegistryStatus, StorageRef};
 
 /// What the reconcile did about the catalog.
@@ -30,6 +31,9 @@ pub enum CatalogStep<'a> {
     Synced(&'a SyncRun<'a>),
     /// Nothing was due: the sync conditions stay as they were.
     NotDue,
+    /// The registry's storage cannot be used (its Secret, its database); nothing synced, the stored
+    /// catalog is kept. `retry_in`: when the next attempt is (`None` for a stalled problem).
+    StorageUnavailable(&'a StorageError, Option<Duration>),
 }
 
 /// A sync that ran in this reconcile.
@@ -141,6 +145,14 @@ pub fn failure_reason(report: &SyncReport) -> Reason {
     }
 }
 
+/// The condition reason of a storage that cannot be used.
+pub fn storage_reason(problem: &StorageError) -> Reason {
+    match problem {
+        StorageError::SecretNotFound { .. } | StorageError::SecretInvalid { .. } => Reason::StorageSecretNotFound,
+        StorageError::Unavailable(_) => Reason::StorageFailed,
+    }
+}
+
 /// Whether a failure happened before the document was read (the source is not available).
 fn failed_at_source(reason: Reason) -> bool {
     matches!(
@@ -199,6 +211,26 @@ pub fn next_status(previous: &McpRegistryStatus, observed: &Observed<'_>) -> Mcp
             next.observed_generation = observed.generation;
         }
         CatalogStep::NotDue => next.observed_generation = observed.generation,
+        CatalogStep::StorageUnavailable(problem, retry_in) => {
+            let reason = storage_reason(problem);
+            let message = problem.to_string();
+            sync.synced = Some(Wanted::new(ConditionStatus::False, reason, message.clone()));
+            match retry_in {
+                Some(delay) if !problem.is_stalled() => {
+                    sync.reconciling = Some(Wanted::new(
+                        ConditionStatus::True,
+                        Reason::ProgressingWithRetry,
+                        format!("{message}; retrying in {}", human(delay)),
+                    ));
+                    sync.stalled = None;
+                }
+                _ => {
+                    sync.stalled = Some(Wanted::new(ConditionStatus::True, reason, message));
+                    sync.reconciling = None;
+                }
+            }
+            next.observed_generation = observed.generation;
+        }
     }
     let sync_stalled = sync.stalled.is_some();
     let api = api_condition(&observed.api);
@@ -467,6 +499,7 @@ pub(crate) mod tests {
             storage_ref: StorageRef {
                 type_: StorageType::Configmap,
                 config_map: Some(ConfigMapRef { name: "platform-registry-storage".into() }),
+                postgres: None,
             },
             handled_trigger: None,
         }
@@ -661,5 +694,42 @@ pub(crate) mod tests {
         assert_eq!(ApiState::from_conditions(&status.conditions, true), available());
         assert_eq!(ApiState::from_conditions(&status.conditions, false), ApiState::Disabled);
         assert!(matches!(ApiState::from_conditions(&[], true), ApiState::Progressing(_)));
+    }
+
+    #[test]
+    fn a_storage_problem_keeps_the_catalog_and_stalls_or_retries() {
+        let success = report(SyncOutcome::Success);
+        let synced = next_status(
+            &McpRegistryStatus::default(),
+            &observed(CatalogStep::Synced(&run(SyncReason::FirstSync, &success)), available(), 0),
+        );
+        let missing = StorageError::SecretNotFound {
+            namespace: "team-a".into(),
+            name: "registry-db".into(),
+            problem: "not found; create it in the registry's namespace".into(),
+        };
+        let status = next_status(&synced, &observed(CatalogStep::StorageUnavailable(&missing, None), available(), 60));
+        let message = "Secret team-a/registry-db not found; create it in the registry's namespace \
+                       (storage.postgres.secretRef); the stored catalog is kept";
+        assert_eq!(condition(&status, ConditionType::Stalled), Some(("True", "StorageSecretNotFound", message)));
+        assert_eq!(short(&status, ConditionType::Synced), Some(("False", "StorageSecretNotFound")));
+        assert_eq!(short(&status, ConditionType::Ready), Some(("False", "StorageSecretNotFound")));
+        assert_eq!(condition(&status, ConditionType::Reconciling), None);
+        assert_eq!(status.versions, synced.versions, "the catalog's counts are kept");
+        assert_eq!(status.last_sync_time, synced.last_sync_time);
+
+        let down = StorageError::Unavailable("cannot open the store at postgres://db/r: connection refused".into());
+        let step = CatalogStep::StorageUnavailable(&down, Some(Duration::from_secs(30)));
+        let status = next_status(&status, &observed(step, available(), 120));
+        assert_eq!(condition(&status, ConditionType::Stalled), None, "a retry is ahead, not a stall");
+        assert_eq!(
+            condition(&status, ConditionType::Reconciling),
+            Some((
+                "True",
+                "ProgressingWithRetry",
+                "cannot open the store at postgres://db/r: connection refused; the stored catalog is kept; retrying in 30s"
+            ))
+        );
+        assert_eq!(short(&status, ConditionType::Ready), Some(("False", "StorageFailed")));
     }
 }

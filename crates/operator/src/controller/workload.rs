@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec,
-    Volume, VolumeMount,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use sha2::{Digest, Sha256};
 
 use super::status::ApiState;
-use crate::ApiSpec;
 use crate::labels::{self, API_PORT};
+use crate::{ApiSpec, SecretKeyRef, StorageSpec, StorageType};
 
 /// Pod-template annotation with the digest of the API pod's configuration: a change rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "toolhive.stacklok.io/config-hash";
@@ -77,12 +77,47 @@ pub fn default_resources() -> ResourceRequirements {
     }
 }
 
-/// Renders the API Deployment and Service of the registry `name` in `namespace`, owned by `owner`.
+/// Pod-template annotation with the `resourceVersion` of the storage Secret last seen: an edit of the Secret
+/// (a new URL or password) rolls the pods, which read it only at start.
+pub const STORAGE_SECRET_VERSION_ANNOTATION: &str = "toolhive.stacklok.io/storage-secret-version";
+
+/// The environment variable through which an API pod gets the PostgreSQL URL (`thv operator api`'s
+/// `--database`), from the Secret by `secretKeyRef`: the value is never in the pod spec.
+pub const DATABASE_ENV: &str = "THV_DATABASE";
+
+/// What the API pods read the catalog from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiStorage<'a> {
+    /// The storage ConfigMap, followed through the API.
+    ConfigMap,
+    /// The PostgreSQL database whose URL is in `secret`; `secret_version` is the Secret's
+    /// `resourceVersion` as last seen (`None` when unknown).
+    Postgres {
+        /// The Secret and key.
+        secret: &'a SecretKeyRef,
+        /// Its `resourceVersion`.
+        secret_version: Option<&'a str>,
+    },
+}
+
+impl<'a> ApiStorage<'a> {
+    /// The storage `spec` names.
+    pub fn of(spec: &'a StorageSpec, secret_version: Option<&'a str>) -> Self {
+        match (spec.type_, &spec.postgres) {
+            (StorageType::Postgres, Some(postgres)) => Self::Postgres { secret: &postgres.secret_ref, secret_version },
+            _ => Self::ConfigMap,
+        }
+    }
+}
+
+/// Renders the API Deployment and Service of the registry `name` in `namespace`, owned by `owner`, reading
+/// `storage`.
 pub fn render(
     template: &ApiPodTemplate,
     namespace: &str,
     name: &str,
     api: &ApiSpec,
+    storage: ApiStorage<'_>,
     owner: OwnerReference,
 ) -> ApiObjects {
     let object_name = labels::api_name(name);
@@ -123,6 +158,21 @@ pub fn render(
             capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
             ..SecurityContext::default()
         }),
+        env: match storage {
+            ApiStorage::ConfigMap => None,
+            ApiStorage::Postgres { secret, .. } => Some(vec![EnvVar {
+                name: DATABASE_ENV.to_owned(),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: secret.name.clone(),
+                        key: secret.key.clone(),
+                        optional: Some(false),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            }]),
+        },
         volume_mounts: Some(vec![VolumeMount {
             name: "tmp".to_owned(),
             mount_path: "/tmp".to_owned(),
@@ -160,7 +210,7 @@ pub fn render(
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(all_labels),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_owned(), hash)].into()),
+                    annotations: Some(template_annotations(hash, storage)),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(pod),
@@ -185,6 +235,14 @@ pub fn render(
         status: None,
     };
     ApiObjects { deployment, service }
+}
+
+fn template_annotations(hash: String, storage: ApiStorage<'_>) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([(CONFIG_HASH_ANNOTATION.to_owned(), hash)]);
+    if let ApiStorage::Postgres { secret_version: Some(version), .. } = storage {
+        annotations.insert(STORAGE_SECRET_VERSION_ANNOTATION.to_owned(), version.to_owned());
+    }
+    annotations
 }
 
 /// `sha256:<hex>` of the pod's configuration (its spec as JSON).
@@ -260,7 +318,7 @@ mod tests {
     #[test]
     fn the_api_runs_non_root_read_only_with_probes_and_the_registry_resources() {
         let api = ApiSpec { replicas: 2, ..ApiSpec::default() };
-        let objects = render(&template(), "team-a", "platform", &api, owner());
+        let objects = render(&template(), "team-a", "platform", &api, ApiStorage::ConfigMap, owner());
         let deployment = &objects.deployment;
         assert_eq!(deployment.metadata.name.as_deref(), Some("platform-api"));
         assert_eq!(deployment.metadata.owner_references.as_ref().expect("owner")[0].uid, "uid-1");
@@ -293,7 +351,7 @@ mod tests {
     #[test]
     fn the_config_hash_follows_the_pod_configuration() {
         let hash = |api: &ApiSpec, template: &ApiPodTemplate| {
-            let objects = render(template, "ns", "platform", api, owner());
+            let objects = render(template, "ns", "platform", api, ApiStorage::ConfigMap, owner());
             let template = objects.deployment.spec.expect("spec").template;
             template.metadata.and_then(|m| m.annotations).expect("annotations")[CONFIG_HASH_ANNOTATION].clone()
         };
@@ -311,8 +369,15 @@ mod tests {
     }
 
     fn deployment(replicas: i32, status: Option<DeploymentStatus>) -> Deployment {
-        let mut d =
-            render(&template(), "ns", "platform", &ApiSpec { replicas, ..ApiSpec::default() }, owner()).deployment;
+        let mut d = render(
+            &template(),
+            "ns",
+            "platform",
+            &ApiSpec { replicas, ..ApiSpec::default() },
+            ApiStorage::ConfigMap,
+            owner(),
+        )
+        .deployment;
         d.metadata.generation = Some(2);
         d.status = status;
         d
@@ -366,5 +431,36 @@ mod tests {
         );
         let scaled_to_zero = DeploymentStatus { observed_generation: Some(2), ..DeploymentStatus::default() };
         assert!(matches!(api_state(&deployment(0, Some(scaled_to_zero))), ApiState::Available(_)));
+    }
+
+    #[test]
+    fn a_postgres_registry_gets_its_url_from_the_secret_and_rolls_when_the_secret_changes() {
+        let secret = SecretKeyRef { name: "registry-db".into(), key: "url".into() };
+        let storage = |version| ApiStorage::Postgres { secret: &secret, secret_version: version };
+        let api = ApiSpec { replicas: 3, ..ApiSpec::default() };
+        let objects = render(&template(), "team-a", "platform", &api, storage(Some("41")), owner());
+        let spec = objects.deployment.spec.as_ref().expect("spec");
+        assert_eq!(spec.replicas, Some(3));
+        let pod = spec.template.spec.as_ref().expect("pod");
+        let env = pod.containers[0].env.as_deref().expect("env");
+        assert_eq!(env.len(), 1);
+        assert_eq!((env[0].name.as_str(), env[0].value.as_deref()), (DATABASE_ENV, None), "never the value");
+        let selector = env[0].value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("secretKeyRef");
+        assert_eq!((selector.name.as_str(), selector.key.as_str()), ("registry-db", "url"));
+        let annotations = |objects: &ApiObjects| {
+            objects
+                .deployment
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.annotations.clone())
+        };
+        let first = annotations(&objects).expect("annotations");
+        assert_eq!(first.get(STORAGE_SECRET_VERSION_ANNOTATION).map(String::as_str), Some("41"));
+        let rotated = annotations(&render(&template(), "team-a", "platform", &api, storage(Some("42")), owner()));
+        assert_ne!(Some(first), rotated, "a Secret edit rolls the pods");
+        let config_map = render(&template(), "team-a", "platform", &api, ApiStorage::ConfigMap, owner());
+        let pod = config_map.deployment.spec.and_then(|s| s.template.spec).expect("pod");
+        assert_eq!(pod.containers[0].env, None, "a ConfigMap registry has no database");
     }
 }

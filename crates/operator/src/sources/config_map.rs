@@ -5,10 +5,14 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use thv_sources::{ConfigMapSpec, FetchOutcome, Fetched, Payload, Source, SourceError, Validators, sha256_revision};
 
+use crate::gzip;
 use crate::kube_error::{call, source_error};
+use crate::storage::MAX_DECOMPRESSED_BYTES;
 
-/// Reads `data[key]` (or `binaryData[key]`) of a ConfigMap at each fetch. The revision is `sha256:<hex>` of
-/// the bytes; the same bytes as last time are [`FetchOutcome::NotModified`]. A missing ConfigMap or key is
+/// Reads `data[key]` (or `binaryData[key]`) of a ConfigMap at each fetch; a `binaryData` value that is gzip
+/// data (as `thv registry migrate` writes a catalog too large for the object uncompressed) is decompressed,
+/// to at most [`MAX_DECOMPRESSED_BYTES`]. The revision is `sha256:<hex>` of the stored bytes; the same bytes
+/// as last time are [`FetchOutcome::NotModified`]. A missing ConfigMap or key is
 /// [`SourceError::NotFound`] (stalled until it appears); API trouble (5xx, timeouts) is retryable.
 pub struct ConfigMapSource {
     api: Api<ConfigMap>,
@@ -44,8 +48,9 @@ impl Source for ConfigMapSource {
             })?;
         let key = &self.spec.key;
         let text = object.data.as_ref().and_then(|d| d.get(key)).map(|text| text.as_bytes());
-        let bytes = text.or_else(|| object.binary_data.as_ref().and_then(|b| b.get(key)).map(|b| b.0.as_slice()));
-        let Some(bytes) = bytes else {
+        let binary = || object.binary_data.as_ref().and_then(|b| b.get(key)).map(|b| b.0.as_slice());
+        let compressed = text.is_none() && binary().is_some_and(gzip::is_gzip);
+        let Some(bytes) = text.or_else(binary) else {
             let mut keys: Vec<&str> = object.data.iter().flatten().map(|(k, _)| k.as_str()).collect();
             keys.extend(object.binary_data.iter().flatten().map(|(k, _)| k.as_str()));
             let present =
@@ -57,6 +62,12 @@ impl Source for ConfigMapSource {
         if previous.and_then(|p| p.content_sha256.as_deref()) == Some(revision.as_str()) {
             return Ok(FetchOutcome::NotModified { revision, validators });
         }
-        Ok(FetchOutcome::Fetched(Fetched { payload: Payload::Full(bytes.to_vec()), revision, validators }))
+        let payload = if compressed {
+            gzip::decompress(bytes, MAX_DECOMPRESSED_BYTES)
+                .map_err(|message| SourceError::BadContent { what: format!("{what} binaryData key {key}"), message })?
+        } else {
+            bytes.to_vec()
+        };
+        Ok(FetchOutcome::Fetched(Fetched { payload: Payload::Full(payload), revision, validators }))
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use thv_store::{Change, RegistryState, ServerVersion, SyncCommit, SyncRun};
+use thv_store::{Change, ImportedEntry, RegistryState, ServerVersion, SyncCommit, SyncRun};
 
 /// Runs kept in the storage, newest first; change sets are kept for these runs only.
 pub const MAX_RUNS: usize = 10;
@@ -85,6 +85,8 @@ pub(crate) struct Draft {
     pub history: History,
     /// The new catalog, in store order; `None` keeps the stored one byte for byte.
     pub catalog: Option<Vec<ServerVersion>>,
+    /// The new imported layer; `None` keeps the stored one byte for byte.
+    pub imported: Option<Vec<ImportedEntry>>,
 }
 
 #[cfg(test)]

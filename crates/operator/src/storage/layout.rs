@@ -6,18 +6,18 @@
 //! | `state.json` | `data` | the registry's sync state (JSON), absent before the first state is written |
 //! | `catalog.json.gz` | `binaryData` | the catalog: a gzip-compressed JSON array of stored versions, ordered by (name, version) |
 //! | `history.json.gz` | `binaryData` | the newest runs and their change sets (gzip-compressed JSON) |
+//! | `imported.json.gz` | `binaryData` | the imported layer (gzip-compressed JSON array), absent when empty |
 //!
 //! The annotation [`STORAGE_FORMAT_ANNOTATION`](crate::labels::STORAGE_FORMAT_ANNOTATION) carries
 //! [`FORMAT`]. Decompression is bounded ([`MAX_DECOMPRESSED_BYTES`]), so a planted object cannot exhaust
 //! memory.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
 
 use k8s_openapi::ByteString;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use thv_store::{JsonText, RegistryState, ServerVersion, StoreError, StoreResult};
+use thv_store::{ImportedEntry, JsonText, RegistryState, ServerVersion, StoreError, StoreResult};
 
 use super::content::{Draft, History};
 
@@ -29,6 +29,9 @@ pub const STATE_KEY: &str = "state.json";
 pub const CATALOG_KEY: &str = "catalog.json.gz";
 /// `binaryData` key of the runs and change sets.
 pub const HISTORY_KEY: &str = "history.json.gz";
+
+/// `binaryData` key of the imported layer.
+pub const IMPORTED_KEY: &str = "imported.json.gz";
 
 /// The API server's limit on a ConfigMap's `data` plus `binaryData`, keys and values counted
 /// (`corev1.MaxSecretSize`, 1 MiB): a larger write is refused with 422 `Too long`.
@@ -67,7 +70,9 @@ pub fn data_size(data: Option<&BTreeMap<String, String>>, binary_data: Option<&B
 
 /// Encodes a draft whose catalog, compressed, is `catalog` (the draft's new one, or the stored one kept
 /// byte for byte).
-pub(crate) fn encode(draft: &Draft, catalog: ByteString) -> StoreResult<Encoded> {
+/// `imported` is the compressed layer to keep (the draft's new one, or the stored one byte for byte); none
+/// when the layer is empty.
+pub(crate) fn encode(draft: &Draft, catalog: ByteString, imported: Option<ByteString>) -> StoreResult<Encoded> {
     let mut data = BTreeMap::new();
     if let Some(state) = &draft.state {
         let text = serde_json::to_string(state).map_err(|e| encode_error("the state", &e))?;
@@ -76,6 +81,9 @@ pub(crate) fn encode(draft: &Draft, catalog: ByteString) -> StoreResult<Encoded>
     let mut binary_data = BTreeMap::new();
     binary_data.insert(CATALOG_KEY.to_owned(), catalog);
     binary_data.insert(HISTORY_KEY.to_owned(), ByteString(encode_history(&draft.history)?));
+    if let Some(imported) = imported {
+        binary_data.insert(IMPORTED_KEY.to_owned(), imported);
+    }
     Ok(Encoded { data, binary_data })
 }
 
@@ -89,6 +97,24 @@ pub(crate) fn encode_catalog(versions: &[ServerVersion]) -> StoreResult<Vec<u8>>
 pub(crate) fn encode_history(history: &History) -> StoreResult<Vec<u8>> {
     let json = serde_json::to_vec(history).map_err(|e| encode_error("the run history", &e))?;
     gzip(&json)
+}
+
+/// The compressed imported layer; `None` for an empty one (the key is then left out).
+pub(crate) fn encode_imported(layer: &[ImportedEntry]) -> StoreResult<Option<ByteString>> {
+    if layer.is_empty() {
+        return Ok(None);
+    }
+    let json = serde_json::to_vec(layer).map_err(|e| encode_error("the imported layer", &e))?;
+    gzip(&json).map(|bytes| Some(ByteString(bytes)))
+}
+
+/// The imported layer in compressed `bytes` (empty when `None`).
+pub(crate) fn decode_imported(bytes: Option<&ByteString>, what: &str) -> StoreResult<Vec<ImportedEntry>> {
+    let Some(bytes) = bytes else {
+        return Ok(Vec::new());
+    };
+    let json = gunzip(&bytes.0, what, IMPORTED_KEY)?;
+    serde_json::from_slice(&json).map_err(|e| corrupt(what, IMPORTED_KEY, &e.to_string()))
 }
 
 /// The state in `data`, if any; `what` names the ConfigMap for errors.
@@ -154,21 +180,12 @@ pub(crate) fn decode_catalog(bytes: Option<&ByteString>, what: &str) -> StoreRes
     Ok(stored.into_iter().map(ServerVersion::from).collect())
 }
 
-fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::best());
-    encoder.write_all(bytes).and_then(|()| encoder.finish()).map_err(|e| encode_error("gzip", &e))
+pub(crate) fn gzip(bytes: &[u8]) -> StoreResult<Vec<u8>> {
+    crate::gzip::compress(bytes).map_err(|e| encode_error("gzip", &e))
 }
 
 fn gunzip(bytes: &[u8], what: &str, key: &str) -> StoreResult<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .take(MAX_DECOMPRESSED_BYTES + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| corrupt(what, key, &format!("not gzip data: {e}")))?;
-    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
-        return Err(corrupt(what, key, &format!("decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes")));
-    }
-    Ok(out)
+    crate::gzip::decompress(bytes, MAX_DECOMPRESSED_BYTES).map_err(|message| corrupt(what, key, &message))
 }
 
 fn corrupt(what: &str, key: &str, message: &str) -> StoreError {
@@ -181,6 +198,8 @@ fn encode_error(what: &str, e: &dyn std::fmt::Display) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     #[test]

@@ -37,14 +37,14 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, PostParams};
 use thv_store::{
-    Change, EventFeed, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncOutcome,
-    SyncRun,
+    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
+    SyncOutcome, SyncRun,
 };
 use tokio::sync::OnceCell;
 
 pub use self::content::MAX_RUNS;
 use self::content::{Draft, History};
-pub use self::layout::{API_SERVER_LIMIT, STORAGE_LIMIT};
+pub use self::layout::{API_SERVER_LIMIT, MAX_DECOMPRESSED_BYTES, STORAGE_LIMIT, data_size};
 use crate::kube_error::{self, API_CALL_TIMEOUT, CallError, call};
 use crate::labels;
 
@@ -87,6 +87,7 @@ struct Loaded {
     history: History,
     catalog_bytes: Option<ByteString>,
     catalog: OnceCell<Arc<Vec<ServerVersion>>>,
+    imported_bytes: Option<ByteString>,
     size: u64,
 }
 
@@ -94,6 +95,7 @@ struct Loaded {
 #[derive(Clone, Copy)]
 enum Write<'a> {
     Commit(&'a SyncCommit),
+    Import(&'a SyncCommit, &'a [ImportedEntry]),
     Run(&'a SyncRun, Option<&'a RegistryState>),
 }
 
@@ -235,9 +237,13 @@ impl ConfigMapStore {
                 state: current.as_ref().and_then(|c| c.state.clone()),
                 history: current.as_ref().map(|c| c.history.clone()).unwrap_or_default(),
                 catalog: None,
+                imported: None,
             };
             let id = match write {
-                Write::Commit(commit) => {
+                Write::Commit(commit) | Write::Import(commit, _) => {
+                    if let Write::Import(_, layer) = write {
+                        draft.imported = Some(layer.to_vec());
+                    }
                     let stored = match &current {
                         Some(loaded) => loaded.catalog(&self.what()).await?,
                         None => Arc::new(Vec::new()),
@@ -256,10 +262,11 @@ impl ConfigMapStore {
                 }
             };
             let stored_catalog = current.as_ref().and_then(|c| c.catalog_bytes.clone());
+            let stored_imported = current.as_ref().and_then(|c| c.imported_bytes.clone());
             let what = self.describe_storage(&draft, current.as_deref());
             let (draft, encoded) = tokio::task::spawn_blocking(move || {
                 let mut draft = draft;
-                let encoded = encode_within_limit(&mut draft, stored_catalog, &what);
+                let encoded = encode_within_limit(&mut draft, stored_catalog, stored_imported, &what);
                 (draft, encoded)
             })
             .await
@@ -381,6 +388,7 @@ impl Loaded {
         let size = layout::data_size(object.data.as_ref(), object.binary_data.as_ref());
         let ConfigMap { metadata, mut binary_data, .. } = object;
         let catalog_bytes = binary_data.as_mut().and_then(|b| b.remove(layout::CATALOG_KEY));
+        let imported_bytes = binary_data.as_mut().and_then(|b| b.remove(layout::IMPORTED_KEY));
         let cell = OnceCell::new_with(catalog);
         Ok(Self {
             resource_version: metadata.resource_version.clone().unwrap_or_default(),
@@ -389,6 +397,7 @@ impl Loaded {
             history,
             catalog_bytes,
             catalog: cell,
+            imported_bytes,
             size,
         })
     }
@@ -414,16 +423,21 @@ impl Loaded {
 fn encode_within_limit(
     draft: &mut Draft,
     stored_catalog: Option<ByteString>,
+    stored_imported: Option<ByteString>,
     what: &str,
 ) -> StoreResult<layout::Encoded> {
+    let imported = match &draft.imported {
+        Some(layer) => layout::encode_imported(layer)?,
+        None => stored_imported,
+    };
     let catalog = match (&draft.catalog, stored_catalog) {
         (Some(versions), _) => ByteString(layout::encode_catalog(versions)?),
         (None, Some(stored)) => stored,
         (None, None) => ByteString(layout::encode_catalog(&[])?),
     };
-    let mut encoded = layout::encode(draft, catalog.clone())?;
+    let mut encoded = layout::encode(draft, catalog.clone(), imported.clone())?;
     if encoded.size() > STORAGE_LIMIT && draft.history.keep_only_newest_changes() {
-        encoded = layout::encode(draft, catalog)?;
+        encoded = layout::encode(draft, catalog, imported)?;
     }
     let size = encoded.size();
     if size > STORAGE_LIMIT {
@@ -504,6 +518,23 @@ impl Store for ConfigMapStore {
             return Ok(Vec::new());
         };
         Ok(loaded.history.changes.get(&run_id).cloned().unwrap_or_default())
+    }
+
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        if registry != self.registry {
+            return Ok(Vec::new());
+        }
+        match self.load().await? {
+            Some(loaded) => layout::decode_imported(loaded.imported_bytes.as_ref(), &self.what()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        thv_store::check::commit(commit)?;
+        thv_store::check::layer(layer)?;
+        self.refuse_other_registry(&commit.run.registry, "commit_import")?;
+        self.write(Write::Import(commit, layer)).await
     }
 
     async fn remove_registry(&self, registry: &str) -> StoreResult<()> {

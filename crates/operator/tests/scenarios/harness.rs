@@ -8,7 +8,6 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::events::v1::Event;
-use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use thv_kube_fake::FakeApiServer;
@@ -17,6 +16,7 @@ use thv_operator::conditions::{self, ConditionType};
 use thv_operator::controller::metrics::Metrics;
 use thv_operator::controller::workload::ApiPodTemplate;
 use thv_operator::controller::{ClusterBackend, Context, Readiness, Settings};
+use thv_operator::jobs::lifecycle::Backoff;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -27,10 +27,12 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// The client name of the controller's requests in the fake's log.
 pub const OPERATOR: &str = "operator";
 
-/// A fake API server that serves MCPRegistry.
+/// A fake API server that serves the operator's kinds (MCPRegistry and the jobs).
 pub fn fake() -> FakeApiServer {
     let fake = FakeApiServer::new();
-    fake.register_crd(&McpRegistry::crd());
+    for crd in thv_operator::crds() {
+        fake.register_crd(&crd);
+    }
     fake
 }
 
@@ -44,6 +46,8 @@ pub fn context(fake: &FakeApiServer, namespace: Option<&str>) -> (Arc<Context>, 
         concurrency: 2,
         api: ApiPodTemplate { image: "ghcr.io/thv-registry/thv-registry:test".into() },
         instance: Some("operator-0".into()),
+        // Short retries, so that the job scenarios see them within their wait.
+        job_backoff: Backoff { initial: Duration::from_millis(300), max: Duration::from_secs(2) },
     };
     let metrics = Arc::new(Metrics::new());
     (Arc::new(Context::new(client, backend, settings, metrics)), cache)

@@ -3,6 +3,7 @@
 //! a real HTTP server on loopback. Each scenario asserts the status, the Events and the stored objects.
 
 mod harness;
+mod jobs;
 mod rbac;
 
 use std::time::{Duration, Instant};
@@ -472,4 +473,15 @@ async fn a_reconcile_of_a_stale_cached_object_starts_from_the_status_it_wrote() 
     let syncs: Vec<&str> = syncs.lines().filter(|l| l.starts_with("thv_operator_syncs_total{")).collect();
     assert_eq!(syncs.len(), 1, "one sync, not a second one for a generation already synced: {syncs:?}");
     assert!(syncs[0].ends_with(" 1"), "{syncs:?}");
+}
+
+#[tokio::test]
+async fn an_operator_started_before_its_crds_still_stops_on_shutdown() {
+    // No CRD installed: no watch of the operator's kinds can list. kube's controller holds its runner until a
+    // first list, so a graceful shutdown used to wait for ever here.
+    let bare = thv_kube_fake::FakeApiServer::new();
+    let operator = Operator::start(&bare);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(operator.readiness.pending().contains(&"mcpregistries"), "{:?}", operator.readiness.pending());
+    operator.stop().await;
 }

@@ -1,7 +1,7 @@
 //! The RBAC rules in `deploy/rbac/roles.yaml` grant exactly what the controller asks of the API server: a tour
-//! through what it does (sync ConfigMap and URL sources with a Secret, write storage and status, apply and
-//! delete the API Deployment and Service, publish Events, elect a leader), with every request it sent taken
-//! from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
+//! through what it does (sync ConfigMap and URL sources with a Secret, read PostgreSQL storage's Secret, write
+//! storage and status, apply and delete the API Deployment and Service, publish Events, elect a leader), with
+//! every request it sent taken from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
 //! `components/namespaced`, which changes only the kinds).
 
 use std::collections::BTreeSet;
@@ -80,10 +80,16 @@ async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
     .await;
     put_configmap(&fake, "catalog", &catalog(&["io.example/a", "io.example/b"], "1.0.0")).await;
     wait_registry(&fake, "cm", |r| r.status.as_ref().is_some_and(|s| s.servers == Some(2))).await;
+    jobs_tour(&fake).await;
     patch_registry(&fake, "cm", json!({"spec": {"api": {"enabled": false}}})).await;
     wait_registry(&fake, "cm", |r| has(r, ApiReady, "True", "APIDisabled")).await;
     patch_registry(&fake, "url", json!({"spec": {"suspend": true}})).await;
     wait_registry(&fake, "url", |r| has(r, Synced, "Unknown", "Suspended")).await;
+    // PostgreSQL storage: its Secret read at each reconcile (missing here, so no database is needed).
+    let mut postgres = configmap_spec("catalog", true);
+    postgres["storage"] = json!({"type": "postgres", "postgres": {"secretRef": {"name": "no-db"}}});
+    create_registry(&fake, "pg", postgres).await;
+    wait_registry(&fake, "pg", |r| has(r, Synced, "False", "StorageSecretNotFound")).await;
     let registries: Api<McpRegistry> = Api::namespaced(fake.client_as("user"), NS);
     registries.delete("cm", &DeleteParams::default()).await.expect("delete");
     fake.wait_for::<McpRegistry>(NS, "cm", WAIT, |r| r.is_none()).await.expect("deleted");
@@ -116,6 +122,49 @@ async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
         }
     }
     (needed, cluster_wide)
+}
+
+/// The job controllers' part of the tour: a sync job by name and by selector (deleted after its TTL of 0), and
+/// an export job run twice (the ConfigMap created, then replaced; deleted after its TTL of 0).
+async fn jobs_tour(fake: &thv_kube_fake::FakeApiServer) {
+    use thv_operator::jobs::JobPhase;
+    use thv_operator::{McpRegistryExportJob, McpRegistrySyncJob};
+    let create = |kind: &'static str, name: &'static str, spec: Value| {
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            fake.client_as("user"),
+            NS,
+            &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+                "toolhive.stacklok.io",
+                "v1alpha1",
+                kind,
+            )),
+        );
+        async move {
+            let object: kube::api::DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "toolhive.stacklok.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec
+            }))
+            .expect("job");
+            api.create(&Default::default(), &object).await.expect("create the job");
+        }
+    };
+    create("MCPRegistrySyncJob", "by-name", json!({"registries": ["cm"], "ttlSecondsAfterFinished": 0})).await;
+    create("MCPRegistrySyncJob", "by-label", json!({"selector": {}})).await;
+    fake.wait_for::<McpRegistrySyncJob>(NS, "by-name", WAIT, |j| j.is_none()).await.expect("deleted after its TTL");
+    let phase = |j: &McpRegistrySyncJob| j.status.as_ref().and_then(|s| s.job.phase);
+    fake.wait_for::<McpRegistrySyncJob>(NS, "by-label", WAIT, |j| j.and_then(phase).is_some_and(JobPhase::is_finished))
+        .await
+        .expect("finished");
+    create("MCPRegistryExportJob", "export", json!({"registry": "cm", "configMap": {"name": "cm-export"}})).await;
+    let exported = |j: Option<&McpRegistryExportJob>| {
+        j.and_then(|j| j.status.as_ref()).is_some_and(|s| s.job.phase == Some(JobPhase::Succeeded))
+    };
+    fake.wait_for::<McpRegistryExportJob>(NS, "export", WAIT, exported).await.expect("exported");
+    let exports: Api<McpRegistryExportJob> = Api::namespaced(fake.client_as("user"), NS);
+    let patch = json!({"spec": {"format": "upstream", "ttlSecondsAfterFinished": 0}});
+    exports.patch("export", &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("patch");
+    fake.wait_for::<McpRegistryExportJob>(NS, "export", WAIT, |j| j.is_none()).await.expect("exported, deleted");
+    let upstream: Option<k8s_openapi::api::core::v1::ConfigMap> = fake.get(NS, "cm-export").expect("get");
+    assert!(upstream.and_then(|c| c.data).is_some_and(|d| d["registry.json"].contains("\"data\"")), "replaced");
 }
 
 fn split(needed: &BTreeSet<Permission>) -> (BTreeSet<Permission>, BTreeSet<Permission>) {

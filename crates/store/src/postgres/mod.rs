@@ -28,8 +28,8 @@ use sqlx::postgres::PgConnectOptions;
 pub use connect::PoolSettings;
 
 use crate::{
-    Change, EventFeed, Lease, PostgresUrl, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
-    SyncRun,
+    Change, EventFeed, ImportedEntry, Lease, PostgresUrl, RegistryState, ServerVersion, Store, StoreError, StoreResult,
+    SyncCommit, SyncRun,
 };
 
 /// The notification channel of catalog changes; the payload is the registry name (empty when the name is
@@ -90,7 +90,7 @@ impl Store for PostgresStore {
 
     async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
         crate::check::commit(commit)?;
-        write::commit_sync(&self.pool, commit, None).await
+        write::commit_sync(&self.pool, commit, None, None).await
     }
 
     async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
@@ -106,6 +106,16 @@ impl Store for PostgresStore {
         read::changes(&self.pool, run_id).await
     }
 
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        read::imported(&self.pool, registry).await
+    }
+
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        crate::check::commit(commit)?;
+        crate::check::layer(layer)?;
+        write::commit_sync(&self.pool, commit, Some(layer), None).await
+    }
+
     async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
         write::remove_registry(&self.pool, registry).await
     }
@@ -116,7 +126,7 @@ impl Store for PostgresStore {
 
     async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64> {
         crate::check::commit(commit)?;
-        write::commit_sync(&self.pool, commit, Some(holder)).await
+        write::commit_sync(&self.pool, commit, None, Some(holder)).await
     }
 
     async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64> {

@@ -7,8 +7,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool};
 
 use super::query_error;
-use crate::rows::{self, Columns, RUN_COLUMNS, STATE_COLUMNS, VERSION_COLUMNS, get};
-use crate::{Change, RegistryState, ServerVersion, StoreResult, SyncRun};
+use crate::rows::{self, Columns, IMPORTED_COLUMNS, RUN_COLUMNS, STATE_COLUMNS, VERSION_COLUMNS, get};
+use crate::{Change, ImportedEntry, RegistryState, ServerVersion, StoreResult, SyncRun};
 
 impl Columns for PgRow {
     fn text(&self, column: &'static str, what: &dyn Fn() -> String) -> StoreResult<String> {
@@ -71,4 +71,15 @@ pub(super) async fn changes(pool: &PgPool, run_id: i64) -> StoreResult<Vec<Chang
     const SQL: &str = "SELECT seq, kind, name, version FROM sync_changes WHERE run_id = $1 ORDER BY seq";
     let rows = sqlx::query(SQL).bind(run_id).fetch_all(pool).await.map_err(query_error("read change set"))?;
     rows.iter().map(|row| rows::change_from_row(row, run_id)).collect()
+}
+
+/// The registry's imported layer ordered by (name, version) byte-wise (the columns collate "C").
+pub(super) async fn imported(pool: &PgPool, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+    let sql = format!("SELECT {IMPORTED_COLUMNS} FROM imported_entries WHERE registry = $1 ORDER BY name, version");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(registry)
+        .fetch_all(pool)
+        .await
+        .map_err(query_error("read imported layer"))?;
+    rows.iter().map(|row| rows::imported_from_row(row, registry)).collect()
 }

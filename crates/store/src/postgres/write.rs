@@ -12,7 +12,9 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use super::{CATALOG_CHANNEL, query_error};
 use crate::encode::{counter, counts, json_text};
-use crate::{Change, FailureKind, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
+use crate::{
+    Change, FailureKind, ImportedEntry, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun,
+};
 
 /// Versions per `INSERT`: bounds one statement to a few megabytes of documents.
 const VERSION_BATCH: usize = 1_000;
@@ -26,13 +28,23 @@ const MAX_PAYLOAD: usize = 1_000;
 
 /// Applies a commit in one transaction; returns the run id. With a `fence` (a lease holder), nothing is
 /// written unless it holds the registry's lease when the transaction commits.
-pub(super) async fn commit_sync(pool: &PgPool, commit: &SyncCommit, fence: Option<&str>) -> StoreResult<i64> {
+///
+/// With a `layer`, the registry's imported layer is replaced by it in the same transaction.
+pub(super) async fn commit_sync(
+    pool: &PgPool,
+    commit: &SyncCommit,
+    layer: Option<&[ImportedEntry]>,
+    fence: Option<&str>,
+) -> StoreResult<i64> {
     let registry = commit.run.registry.as_str();
     // JSON text of the metadata before the transaction, so it holds its locks only for SQL.
     let extra_meta: Vec<String> =
         commit.upserts.iter().map(|v| json_text(&v.extra_meta, "encode extra _meta")).collect::<StoreResult<_>>()?;
     let mut tx = begin(pool, "begin commit").await?;
     upsert_state(&mut tx, &commit.state).await?;
+    if let Some(layer) = layer {
+        replace_layer(&mut tx, registry, layer).await?;
+    }
     delete_versions(&mut tx, registry, &commit.removals).await?;
     for (versions, extra_meta) in commit.upserts.chunks(VERSION_BATCH).zip(extra_meta.chunks(VERSION_BATCH)) {
         upsert_versions(&mut tx, registry, versions, extra_meta).await?;
@@ -84,6 +96,32 @@ pub(super) async fn remove_registry(pool: &PgPool, registry: &str) -> StoreResul
 
 async fn begin(pool: &PgPool, operation: &'static str) -> StoreResult<Transaction<'static, Postgres>> {
     pool.begin().await.map_err(query_error(operation))
+}
+
+/// Replaces the registry's imported layer: one `DELETE` and one `INSERT … SELECT FROM UNNEST`.
+async fn replace_layer(conn: &mut PgConnection, registry: &str, layer: &[ImportedEntry]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM imported_entries WHERE registry = $1")
+        .bind(registry)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_error("delete imported layer"))?;
+    if layer.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&ImportedEntry) -> &str| layer.iter().map(f).collect::<Vec<&str>>();
+    sqlx::query(
+        "INSERT INTO imported_entries (registry, name, version, record, imported_at) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])",
+    )
+    .bind(registry)
+    .bind(column(|e| e.name.as_str()))
+    .bind(column(|e| e.version.as_str()))
+    .bind(column(|e| e.record.as_str()))
+    .bind(column(|e| e.imported_at.as_str()))
+    .execute(&mut *conn)
+    .await
+    .map_err(query_error("write imported layer"))?;
+    Ok(())
 }
 
 async fn upsert_state(conn: &mut PgConnection, s: &RegistryState) -> StoreResult<()> {

@@ -25,7 +25,8 @@ use sqlx::SqlitePool;
 use tokio::sync::Mutex;
 
 use crate::{
-    Change, EventFeed, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun,
+    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
+    SyncRun,
 };
 
 /// A [`Store`] in an SQLite database: a file (the default for a laptop or a single VM) or memory (tests).
@@ -111,6 +112,15 @@ impl Store for SqliteStore {
         read::changes(&self.pool, run_id).await
     }
 
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        read::imported(&self.pool, registry).await
+    }
+
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        crate::check::layer(layer)?;
+        self.commit_with(commit, Some(layer), None).await
+    }
+
     async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
         let _writer = self.write_lock.lock().await;
         write::remove_registry(&self.pool, registry).await
@@ -168,10 +178,19 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     async fn commit(&self, commit: &SyncCommit, fence: Option<&str>) -> StoreResult<i64> {
+        self.commit_with(commit, None, fence).await
+    }
+
+    async fn commit_with(
+        &self,
+        commit: &SyncCommit,
+        layer: Option<&[ImportedEntry]>,
+        fence: Option<&str>,
+    ) -> StoreResult<i64> {
         crate::check::commit(commit)?;
         let batch = write::EncodedCommit::new(commit).await?;
         let _writer = self.write_lock.lock().await;
-        write::commit_sync(&self.pool, batch, fence).await
+        write::commit_sync(&self.pool, batch, layer, fence).await
     }
 
     async fn record(&self, run: &SyncRun, state: Option<&RegistryState>, fence: Option<&str>) -> StoreResult<i64> {

@@ -5,8 +5,8 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::query_error;
 use crate::encode::read_bool;
-use crate::rows::{self, Columns, RUN_COLUMNS, STATE_COLUMNS, VERSION_COLUMNS, get};
-use crate::{Change, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
+use crate::rows::{self, Columns, IMPORTED_COLUMNS, RUN_COLUMNS, STATE_COLUMNS, VERSION_COLUMNS, get};
+use crate::{Change, ImportedEntry, RegistryState, ServerVersion, StoreError, StoreResult, SyncRun};
 
 impl Columns for SqliteRow {
     fn text(&self, column: &'static str, what: &dyn Fn() -> String) -> StoreResult<String> {
@@ -54,6 +54,20 @@ pub(super) async fn catalog(pool: &SqlitePool, registry: &str) -> StoreResult<Ve
     let rows =
         sqlx::query(AssertSqlSafe(sql)).bind(registry).fetch_all(pool).await.map_err(query_error("read catalog"))?;
     rows::decode_catalog(rows, registry).await
+}
+
+/// The registry's imported layer ordered by (name, version) byte-wise.
+pub(super) async fn imported(pool: &SqlitePool, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+    let sql = format!(
+        "SELECT {IMPORTED_COLUMNS} FROM imported_entries WHERE registry = ?1 \
+         ORDER BY name COLLATE BINARY, version COLLATE BINARY"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(registry)
+        .fetch_all(pool)
+        .await
+        .map_err(query_error("read imported layer"))?;
+    rows.iter().map(|row| rows::imported_from_row(row, registry)).collect()
 }
 
 /// The registry's latest `limit` runs, newest first.

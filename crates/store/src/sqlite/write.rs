@@ -11,7 +11,9 @@ use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool};
 
 use super::query_error;
 use crate::encode::{counter, counts, json_text};
-use crate::{Change, FailureKind, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun};
+use crate::{
+    Change, FailureKind, ImportedEntry, NameVersion, RegistryState, ServerVersion, StoreResult, SyncCommit, SyncRun,
+};
 
 /// Versions per `INSERT`: 12 binds each, far below SQLite's 32 766 binds per statement.
 const VERSION_BATCH: usize = 128;
@@ -75,11 +77,21 @@ impl<'a> EncodedState<'a> {
 
 /// Applies a commit in one transaction; returns the run id. With a `fence` (a lease holder), nothing is
 /// written unless it holds the registry's lease.
-pub(super) async fn commit_sync(pool: &SqlitePool, batch: EncodedCommit<'_>, fence: Option<&str>) -> StoreResult<i64> {
+///
+/// With a `layer`, the registry's imported layer is replaced by it in the same transaction.
+pub(super) async fn commit_sync(
+    pool: &SqlitePool,
+    batch: EncodedCommit<'_>,
+    layer: Option<&[ImportedEntry]>,
+    fence: Option<&str>,
+) -> StoreResult<i64> {
     let EncodedCommit { commit, state, versions } = batch;
     let registry = commit.run.registry.as_str();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error("begin commit"))?;
     upsert_state(&mut tx, state).await?;
+    if let Some(layer) = layer {
+        replace_layer(&mut tx, registry, layer).await?;
+    }
     delete_versions(&mut tx, registry, &commit.removals).await?;
     upsert_versions(&mut tx, registry, versions).await?;
     let run_id = insert_run(&mut tx, &commit.run).await?;
@@ -119,11 +131,35 @@ pub(super) async fn remove_registry(pool: &SqlitePool, registry: &str) -> StoreR
     for (sql, operation) in [
         ("DELETE FROM sync_runs WHERE registry = ?1", "delete sync runs"),
         ("DELETE FROM server_versions WHERE registry = ?1", "delete server versions"),
+        ("DELETE FROM imported_entries WHERE registry = ?1", "delete imported layer"),
         ("DELETE FROM registry_state WHERE registry = ?1", "delete registry state"),
     ] {
         sqlx::query(sql).bind(registry).execute(&mut *tx).await.map_err(query_error(operation))?;
     }
     tx.commit().await.map_err(query_error("commit remove registry"))
+}
+
+/// Replaces the registry's imported layer (small: one statement per entry).
+async fn replace_layer(conn: &mut SqliteConnection, registry: &str, layer: &[ImportedEntry]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM imported_entries WHERE registry = ?1")
+        .bind(registry)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_error("delete imported layer"))?;
+    for entry in layer {
+        sqlx::query(
+            "INSERT INTO imported_entries (registry, name, version, record, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(registry)
+        .bind(entry.name.as_str())
+        .bind(entry.version.as_str())
+        .bind(entry.record.as_str())
+        .bind(entry.imported_at.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(query_error("write imported layer"))?;
+    }
+    Ok(())
 }
 
 async fn upsert_state(conn: &mut SqliteConnection, encoded: EncodedState<'_>) -> StoreResult<()> {

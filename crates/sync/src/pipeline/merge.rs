@@ -8,14 +8,35 @@ use thv_store::ServerVersion;
 use crate::diff::{Candidate, Diff, diff};
 
 /// The next catalog and its difference from `stored`. A full document replaces the catalog with the
-/// candidates the filter keeps; a delta is merged into it ([`merge_delta`]).
-pub(crate) fn merge(stored: &[ServerVersion], candidates: Vec<(Candidate, bool)>, delta: bool, now: &str) -> Diff {
+/// candidates the filter keeps; a delta is merged into it ([`merge_delta`]); the registry's imported
+/// `layer` goes on top ([`overlay`]).
+pub(crate) fn merge(
+    stored: &[ServerVersion],
+    candidates: Vec<(Candidate, bool)>,
+    delta: bool,
+    layer: Vec<Candidate>,
+    now: &str,
+) -> Diff {
     let next: Vec<Candidate> = if delta {
         merge_delta(stored, candidates)
     } else {
         candidates.into_iter().filter_map(|(c, keep)| keep.then_some(c)).collect()
     };
-    diff(stored, next, now)
+    diff(stored, overlay(next, layer), now)
+}
+
+/// The precedence of the imported layer, in one place: an imported entry replaces the source's version of
+/// the same name and version; every other version of the source stays.
+pub(crate) fn overlay(source: Vec<Candidate>, layer: Vec<Candidate>) -> Vec<Candidate> {
+    let imported: HashSet<(&str, &str)> =
+        layer.iter().map(|c| (c.version.name.as_str(), c.version.version.as_str())).collect();
+    let mut next: Vec<Candidate> = source
+        .into_iter()
+        .filter(|c| !imported.contains(&(c.version.name.as_str(), c.version.version.as_str())))
+        .collect();
+    drop(imported);
+    next.extend(layer);
+    next
 }
 
 /// Applies an incremental page of changes to the stored catalog: kept records replace theirs or are
@@ -96,6 +117,33 @@ mod tests {
     }
 
     #[test]
+    fn an_imported_entry_wins_over_the_source_version_of_its_name_and_version() {
+        let stored = stored(&[("io.x/a", "1"), ("io.x/a", "2")]);
+        let source = vec![
+            (candidate(record("io.x/a", "1", "source"), T1), true),
+            (candidate(record("io.x/a", "2", "source"), T1), true),
+        ];
+        let layer =
+            vec![candidate(record("io.x/a", "2", "imported"), T1), candidate(record("io.x/b", "1", "imported"), T1)];
+        let result = merge(&stored, source, false, layer, T1);
+        let described: Vec<(&str, &str, String)> = result
+            .catalog
+            .iter()
+            .map(|v| {
+                (
+                    v.name.as_str(),
+                    v.version.as_str(),
+                    v.document.to_value()["description"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [("io.x/a", "1", "source".into()), ("io.x/a", "2", "imported".into()), ("io.x/b", "1", "imported".into())]
+        );
+    }
+
+    #[test]
     fn a_full_document_replaces_the_catalog_with_what_the_filter_keeps() {
         let stored = stored(&[("io.x/a", "1"), ("io.x/b", "1")]);
         let candidates = vec![
@@ -103,7 +151,7 @@ mod tests {
             (candidate(record("io.x/c", "1", "d"), T1), true),
             (candidate(record("io.x/d", "1", "d"), T1), false),
         ];
-        let result = merge(&stored, candidates, false, T1);
+        let result = merge(&stored, candidates, false, Vec::new(), T1);
         let names: Vec<&str> = result.catalog.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["io.x/a", "io.x/c"]);
         assert_eq!((result.count(ChangeKind::Added), result.count(ChangeKind::Removed)), (1, 1));

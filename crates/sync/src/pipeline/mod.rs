@@ -4,8 +4,9 @@
 //!    the same spec and filter;
 //! 2. [`parse`]: detect the format and read the records (converted to `server.json`);
 //! 3. [`judge`]: deduplicate, filter and validate each record;
-//! 4. [`merge`]: build the next catalog (a delta is merged into the stored one) and diff it with the
-//!    stored catalog;
+//! 4. [`merge`]: build the next catalog (a delta is merged into the stored one), put the registry's
+//!    imported layer on top (judged by the same filter and validation policy, see [`crate::import`]) and
+//!    diff it with the stored catalog;
 //! 5. [`commit`]: write the change in one transaction, or only what a later sync needs when nothing
 //!    changed.
 //!
@@ -18,9 +19,9 @@
 mod commit;
 mod error;
 mod fetch;
-mod judge;
-mod merge;
-mod parse;
+pub(crate) mod judge;
+pub(crate) mod merge;
+pub(crate) mod parse;
 mod report;
 
 use std::time::Instant;
@@ -83,7 +84,10 @@ async fn run(
     drop(fetched.payload);
     let mut judged = judge::judge(spec, parsed, &now)?;
     let stored = store.catalog(&spec.name).await?;
-    let result = merge::merge(&stored, std::mem::take(&mut judged.candidates), judged.delta, &now);
+    let layer = crate::import::judged_layer(spec, &store.imported(&spec.name).await?, &now)?;
+    judged.filtered_out += layer.filtered_out;
+    judged.skipped.extend(layer.skipped);
+    let result = merge::merge(&stored, std::mem::take(&mut judged.candidates), judged.delta, layer.candidates, &now);
     drop(stored);
     let content = commit::Fetched { revision: fetched.revision, validators: fetched.validators };
     commit::commit(&ctx, result, judged, content).await

@@ -1,0 +1,75 @@
+//! `thv registry export`: a registry's stored catalog as a file, in the ToolHive or the upstream format,
+//! written by `thv_model::write` (the writers `thv registry convert` uses).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use thv_model::write::{ToolHiveWriteOptions, to_toolhive};
+use thv_sync::diff::catalog_of;
+
+use crate::config::{Config, Locations};
+use crate::files::write_output;
+use crate::registry::convert::summarise;
+
+/// Format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A JSON array of `{server, _meta}` records: every version with its registry metadata (lossless).
+    Upstream,
+    /// A ToolHive catalog file: the latest version of each server.
+    Toolhive,
+}
+
+/// Arguments of `thv registry export`.
+#[derive(Debug, Args)]
+#[command(after_help = "Exports what the registry serves: the last good catalog, imported entries included. \
+                        The same catalog exports to the same bytes, so an export imported into an empty \
+                        registry exports the same file again.\n\
+                        Exit status: 0 when written, 2 when the registry is unknown or has no stored catalog.\n\n\
+                        Examples:\n  thv registry export official --output official.json\n  \
+                        thv registry export internal --format toolhive -o registry.json\n  \
+                        thv registry export official | jq length")]
+pub struct ExportArgs {
+    /// Registry name.
+    pub name: String,
+    /// Format to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Upstream)]
+    pub format: ExportFormat,
+    /// Write to FILE (atomically); `-` or none: standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// List every entry that was degraded or left out of a ToolHive file, with the reasons.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Runs the command.
+pub async fn run(args: &ExportArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&locations.config_file()?)?;
+    let spec = config.registry(&args.name)?;
+    let Some(store) = crate::store::open_existing(locations).await? else {
+        bail!("registry {}: {}", spec.name, crate::store::nothing_synced_yet(locations));
+    };
+    if store.registry_state(&spec.name).await?.is_none() {
+        bail!("registry {} has no stored catalog yet (thv registry sync {0} or thv registry import)", spec.name);
+    }
+    let versions = store.catalog(&spec.name).await?;
+    let catalog = catalog_of(&versions).with_context(|| format!("registry {}: a stored document", spec.name))?;
+    let (mut json, reports) = match args.format {
+        ExportFormat::Upstream => (serde_json::to_vec_pretty(&catalog.entries)?, Vec::new()),
+        ExportFormat::Toolhive => {
+            let (file, reports) = to_toolhive(&catalog, &ToolHiveWriteOptions::default());
+            (serde_json::to_vec_pretty(&file)?, reports)
+        }
+    };
+    json.push(b'\n');
+    write_output(args.output.as_deref(), &json)?;
+    let format = match args.format {
+        ExportFormat::Upstream => "upstream records",
+        ExportFormat::Toolhive => "ToolHive file",
+    };
+    summarise(&format!("registry {}", spec.name), format, catalog.entries.len(), &[], &reports, args.verbose);
+    Ok(ExitCode::SUCCESS)
+}

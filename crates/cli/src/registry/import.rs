@@ -1,0 +1,114 @@
+//! `thv registry import`: servers from a file into a registry's imported layer (`thv_sync::import`), which
+//! every sync merges over the source; `--clear` empties the layer.
+
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use thv_sync::import::{clear, import};
+use thv_sync::{EntryOutcome, ImportMode, ImportReport};
+
+use crate::config::{Config, Locations};
+use crate::input::read_input;
+use crate::output::{OutputFormat, plural, print_data};
+
+/// How an import changes the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Add the file's servers and update those already imported; keep the other imported entries.
+    Merge,
+    /// The file's servers become the whole layer; other imported entries leave it.
+    Replace,
+}
+
+/// Arguments of `thv registry import`.
+#[derive(Debug, Args)]
+#[command(after_help = "Imported servers are kept apart from the source and merged over it at every sync: an \
+                        imported entry wins over the source's same name and version. They pass the registry's \
+                        filter and validation policy like the source's records. The catalog is rebuilt at \
+                        once, without fetching the source. A file that is not a catalog changes nothing.\n\
+                        Exit status: 0 when imported, 1 when some records were rejected (the rest was \
+                        imported), 2 when the file cannot be read or is not a catalog.\n\n\
+                        Examples:\n  thv registry import --file internal.json --registry platform\n  \
+                        thv registry import --file servers.json --registry platform \\\n      \
+                        --mode replace -o json\n  \
+                        thv registry import --registry platform --clear")]
+pub struct ImportArgs {
+    /// Catalog file to import (any supported format); `-` reads standard input.
+    #[arg(long, value_name = "FILE", required_unless_present = "clear", conflicts_with = "clear")]
+    pub file: Option<String>,
+    /// Registry to import into.
+    #[arg(long, value_name = "NAME")]
+    pub registry: String,
+    /// How the import changes the layer.
+    #[arg(long, value_enum, default_value_t = Mode::Merge)]
+    pub mode: Mode,
+    /// Empty the registry's imported layer instead (the source's versions stay).
+    #[arg(long)]
+    pub clear: bool,
+    /// List every entry, not only the rejected ones.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Output format of the result.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// Runs the command.
+pub async fn run(args: &ImportArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&locations.config_file()?)?;
+    let spec = config.registry(&args.registry)?;
+    let doc = args.file.as_deref().map(read_input).transpose()?;
+    let store = crate::store::open(locations).await?;
+    let report = match &doc {
+        Some(doc) => {
+            let mode = match args.mode {
+                Mode::Merge => ImportMode::Merge,
+                Mode::Replace => ImportMode::Replace,
+            };
+            import(spec, store.as_ref(), &doc.name, &doc.bytes, mode).await?
+        }
+        None => clear(spec, store.as_ref()).await?,
+    };
+    if args.output.is_table() {
+        print_summary(&report, doc.as_ref().map(|d| d.name.as_str()), args.verbose);
+    } else {
+        print_data(args.output, &report)?;
+    }
+    Ok(if report.counts.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_summary(report: &ImportReport, file: Option<&str>, verbose: bool) {
+    let c = &report.counts;
+    let what = match (file, report.mode) {
+        (Some(file), Some(ImportMode::Replace)) => format!("imported {file} (replacing the layer)"),
+        (Some(file), _) => format!("imported {file}"),
+        (None, _) => "cleared the imported layer".to_owned(),
+    };
+    crate::output::outln!(
+        "registry {}: {what}: {} added, {} updated, {} unchanged, {} removed, {} rejected",
+        report.registry,
+        c.added,
+        c.updated,
+        c.unchanged,
+        c.removed,
+        c.rejected
+    );
+    crate::output::outln!(
+        "registry {}: {} in the imported layer, {} served{}",
+        report.registry,
+        report.layer,
+        plural(report.total, "version"),
+        if report.outcome == thv_store::SyncOutcome::Unchanged { " (nothing changed)" } else { "" }
+    );
+    for e in report.entries.iter().filter(|e| verbose || e.outcome == EntryOutcome::Rejected) {
+        let outcome = serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let at = e.pointer.as_deref().map(|p| format!(" at {p}")).unwrap_or_default();
+        let reason = e.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        crate::output::outln!(
+            "  {} {}{}{at}{reason}",
+            outcome.unwrap_or_default(),
+            e.server.as_deref().unwrap_or("?"),
+            e.version.as_deref().map(|v| format!("@{v}")).unwrap_or_default()
+        );
+    }
+}
