@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kube::ResourceExt;
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube::{Resource, ResourceExt};
 use sha2::Digest as _;
 use thv_model::write::{EntryReport, Outcome as EntryOutcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
 use thv_model::{Catalog, CatalogInfo};
@@ -26,7 +26,6 @@ use crate::controller::Error;
 use crate::jobs::lifecycle::Outcome;
 use crate::jobs::{
     ExportFormat, ExportResult, JobPolicy, JobReason, JobStatus, McpRegistryExportJob, McpRegistryExportJobStatus,
-    ResultRef,
 };
 use crate::labels::{APP_NAME, MANAGED_BY};
 use crate::storage::layout::{self, STORAGE_LIMIT};
@@ -39,8 +38,6 @@ pub const COMPRESS_ABOVE: usize = 256 * 1024;
 /// The largest export written: the same margin under the API server's 1 MiB ConfigMap limit as the storage
 /// ConfigMap keeps.
 pub const EXPORT_LIMIT: u64 = STORAGE_LIMIT;
-/// Key of the per-entry report in the job's result ConfigMap (`<job>-result`).
-pub const REPORT_KEY: &str = "entries.json";
 
 /// A catalog written in one format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +258,15 @@ impl JobKind for McpRegistryExportJob {
         status.job.result_ref = if rendered.reports.is_empty() {
             None
         } else {
-            Some(write_report(jobs, self, &namespace, &rendered.reports).await?)
+            Some(
+                super::write_result(
+                    jobs,
+                    self,
+                    &namespace,
+                    serde_json::to_string_pretty(&rendered.reports).unwrap_or_default(),
+                )
+                .await?,
+            )
         };
         let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         status.export = Some(ExportResult {
@@ -341,41 +346,6 @@ async fn write_export(
         }
     }
     Ok(None)
-}
-
-/// Writes the per-entry report to the job's result ConfigMap `<job>-result` (owned by the job).
-async fn write_report(
-    jobs: &JobContext,
-    job: &McpRegistryExportJob,
-    namespace: &str,
-    reports: &[EntryReport],
-) -> Result<ResultRef, Error> {
-    let name = format!("{}-result", job.name_any());
-    let api: Api<ConfigMap> = Api::namespaced(jobs.ctx.client.clone(), namespace);
-    let text = serde_json::to_string_pretty(reports).unwrap_or_default();
-    let mut object = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            namespace: Some(namespace.to_owned()),
-            owner_references: job.controller_owner_ref(&()).map(|o| vec![o]),
-            labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), MANAGED_BY.to_owned())])),
-            ..ObjectMeta::default()
-        },
-        data: Some(BTreeMap::from([(REPORT_KEY.to_owned(), text)])),
-        ..ConfigMap::default()
-    };
-    let action = format!("write ConfigMap {namespace}/{name}");
-    match api.get_opt(&name).await.map_err(Error::kube(action.clone()))? {
-        None => {
-            api.create(&PostParams::default(), &object).await.map_err(Error::kube(action))?;
-        }
-        Some(current) if current.data != object.data => {
-            object.metadata.resource_version = current.resource_version();
-            api.replace(&name, &PostParams::default(), &object).await.map_err(Error::kube(action))?;
-        }
-        Some(_) => {}
-    }
-    Ok(ResultRef { config_map: name, key: REPORT_KEY.to_owned() })
 }
 
 #[cfg(test)]
