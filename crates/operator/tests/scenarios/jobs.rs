@@ -385,9 +385,10 @@ async fn an_export_job_writes_the_catalog_in_each_format_and_reruns_on_a_spec_ed
     assert_eq!(rerun_status.export.map(|e| e.versions), Some(3));
     assert_eq!(rerun_status.job.result_ref, None, "the new run's status has no report: the old reference is gone");
     let upstream = exported(&fake, "platform-export", "registry.json");
-    let servers = upstream["data"]["servers"].as_array().expect("upstream data.servers");
-    assert_eq!(servers.len(), 3);
-    assert_eq!(servers[0]["name"], "io.example/alpha");
+    let records = upstream.as_array().expect("upstream records");
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["server"]["name"], "io.example/alpha");
+    assert_eq!(records[0]["_meta"]["io.modelcontextprotocol.registry/official"]["status"], "active");
 }
 
 #[tokio::test]
@@ -412,7 +413,7 @@ async fn a_large_export_is_gzip_compressed_in_binary_data() {
     assert!(export.bytes > 256 * 1024, "{}", export.bytes);
     let cm = configmap(&fake, "big-export").expect("ConfigMap");
     assert_eq!(cm.data, None, "nothing uncompressed");
-    assert_eq!(exported(&fake, "big-export", "catalog.json")["data"]["servers"].as_array().map(Vec::len), Some(1200));
+    assert_eq!(exported(&fake, "big-export", "catalog.json").as_array().map(Vec::len), Some(1200));
 }
 
 #[tokio::test]
@@ -713,5 +714,22 @@ async fn export_then_import_then_export_is_a_fixed_point_in_both_formats() {
             String::from_utf8(exported_bytes(&fake, &format!("first-{format}-out"), "registry.json")),
             "{format}"
         );
+        // The job wrote the bytes of the one rendering `thv registry export` writes too.
+        let origin = wait_registry(&fake, "origin", |_| true).await;
+        let versions = {
+            use thv_store::Store as _;
+            let owner = origin.controller_owner_ref(&()).expect("owner");
+            let store = thv_operator::ConfigMapStore::new(fake.client_as("test-reader"), NS, "origin", owner);
+            store.catalog("origin").await.expect("read the storage")
+        };
+        let one = thv_sync::export::export(
+            &versions,
+            match format {
+                "upstream" => thv_sync::export::ExportFormat::Upstream,
+                _ => thv_sync::export::ExportFormat::Toolhive,
+            },
+        );
+        let written = configmap(&fake, &format!("first-{format}-out")).and_then(|c| c.data).expect("data");
+        assert_eq!(written["registry.json"].as_bytes(), one.bytes.as_slice(), "{format}");
     }
 }

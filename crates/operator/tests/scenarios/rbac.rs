@@ -165,7 +165,7 @@ async fn jobs_tour(fake: &thv_kube_fake::FakeApiServer) {
     exports.patch("export", &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("patch");
     fake.wait_for::<McpRegistryExportJob>(NS, "export", WAIT, |j| j.is_none()).await.expect("exported, deleted");
     let upstream: Option<k8s_openapi::api::core::v1::ConfigMap> = fake.get(NS, "cm-export").expect("get");
-    assert!(upstream.and_then(|c| c.data).is_some_and(|d| d["registry.json"].contains("\"data\"")), "replaced");
+    assert!(upstream.and_then(|c| c.data).is_some_and(|d| d["registry.json"].contains("\"_meta\"")), "replaced");
     let inline = json!({"servers": [{"server": {"name": "io.example/imported", "version": "1.0.0",
         "description": "Imported by the tour."}}]})
     .to_string();
