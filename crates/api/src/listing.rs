@@ -41,6 +41,20 @@ impl Listing {
         }
     }
 
+    /// Heap bytes of the facts.
+    pub fn heap_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        let list = |items: &Vec<String>| {
+            items.capacity() * std::mem::size_of::<String>() + items.iter().map(String::capacity).sum::<usize>()
+        };
+        text(&self.title)
+            + text(&self.description)
+            + text(&self.tier)
+            + list(&self.tags)
+            + list(&self.categories)
+            + list(&self.transports)
+    }
+
     /// Whether `filter` keeps the server called `name` with these facts.
     pub fn kept_by(&self, name: &str, filter: &CompiledFilter) -> bool {
         let facts = ServerFacts {

@@ -30,6 +30,11 @@ impl Rendered {
         Self { body, etag }
     }
 
+    /// Heap bytes of the body and the tag.
+    pub fn heap_bytes(&self) -> usize {
+        self.body.len() + self.etag.len()
+    }
+
     /// The body.
     pub fn body(&self) -> &Bytes {
         &self.body

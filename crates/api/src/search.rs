@@ -31,6 +31,11 @@ impl SearchText {
         }
         Self(text.into_boxed_str())
     }
+
+    /// Heap bytes of the text.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// A `search` query value: matches a version whose [`SearchText`] contains it, ignoring case.

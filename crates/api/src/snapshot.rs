@@ -52,22 +52,32 @@ pub struct Record {
 impl Record {
     /// Builds the record and renders its response JSON.
     pub fn new(version: &ServerVersion) -> Self {
+        Self::from_version(version.clone())
+    }
+
+    /// Builds the record from `version`, rendering its response JSON into the document's own buffer (a
+    /// snapshot keeps one copy of each document, and loading one needs no second).
+    pub fn from_version(version: ServerVersion) -> Self {
+        let search_text = SearchText::of(&version.name, version.document.as_str());
+        let listing = version
+            .is_latest
+            .then(|| version.document.decode::<ServerJson>().ok())
+            .flatten()
+            .map(|server| Arc::new(Listing::of(&server)));
+        let meta = render_meta(&version);
+        let ServerVersion { name, version, document, status, is_latest, updated_at, published_at, .. } = version;
         Self {
-            name: version.name.clone(),
-            search_text: SearchText::of(&version.name, version.document.as_str()),
-            version: version.version.clone(),
-            status: version.status.clone(),
-            deleted: version.status == "deleted",
-            is_latest: version.is_latest,
-            updated_at: version.updated_at.parse().ok(),
-            published_at: version.published_at.parse().ok(),
-            rendered: Rendered::new(render(version)),
+            search_text,
+            deleted: status == "deleted",
+            is_latest,
+            updated_at: updated_at.parse().ok(),
+            published_at: published_at.parse().ok(),
+            rendered: Rendered::new(envelope(document.into_string(), &meta)),
             registry: Arc::from(""),
-            listing: version
-                .is_latest
-                .then(|| version.document.decode::<ServerJson>().ok())
-                .flatten()
-                .map(|server| Arc::new(Listing::of(&server))),
+            listing,
+            name,
+            version,
+            status,
         }
     }
 
@@ -91,8 +101,8 @@ impl Record {
     }
 }
 
-/// Renders `{"server": <document>, "_meta": {official block, …extra keys}}`.
-fn render(version: &ServerVersion) -> String {
+/// Renders the response `_meta`: `{official block, …extra keys}`.
+fn render_meta(version: &ServerVersion) -> String {
     let mut official = serde_json::Map::new();
     official.insert("status".to_owned(), Value::from(version.status.as_str()));
     if let Some(at) = &version.status_changed_at {
@@ -113,14 +123,23 @@ fn render(version: &ServerVersion) -> String {
             }
         }
     }
-    let meta = Value::Object(meta).to_string();
-    let document = version.document.as_str();
-    let mut out = String::with_capacity(document.len() + meta.len() + 24);
-    out.push_str("{\"server\":");
-    out.push_str(document);
-    out.push_str(",\"_meta\":");
-    out.push_str(&meta);
-    out.push('}');
+    Value::Object(meta).to_string()
+}
+
+/// `{"server": <document>, "_meta": <meta>}`, built in `document`'s buffer, with no spare capacity kept.
+fn envelope(document: String, meta: &str) -> Vec<u8> {
+    const HEAD: &[u8] = b"{\"server\":";
+    const MIDDLE: &[u8] = b",\"_meta\":";
+    let mut out = document.into_bytes();
+    let document_len = out.len();
+    out.reserve_exact(HEAD.len() + MIDDLE.len() + meta.len() + 1);
+    out.extend_from_slice(HEAD);
+    out.rotate_right(HEAD.len());
+    debug_assert_eq!(out.len(), document_len + HEAD.len());
+    out.extend_from_slice(MIDDLE);
+    out.extend_from_slice(meta.as_bytes());
+    out.push(b'}');
+    out.shrink_to_fit();
     out
 }
 
@@ -128,7 +147,8 @@ fn render(version: &ServerVersion) -> String {
 /// rendered so far.
 #[derive(Debug, Default)]
 pub struct RegistrySnapshot {
-    records: Vec<Record>,
+    /// Shared with the aggregate, which holds the same records.
+    records: Vec<Arc<Record>>,
     by_name: HashMap<String, Range<usize>>,
     pages: PageCache,
 }
@@ -136,12 +156,19 @@ pub struct RegistrySnapshot {
 impl RegistrySnapshot {
     /// Builds the snapshot of a catalog (in any order).
     pub fn new(versions: &[ServerVersion]) -> Self {
-        Self::from_records(versions.iter().map(Record::new).collect())
+        Self::from_versions(versions.to_vec())
     }
 
-    fn from_records(mut records: Vec<Record>) -> Self {
+    /// Builds the snapshot of a catalog (in any order), consuming it: each version's buffers are reused or
+    /// freed as its record is built.
+    pub fn from_versions(versions: Vec<ServerVersion>) -> Self {
+        Self::from_records(versions.into_iter().map(|version| Arc::new(Record::from_version(version))).collect())
+    }
+
+    fn from_records(mut records: Vec<Arc<Record>>) -> Self {
         records.sort_by(|a, b| (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str())));
         records.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        records.shrink_to_fit();
         let mut by_name: HashMap<String, Range<usize>> = HashMap::new();
         for (i, record) in records.iter().enumerate() {
             by_name.entry(record.name.clone()).and_modify(|range| range.end = i + 1).or_insert(i..i + 1);
@@ -155,12 +182,12 @@ impl RegistrySnapshot {
     }
 
     /// Every record, ordered by (name, version).
-    pub fn records(&self) -> &[Record] {
+    pub fn records(&self) -> &[Arc<Record>] {
         &self.records
     }
 
     /// The versions of `name`, ordered by version (empty when unknown).
-    pub fn versions_of(&self, name: &str) -> &[Record] {
+    pub fn versions_of(&self, name: &str) -> &[Arc<Record>] {
         self.by_name.get(name).and_then(|range| self.records.get(range.clone())).unwrap_or(&[])
     }
 
@@ -177,6 +204,58 @@ impl RegistrySnapshot {
     /// Number of distinct names.
     pub fn name_count(&self) -> usize {
         self.by_name.len()
+    }
+
+    /// The heap bytes this snapshot holds, by component (an estimate from lengths and capacities, for
+    /// profiling: `examples/snapshot_memory.rs`). Parts shared with another snapshot (the aggregate shares
+    /// its registries' records) are counted in each.
+    pub fn footprint(&self) -> Footprint {
+        let mut footprint = Footprint {
+            records: self.records.capacity() * std::mem::size_of::<Arc<Record>>()
+                + self.records.len() * (std::mem::size_of::<Record>() + 2 * std::mem::size_of::<usize>()),
+            index: self.by_name.capacity() * (std::mem::size_of::<String>() + std::mem::size_of::<Range<usize>>() + 1)
+                + self.by_name.keys().map(String::capacity).sum::<usize>(),
+            ..Footprint::default()
+        };
+        for record in &self.records {
+            footprint.rendered += record.rendered.heap_bytes();
+            footprint.search_text += record.search_text.heap_bytes();
+            footprint.strings += record.name.capacity() + record.version.capacity() + record.status.capacity();
+            footprint.listings += record.listing.as_deref().map_or(0, Listing::heap_bytes);
+        }
+        footprint
+    }
+}
+
+/// The heap bytes of a [`RegistrySnapshot`], by component ([`RegistrySnapshot::footprint`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// The record structs themselves.
+    pub records: usize,
+    /// The rendered response JSON and its tag.
+    pub rendered: usize,
+    /// The lower-cased search text.
+    pub search_text: usize,
+    /// Names, versions and statuses.
+    pub strings: usize,
+    /// The ToolHive listing facts of latest versions.
+    pub listings: usize,
+    /// The index by name.
+    pub index: usize,
+}
+
+impl Footprint {
+    /// Every component with its label, and the total last.
+    pub fn components(&self) -> [(&'static str, usize); 7] {
+        [
+            ("records (structs)", self.records),
+            ("rendered JSON and tags", self.rendered),
+            ("search text", self.search_text),
+            ("names, versions, statuses", self.strings),
+            ("ToolHive listings", self.listings),
+            ("index by name", self.index),
+            ("total", self.records + self.rendered + self.search_text + self.strings + self.listings + self.index),
+        ]
     }
 }
 
@@ -195,12 +274,13 @@ impl Snapshot {
         for (name, snapshot) in &mut registries {
             let name: Arc<str> = Arc::from(name.as_str());
             for record in &mut snapshot.records {
-                record.registry = Arc::clone(&name);
+                // The records are new and not shared yet: this changes them in place.
+                Arc::make_mut(record).registry = Arc::clone(&name);
             }
             snapshot.pages = PageCache::with_budget(Arc::clone(&budget));
         }
         let merged =
-            first_registry_wins(registries.iter().map(|(_, snapshot)| snapshot.records.iter()), |r: &&Record| {
+            first_registry_wins(registries.iter().map(|(_, snapshot)| snapshot.records.iter()), |r: &&Arc<Record>| {
                 r.name.as_str()
             });
         let mut aggregate = RegistrySnapshot::from_records(merged.into_iter().cloned().collect());
@@ -231,7 +311,7 @@ pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<S
     let mut loaded = Vec::with_capacity(registries.len());
     for registry in registries {
         let catalog = store.catalog(registry).await?;
-        loaded.push((registry.clone(), RegistrySnapshot::new(&catalog)));
+        loaded.push((registry.clone(), RegistrySnapshot::from_versions(catalog)));
     }
     Ok(Snapshot::new(loaded))
 }
@@ -268,6 +348,28 @@ mod tests {
             std::str::from_utf8(record.json()).unwrap(),
             r#"{"server":{"name":"a/b","version":"1.0.0"},"_meta":{"io.modelcontextprotocol.registry/official":{"status":"active","publishedAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-02T00:00:00Z","isLatest":true},"x.y/z":[1]}}"#
         );
+    }
+
+    #[test]
+    fn the_envelope_reuses_the_document_buffer_and_keeps_no_spare_capacity() {
+        let document = String::from(r#"{"name":"a/b"}"#);
+        let body = envelope(document, r#"{"k":1}"#);
+        assert_eq!(std::str::from_utf8(&body).unwrap(), r#"{"server":{"name":"a/b"},"_meta":{"k":1}}"#);
+        assert_eq!(body.capacity(), body.len(), "a snapshot keeps no spare bytes per record");
+    }
+
+    #[test]
+    fn the_aggregate_shares_the_records_of_its_registries() {
+        let one = RegistrySnapshot::new(&[version("a", "1"), version("b", "1")]);
+        let two = RegistrySnapshot::new(&[version("a", "2"), version("c", "1")]);
+        let snapshot = Snapshot::new(vec![("one".to_owned(), one), ("two".to_owned(), two)]);
+        let aggregate = snapshot.aggregate().records();
+        let registry = |name| snapshot.registry(name).unwrap().records();
+        assert!(Arc::ptr_eq(&aggregate[0], &registry("one")[0]), "a/1 is one record, not a copy");
+        assert!(Arc::ptr_eq(&aggregate[2], &registry("two")[1]), "c/1 is one record, not a copy");
+        assert_eq!(&*aggregate[2].registry, "two");
+        // Held by the registry and the aggregate, nothing else.
+        assert_eq!(Arc::strong_count(&aggregate[0]), 2);
     }
 
     #[test]

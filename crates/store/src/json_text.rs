@@ -33,6 +33,11 @@ impl JsonText {
         &self.0
     }
 
+    /// The JSON text, by value.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     /// The document as a JSON value.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(&self.0).unwrap_or(Value::Null)

@@ -65,7 +65,7 @@ fn server_list(records: &[&Record], next_cursor: Option<String>) -> Vec<u8> {
 }
 
 /// The index of the first record after `cursor`.
-fn start_of(records: &[Record], cursor: Option<&Cursor>) -> usize {
+fn start_of(records: &[Arc<Record>], cursor: Option<&Cursor>) -> usize {
     match cursor {
         None => 0,
         Some(Cursor::After { name, version }) => {
@@ -130,8 +130,14 @@ fn list_inner(state: &AppState, params: PathParams, query: Option<&str>) -> Resu
     let params = ListParams::from_query(&Query::parse(query))?;
     let records = snapshot.records();
     let start = start_of(records, params.cursor.as_ref());
-    let page: Vec<&Record> =
-        records.get(start..).unwrap_or(&[]).iter().filter(|r| matches(r, &params)).take(params.limit).collect();
+    let page: Vec<&Record> = records
+        .get(start..)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|r| matches(r, &params))
+        .take(params.limit)
+        .map(Arc::as_ref)
+        .collect();
     let next_cursor =
         (page.len() == params.limit).then(|| page.last().map(|r| format!("{}:{}", r.name, r.version))).flatten();
     let page = Rendered::new(server_list(&page, next_cursor));
@@ -149,7 +155,7 @@ pub(super) fn decoded_again(text: &str) -> Option<String> {
 }
 
 /// The versions of the path's server name, trying a second decode when the name is unknown.
-fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &RawPathParams) -> &'a [Record] {
+fn versions_of<'a>(snapshot: &'a RegistrySnapshot, params: &RawPathParams) -> &'a [Arc<Record>] {
     let Some(name) = param(params, "server_name") else {
         return &[];
     };
@@ -193,7 +199,7 @@ fn versions_inner(state: &AppState, params: PathParams, query: Option<&str>) -> 
     let snapshot = scope(state, &params)?;
     let include_deleted = Query::parse(query).include_deleted()?.unwrap_or(false);
     let mut records: Vec<&Record> =
-        versions_of(&snapshot, &params).iter().filter(|r| include_deleted || !r.deleted).collect();
+        versions_of(&snapshot, &params).iter().filter(|r| include_deleted || !r.deleted).map(Arc::as_ref).collect();
     if records.is_empty() {
         return Err(Problem::not_found(SERVER_NOT_FOUND));
     }

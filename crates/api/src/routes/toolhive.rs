@@ -2,6 +2,8 @@
 //! and `GET /api/v1/servers/{name}` (one server, in ToolHive's format or as its MCP Registry record
 //! `{"server": …, "_meta": …}`).
 
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -132,7 +134,7 @@ fn requested_format(query: &Query, headers: &HeaderMap) -> Result<Format, Proble
 
 /// The versions of `name`, a full name (decoded once more when needed) or a ToolHive short name, by the
 /// rule of [`thv_model::names::resolve`].
-fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a [Record], Problem> {
+fn versions_named<'a>(snapshot: &'a RegistrySnapshot, name: &str) -> Result<&'a [Arc<Record>], Problem> {
     let decoded = decoded_again(name).filter(|n| !snapshot.contains(name) && snapshot.contains(n));
     match resolve(snapshot.names(), decoded.as_deref().unwrap_or(name)) {
         Ok(full) => Ok(snapshot.versions_of(full)),
