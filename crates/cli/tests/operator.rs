@@ -27,7 +27,7 @@ fn crds_prints_the_committed_crds() {
     let committed: Vec<serde_json::Value> = serde_saphyr::from_multiple(&committed).expect("committed YAML");
     assert_eq!(crds.as_array().expect("a list"), &committed);
     let kinds: Vec<&str> = committed.iter().filter_map(|c| c["spec"]["names"]["kind"].as_str()).collect();
-    assert_eq!(kinds, ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob"]);
+    assert_eq!(kinds, ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob", "MCPRegistryImportJob"]);
 
     let bad = thv(&["operator", "crds", "-o", "table"]);
     assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");

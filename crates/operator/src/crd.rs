@@ -3,7 +3,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{McpRegistry, McpRegistryExportJob, McpRegistrySyncJob};
+use crate::{McpRegistry, McpRegistryExportJob, McpRegistryImportJob, McpRegistrySyncJob};
 
 /// The CRD could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +16,11 @@ pub enum CrdError {
     Json(#[from] serde_json::Error),
 }
 
-/// Every CRD of the operator: `mcpregistries`, `mcpregistrysyncjobs` and `mcpregistryexportjobs`
+/// Every CRD of the operator: `mcpregistries`, `mcpregistrysyncjobs`, `mcpregistryexportjobs` and
+/// `mcpregistryimportjobs`
 /// (`toolhive.stacklok.io`), the MCPRegistry first.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![McpRegistry::crd(), McpRegistrySyncJob::crd(), McpRegistryExportJob::crd()]
+    vec![McpRegistry::crd(), McpRegistrySyncJob::crd(), McpRegistryExportJob::crd(), McpRegistryImportJob::crd()]
 }
 
 /// The CRDs as one YAML stream (`---` before each document): the files committed under `deploy/crds/`

@@ -15,7 +15,7 @@
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
-//! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`) and their shared lifecycle.
+//! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`, `MCPRegistryImportJob`) and their shared lifecycle.
 //! - [`controller`]: the controller of `thv operator run` (MCPRegistries and the jobs).
 
 pub mod api_pod;
@@ -40,7 +40,7 @@ mod status;
 pub mod storage;
 
 pub use crd::{CrdError, crd_file_name, crd_yaml, crds, crds_json, crds_yaml};
-pub use jobs::{McpRegistryExportJob, McpRegistrySyncJob};
+pub use jobs::{McpRegistryExportJob, McpRegistryImportJob, McpRegistrySyncJob};
 pub use policy::{
     ApiSpec, Criteria, DEFAULT_POSTGRES_URL_KEY, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, PostgresStorage,
     RetryPolicy, SecretKeyRef, StorageSpec, StorageType, SyncPolicy, ValidationMode, ValidationSpec,

@@ -412,7 +412,7 @@ fn every_rule_compiles_and_stays_in_scope() {
         }
     }
     let mut warnings = Vec::new();
-    for kind in ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob"] {
+    for kind in ["MCPRegistry", "MCPRegistrySyncJob", "MCPRegistryExportJob", "MCPRegistryImportJob"] {
         let compiled = cel::compile_schema(&crd_schema(kind));
         walk(&compiled, kind, &mut warnings);
     }
@@ -456,7 +456,7 @@ fn the_job_examples_are_valid_and_read_into_the_types() {
     let mut kinds: Vec<&str> = jobs.iter().map(|(_, d)| d["kind"].as_str().expect("kind")).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    assert_eq!(kinds, ["MCPRegistryExportJob", "MCPRegistrySyncJob"]);
+    assert_eq!(kinds, ["MCPRegistryExportJob", "MCPRegistryImportJob", "MCPRegistrySyncJob"]);
     for (file, document) in &jobs {
         let name = document["metadata"]["name"].as_str().unwrap_or_default();
         assert_eq!(refusals(document), Vec::<String>::new(), "{file}: {name}");
@@ -464,6 +464,10 @@ fn the_job_examples_are_valid_and_read_into_the_types() {
         match document["kind"].as_str() {
             Some("MCPRegistrySyncJob") => {
                 serde_json::from_value::<thv_operator::McpRegistrySyncJob>(defaulted).expect(name);
+            }
+            Some("MCPRegistryImportJob") => {
+                let job = serde_json::from_value::<thv_operator::McpRegistryImportJob>(defaulted).expect(name);
+                assert!(job.spec.config_map_ref.is_none_or(|c| !c.key.is_empty()), "{file}: {name}");
             }
             _ => {
                 serde_json::from_value::<thv_operator::McpRegistryExportJob>(defaulted).expect(name);
@@ -488,11 +492,23 @@ fn job_specs_are_checked_on_admission() {
             json!({"registry": "platform", "format": "upstream", "backoffLimit": 20,
             "configMap": {"name": "exports.v1", "key": "catalog.json"}, "ttlSecondsAfterFinished": 2592000}),
         ),
+        job("MCPRegistryImportJob", json!({"registry": "platform", "inline": "{\"servers\": {}}"})),
+        job(
+            "MCPRegistryImportJob",
+            json!({"registry": "platform", "mode": "replace", "url": "https://example.com/r.json"}),
+        ),
+        job(
+            "MCPRegistryImportJob",
+            json!({"registry": "platform", "mode": "merge", "configMapRef": {"name": "platform-export", "key": "registry.json.gz"},
+            "backoffLimit": 0, "ttlSecondsAfterFinished": 60}),
+        ),
+        job("MCPRegistryImportJob", json!({"registry": "platform", "configMapRef": {"name": "input"}})),
     ];
     for object in valid {
         assert_eq!(refusals(&object), Vec::<String>::new(), "{object}");
     }
     let both = "set exactly one of registries (names) and selector (labels)";
+    let one_input = "set exactly one input: configMapRef, url or inline";
     let invalid: Vec<(&str, Value, &str)> = vec![
         ("names and selector", job("MCPRegistrySyncJob", json!({"registries": ["a"], "selector": {}})), both),
         ("neither", job("MCPRegistrySyncJob", json!({})), both),
@@ -534,6 +550,42 @@ fn job_specs_are_checked_on_admission() {
             "misspelt field",
             job("MCPRegistryExportJob", json!({"registry": "p", "configMap": {"name": "x"}, "fromat": "upstream"})),
             "'fromat' was unexpected",
+        ),
+        ("no input", job("MCPRegistryImportJob", json!({"registry": "p"})), one_input),
+        (
+            "two inputs",
+            job("MCPRegistryImportJob", json!({"registry": "p", "inline": "{}", "url": "https://example.com/r.json"})),
+            one_input,
+        ),
+        (
+            "three inputs",
+            job(
+                "MCPRegistryImportJob",
+                json!({"registry": "p", "inline": "{}", "url": "https://e.com/r", "configMapRef": {"name": "x"}}),
+            ),
+            one_input,
+        ),
+        (
+            "import mode",
+            job("MCPRegistryImportJob", json!({"registry": "p", "mode": "append", "inline": "{}"})),
+            "/spec/mode: \"append\" is not one of",
+        ),
+        ("url scheme", job("MCPRegistryImportJob", json!({"registry": "p", "url": "file:///etc/passwd"})), "/spec/url"),
+        (
+            "inline too large",
+            job("MCPRegistryImportJob", json!({"registry": "p", "inline": "x".repeat(256 * 1024 + 1)})),
+            "/spec/inline",
+        ),
+        ("empty inline", job("MCPRegistryImportJob", json!({"registry": "p", "inline": ""})), "/spec/inline"),
+        (
+            "import key",
+            job("MCPRegistryImportJob", json!({"registry": "p", "configMapRef": {"name": "x", "key": "a/b"}})),
+            "/spec/configMapRef/key",
+        ),
+        (
+            "import registry",
+            job("MCPRegistryImportJob", json!({"inline": "{}"})),
+            "\"registry\" is a required property",
         ),
     ];
     for (what, object, expected) in invalid {

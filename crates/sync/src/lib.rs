@@ -3,6 +3,7 @@
 //! with a broken one.
 
 pub mod diff;
+pub mod export;
 pub mod import;
 pub mod lease;
 pub mod pipeline;

@@ -1,13 +1,12 @@
 //! `thv registry export`: a registry's stored catalog as a file, in the ToolHive or the upstream format,
-//! written by `thv_model::write` (the writers `thv registry convert` uses).
+//! rendered by `thv_sync::export` (the rendering the operator's `MCPRegistryExportJob` uses too, so both write
+//! the same bytes for the same catalog).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use thv_model::write::{ToolHiveWriteOptions, to_toolhive};
-use thv_sync::diff::catalog_of;
 
 use crate::config::{Config, Locations};
 use crate::files::write_output;
@@ -56,20 +55,12 @@ pub async fn run(args: &ExportArgs, locations: &Locations) -> anyhow::Result<Exi
         bail!("registry {} has no stored catalog yet (thv registry sync {0} or thv registry import)", spec.name);
     }
     let versions = store.catalog(&spec.name).await?;
-    let catalog = catalog_of(&versions).with_context(|| format!("registry {}: a stored document", spec.name))?;
-    let (mut json, reports) = match args.format {
-        ExportFormat::Upstream => (serde_json::to_vec_pretty(&catalog.entries)?, Vec::new()),
-        ExportFormat::Toolhive => {
-            let (file, reports) = to_toolhive(&catalog, &ToolHiveWriteOptions::default());
-            (serde_json::to_vec_pretty(&file)?, reports)
-        }
+    let (format, name) = match args.format {
+        ExportFormat::Upstream => (thv_sync::export::ExportFormat::Upstream, "upstream records"),
+        ExportFormat::Toolhive => (thv_sync::export::ExportFormat::Toolhive, "ToolHive file"),
     };
-    json.push(b'\n');
-    write_output(args.output.as_deref(), &json)?;
-    let format = match args.format {
-        ExportFormat::Upstream => "upstream records",
-        ExportFormat::Toolhive => "ToolHive file",
-    };
-    summarise(&format!("registry {}", spec.name), format, catalog.entries.len(), &[], &reports, args.verbose);
+    let export = thv_sync::export::export(&versions, format);
+    write_output(args.output.as_deref(), &export.bytes)?;
+    summarise(&format!("registry {}", spec.name), name, versions.len(), &[], &export.reports, args.verbose);
     Ok(ExitCode::SUCCESS)
 }

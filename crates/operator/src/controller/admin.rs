@@ -96,14 +96,20 @@ mod tests {
         assert_eq!(
             body,
             "waiting for the watches of configmaps, deployments, mcpregistries, mcpregistryexportjobs, \
-             mcpregistrysyncjobs, secrets, services to list\n"
+             mcpregistryimportjobs, mcpregistrysyncjobs, secrets, services to list\n"
         );
         readiness.set_standby(true);
         assert_eq!(get(addr, "/readyz").await, (200, "ok: standby, another replica leads\n".to_owned()));
         readiness.set_standby(false);
-        for watch in
-            ["mcpregistries", "deployments", "services", "configmaps", "mcpregistrysyncjobs", "mcpregistryexportjobs"]
-        {
+        for watch in [
+            "mcpregistries",
+            "deployments",
+            "services",
+            "configmaps",
+            "mcpregistrysyncjobs",
+            "mcpregistryexportjobs",
+            "mcpregistryimportjobs",
+        ] {
             readiness.synced(watch);
         }
         assert_eq!(get(addr, "/readyz").await.0, 503, "secrets still listing");

@@ -40,8 +40,8 @@ pub struct Readiness {
     standby: std::sync::atomic::AtomicBool,
 }
 
-/// The watches [`run`] starts, as `/readyz` names them (the last two are the job controllers').
-const WATCHES: [&str; 7] = [
+/// The watches [`run`] starts, as `/readyz` names them (the last three are the job controllers').
+const WATCHES: [&str; 8] = [
     "mcpregistries",
     "deployments",
     "services",
@@ -49,6 +49,7 @@ const WATCHES: [&str; 7] = [
     "secrets",
     "mcpregistrysyncjobs",
     "mcpregistryexportjobs",
+    "mcpregistryimportjobs",
 ];
 
 impl Default for Readiness {

@@ -38,8 +38,9 @@ pub struct McpRegistryExportJobSpec {
     /// The MCPRegistry to export, in the job's namespace.
     #[schemars(length(max = crate::labels::REGISTRY_NAME_MAX), regex(pattern = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"))]
     pub registry: String,
-    /// `toolhive` (a ToolHive catalog file: the latest version of each server) or `upstream` (ToolHive's
-    /// upstream wrapper file: every version as server.json documents).
+    /// `toolhive` (a ToolHive catalog file: the latest version of each server) or `upstream` (a JSON array of
+    /// `{server, _meta}` records: every version with its registry metadata, lossless), the bytes `thv registry
+    /// export` writes for the same catalog.
     #[serde(default)]
     pub format: ExportFormat,
     /// Where the export goes.
@@ -56,7 +57,7 @@ pub enum ExportFormat {
     /// A ToolHive catalog file.
     #[default]
     Toolhive,
-    /// ToolHive's upstream wrapper file (`data.servers`, every version).
+    /// A JSON array of `{server, _meta}` records (every version, lossless).
     Upstream,
 }
 

@@ -3,13 +3,15 @@
 //!
 //! - [`McpRegistrySyncJob`] (`MCPRegistrySyncJob`): syncs the registries it names or selects, now.
 //! - [`McpRegistryExportJob`] (`MCPRegistryExportJob`): writes a registry's stored catalog to a ConfigMap.
+//! - [`McpRegistryImportJob`] (`MCPRegistryImportJob`): imports servers into a registry's imported layer.
 //!
-//! Both share [`JobPolicy`] (`backoffLimit`, `ttlSecondsAfterFinished`), [`JobStatus`] (phase, kstatus
+//! All share [`JobPolicy`] (`backoffLimit`, `ttlSecondsAfterFinished`), [`JobStatus`] (phase, kstatus
 //! conditions, times, attempts, summary) and one lifecycle ([`lifecycle`]): a job runs once per generation,
 //! retries a failed attempt with backoff up to `backoffLimit`, and is deleted `ttlSecondsAfterFinished`
 //! after it finished.
 
 mod export_job;
+mod import_job;
 pub mod lifecycle;
 mod reason;
 mod sync_job;
@@ -20,6 +22,10 @@ use serde::{Deserialize, Serialize};
 pub use self::export_job::{
     ExportFormat, ExportResult, ExportTarget, McpRegistryExportJob, McpRegistryExportJobSpec,
     McpRegistryExportJobStatus,
+};
+pub use self::import_job::{
+    DEFAULT_IMPORT_KEY, ImportConfigMap, ImportMode, ImportResult, MAX_INLINE_BYTES, McpRegistryImportJob,
+    McpRegistryImportJobSpec, McpRegistryImportJobStatus,
 };
 pub use self::reason::JobReason;
 pub use self::sync_job::{

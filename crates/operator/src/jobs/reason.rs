@@ -41,11 +41,20 @@ pub enum JobReason {
     /// Stalled True, Ready False, no retry: the spec cannot be used as written (a selector the API server
     /// admitted but that does not parse).
     InvalidSpec,
+    /// Attempt failure (retried): an import's input cannot be read (the ConfigMap or its key is missing, the
+    /// URL does not answer or answers an error). The message names the input.
+    InputUnavailable,
+    /// Stalled True, Ready False, no retry: an import's input is not a catalog in any supported format;
+    /// nothing was imported. The message names the input and what is wrong. Fix the input and edit the job.
+    InvalidInput,
+    /// Attempt failure: the import could not be written to the registry's storage (retried when the
+    /// storage may recover; not when the catalog would exceed a storage ConfigMap).
+    ImportFailed,
 }
 
 impl JobReason {
     /// Every reason.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 17] = [
         Self::Progressing,
         Self::ProgressingWithRetry,
         Self::Succeeded,
@@ -60,6 +69,9 @@ impl JobReason {
         Self::ExportTooLarge,
         Self::TargetConflict,
         Self::InvalidSpec,
+        Self::InputUnavailable,
+        Self::InvalidInput,
+        Self::ImportFailed,
     ];
 
     /// The reason as written in conditions and Events (PascalCase).
@@ -79,6 +91,9 @@ impl JobReason {
             Self::ExportTooLarge => "ExportTooLarge",
             Self::TargetConflict => "TargetConflict",
             Self::InvalidSpec => "InvalidSpec",
+            Self::InputUnavailable => "InputUnavailable",
+            Self::InvalidInput => "InvalidInput",
+            Self::ImportFailed => "ImportFailed",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Scenarios of the job controllers (`MCPRegistrySyncJob`, `MCPRegistryExportJob`) run by `thv operator run`'s
+//! Scenarios of the job controllers (`MCPRegistrySyncJob`, `MCPRegistryExportJob`, `MCPRegistryImportJob`) run by `thv operator run`'s
 //! controller against the stateful fake API server, with real registries syncing real ConfigMap and URL
 //! sources: success, failure, retry (attempts counted, backoff), TTL clean-up and once-per-generation.
 
@@ -15,7 +15,7 @@ use thv_operator::conditions::ConditionType::{Ready, Reconciling, Stalled};
 use thv_operator::conditions::{self, ConditionType};
 use thv_operator::jobs::{JobPhase, JobStatus, RegistrySyncOutcome};
 use thv_operator::labels::SYNC_TRIGGER_ANNOTATION;
-use thv_operator::{McpRegistryExportJob, McpRegistrySyncJob};
+use thv_operator::{McpRegistryExportJob, McpRegistryImportJob, McpRegistrySyncJob};
 use thv_testdata::servers::TestDocumentServer;
 
 use crate::harness::*;
@@ -385,9 +385,10 @@ async fn an_export_job_writes_the_catalog_in_each_format_and_reruns_on_a_spec_ed
     assert_eq!(rerun_status.export.map(|e| e.versions), Some(3));
     assert_eq!(rerun_status.job.result_ref, None, "the new run's status has no report: the old reference is gone");
     let upstream = exported(&fake, "platform-export", "registry.json");
-    let servers = upstream["data"]["servers"].as_array().expect("upstream data.servers");
-    assert_eq!(servers.len(), 3);
-    assert_eq!(servers[0]["name"], "io.example/alpha");
+    let records = upstream.as_array().expect("upstream records");
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["server"]["name"], "io.example/alpha");
+    assert_eq!(records[0]["_meta"]["io.modelcontextprotocol.registry/official"]["status"], "active");
 }
 
 #[tokio::test]
@@ -412,7 +413,7 @@ async fn a_large_export_is_gzip_compressed_in_binary_data() {
     assert!(export.bytes > 256 * 1024, "{}", export.bytes);
     let cm = configmap(&fake, "big-export").expect("ConfigMap");
     assert_eq!(cm.data, None, "nothing uncompressed");
-    assert_eq!(exported(&fake, "big-export", "catalog.json")["data"]["servers"].as_array().map(Vec::len), Some(1200));
+    assert_eq!(exported(&fake, "big-export", "catalog.json").as_array().map(Vec::len), Some(1200));
 }
 
 #[tokio::test]
@@ -468,11 +469,11 @@ async fn readiness_waits_for_the_job_watches_and_names_them_while_their_crds_are
     partial.register_crd(&thv_operator::crds().remove(0));
     let operator = Operator::start(&partial);
     let deadline = std::time::Instant::now() + WAIT;
-    while operator.readiness.pending().len() > 2 && std::time::Instant::now() < deadline {
+    while operator.readiness.pending().len() > 3 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(operator.readiness.pending(), ["mcpregistryexportjobs", "mcpregistrysyncjobs"]);
+    assert_eq!(operator.readiness.pending(), ["mcpregistryexportjobs", "mcpregistryimportjobs", "mcpregistrysyncjobs"]);
     operator.stop().await;
 
     // With every CRD: ready.
@@ -483,4 +484,252 @@ async fn readiness_waits_for_the_job_watches_and_names_them_while_their_crds_are
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(operator.readiness.pending(), Vec::<&str>::new());
+}
+
+fn common_import(job: &McpRegistryImportJob) -> JobStatus {
+    job.status.clone().map(|s| s.job).unwrap_or_default()
+}
+
+async fn wait_import_job(
+    fake: &FakeApiServer,
+    name: &str,
+    check: impl Fn(&McpRegistryImportJob) -> bool,
+) -> McpRegistryImportJob {
+    match fake.wait_for::<McpRegistryImportJob>(NS, name, WAIT, |j| j.is_some_and(&check)).await {
+        Ok(Some(job)) => job,
+        other => {
+            let now: Option<McpRegistryImportJob> = fake.get(NS, name).expect("get");
+            panic!(
+                "MCPRegistryImportJob {name} did not get there: {other:?}\nstatus now: {:#?}",
+                now.and_then(|j| j.status)
+            );
+        }
+    }
+}
+
+async fn import_done(fake: &FakeApiServer, name: &str, phase: JobPhase) -> McpRegistryImportJob {
+    wait_import_job(fake, name, |j| finished(&common_import(j), j.metadata.generation, phase)).await
+}
+
+/// The per-entry results of an import job, from its result ConfigMap: (server, outcome) pairs.
+fn import_entries(fake: &FakeApiServer, job: &McpRegistryImportJob) -> Vec<(String, String)> {
+    let result_ref = job.status.as_ref().and_then(|s| s.job.result_ref.clone()).expect("resultRef");
+    let cm = configmap(fake, &result_ref.config_map).expect("result ConfigMap");
+    assert_eq!(cm.owner_references()[0].uid, job.uid().expect("uid"), "owned by the job");
+    let entries: Value = serde_json::from_str(&cm.data.expect("data")[&result_ref.key]).expect("JSON");
+    let mut pairs: Vec<(String, String)> = entries
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| (e["server"].as_str().unwrap_or("?").to_owned(), e["outcome"].as_str().unwrap_or("?").to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+}
+
+#[tokio::test]
+async fn an_import_job_merges_then_replaces_with_per_entry_results_and_the_layer_survives_a_sync() {
+    let fake = fake();
+    let _operator = Operator::start(&fake);
+    ready_registry(&fake, "platform", "c", &["io.example/alpha"]).await;
+    create_job::<McpRegistryImportJob>(
+        &fake,
+        "MCPRegistryImportJob",
+        "add",
+        json!({"registry": "platform", "inline": catalog(&["io.example/beta", "io.example/gamma"], "1.0.0")}),
+    )
+    .await;
+    let added = import_done(&fake, "add", JobPhase::Succeeded).await;
+    let result = added.status.as_ref().and_then(|s| s.import.clone()).expect("import result");
+    assert_eq!((result.added, result.updated, result.removed, result.rejected), (2, 0, 0, 0));
+    assert_eq!((result.layer, result.total, result.changed, result.input.as_str()), (2, 3, true, "spec.inline"));
+    assert_eq!(import_entries(&fake, &added), pairs(&[("io.example/beta", "added"), ("io.example/gamma", "added")]));
+    let registry = wait_registry(&fake, "platform", |_| true).await;
+    let names = |catalog: Vec<(String, String)>| catalog.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    assert_eq!(
+        names(stored_catalog(&fake, &registry).await),
+        ["io.example/alpha", "io.example/beta", "io.example/gamma"]
+    );
+
+    // replace, from a ConfigMap: gamma is imported again unchanged, delta is new, beta leaves the layer.
+    put_configmap(&fake, "swap-input", &catalog(&["io.example/gamma", "io.example/delta"], "1.0.0")).await;
+    create_job::<McpRegistryImportJob>(
+        &fake,
+        "MCPRegistryImportJob",
+        "swap",
+        json!({"registry": "platform", "mode": "replace", "configMapRef": {"name": "swap-input"}}),
+    )
+    .await;
+    let swapped = import_done(&fake, "swap", JobPhase::Succeeded).await;
+    let result = swapped.status.as_ref().and_then(|s| s.import.clone()).expect("import result");
+    assert_eq!((result.added, result.unchanged, result.removed, result.layer, result.total), (1, 1, 1, 2, 3));
+    assert_eq!(result.input, "configmap default/swap-input key registry.json");
+    assert_eq!(
+        import_entries(&fake, &swapped),
+        pairs(&[("io.example/beta", "removed"), ("io.example/delta", "added"), ("io.example/gamma", "unchanged")])
+    );
+    assert_eq!(
+        names(stored_catalog(&fake, &registry).await),
+        ["io.example/alpha", "io.example/delta", "io.example/gamma"]
+    );
+
+    // A new generation runs again and is idempotent: everything unchanged, nothing written.
+    let storage_version = storage(&fake, "platform").expect("storage").resource_version();
+    patch_job::<McpRegistryImportJob>(&fake, "swap", json!({"spec": {"backoffLimit": 1}})).await;
+    let again = wait_import_job(&fake, "swap", |j| {
+        j.metadata.generation == Some(2) && finished(&common_import(j), Some(2), JobPhase::Succeeded)
+    })
+    .await;
+    let result = again.status.and_then(|s| s.import).expect("import result");
+    assert_eq!((result.added, result.unchanged, result.removed, result.changed), (0, 2, 0, false));
+    assert_eq!(storage(&fake, "platform").expect("storage").resource_version(), storage_version);
+
+    // The source changes and syncs: the imported layer stays.
+    put_configmap(&fake, "c", &catalog(&["io.example/alpha", "io.example/omega"], "1.0.0")).await;
+    wait_registry(&fake, "platform", |r| r.status.as_ref().and_then(|s| s.versions) == Some(4)).await;
+    assert_eq!(
+        names(stored_catalog(&fake, &registry).await),
+        ["io.example/alpha", "io.example/delta", "io.example/gamma", "io.example/omega"]
+    );
+}
+
+#[tokio::test]
+async fn a_broken_import_fails_naming_the_input_and_changes_nothing() {
+    let fake = fake();
+    let _operator = Operator::start(&fake);
+    ready_registry(&fake, "platform", "c", &["io.example/alpha"]).await;
+    let before = storage(&fake, "platform").expect("storage");
+    create_job::<McpRegistryImportJob>(
+        &fake,
+        "MCPRegistryImportJob",
+        "broken",
+        json!({"registry": "platform", "inline": "{\"servers\": 42", "backoffLimit": 5}),
+    )
+    .await;
+    let failed = import_done(&fake, "broken", JobPhase::Failed).await;
+    let status = failed.status.expect("status");
+    assert_eq!(status.job.attempts, Some(1), "retrying cannot help");
+    assert_eq!(reason(&status.job, Stalled), Some(("True".into(), "InvalidInput".into())));
+    let said = message(&status.job, Ready);
+    assert!(said.contains("spec.inline: not valid JSON") && said.contains("nothing was imported"), "{said}");
+    assert_eq!(status.import, None);
+    let after = storage(&fake, "platform").expect("storage");
+    assert_eq!(after.resource_version(), before.resource_version(), "the stored catalog is untouched");
+
+    // A ConfigMap input that does not exist: retried with backoff, then failed, naming it.
+    create_job::<McpRegistryImportJob>(
+        &fake,
+        "MCPRegistryImportJob",
+        "missing",
+        json!({"registry": "platform", "configMapRef": {"name": "nowhere", "key": "r.json"}, "backoffLimit": 1}),
+    )
+    .await;
+    let failed = import_done(&fake, "missing", JobPhase::Failed).await;
+    let status = failed.status.expect("status");
+    assert_eq!(status.job.attempts, Some(2), "one retry");
+    assert_eq!(reason(&status.job, Stalled), Some(("True".into(), "BackoffLimitExceeded".into())));
+    assert!(message(&status.job, Ready).contains("nowhere"), "{}", message(&status.job, Ready));
+    assert!(event_count(&fake, "missing", "InputUnavailable") >= 1);
+    assert_eq!(storage(&fake, "platform").expect("storage").resource_version(), before.resource_version());
+}
+
+#[tokio::test]
+async fn an_import_job_retries_until_the_registry_and_its_storage_exist_then_is_deleted_after_its_ttl() {
+    let fake = fake();
+    let _operator = Operator::start(&fake);
+    let server = TestDocumentServer::start(catalog(&["io.example/from-url"], "2.0.0").into_bytes()).await;
+    create_job::<McpRegistryImportJob>(
+        &fake,
+        "MCPRegistryImportJob",
+        "eager",
+        json!({"registry": "later", "url": server.url(), "backoffLimit": 10, "ttlSecondsAfterFinished": 0}),
+    )
+    .await;
+    let waiting = wait_import_job(&fake, "eager", |j| common_import(j).phase == Some(JobPhase::Pending)).await;
+    assert_eq!(reason(&common_import(&waiting), Ready), Some(("False".into(), "RegistryNotFound".into())));
+    // The registry exists but its source does not yet: no storage, the import waits for the first sync.
+    create_registry(&fake, "later", configmap_spec("later-source", false)).await;
+    wait_import_job(&fake, "eager", |j| {
+        reason(&common_import(j), Ready) == Some(("False".into(), "RegistryNotSynced".into()))
+    })
+    .await;
+    put_configmap(&fake, "later-source", &catalog(&["io.example/synced"], "1.0.0")).await;
+    fake.wait_for::<McpRegistryImportJob>(NS, "eager", WAIT, |j| j.is_none()).await.expect("deleted after its TTL");
+    let registry = wait_registry(&fake, "later", |_| true).await;
+    assert_eq!(
+        stored_catalog(&fake, &registry).await,
+        pairs(&[("io.example/from-url", "2.0.0"), ("io.example/synced", "1.0.0")])
+    );
+    assert_eq!(event_count(&fake, "eager", "Succeeded"), 1);
+}
+
+/// The export's bytes under `key` of ConfigMap `name` (decompressed when in `binaryData`).
+fn exported_bytes(fake: &FakeApiServer, name: &str, key: &str) -> Vec<u8> {
+    serde_json::to_vec(&exported(fake, name, key)).expect("JSON")
+}
+
+#[tokio::test]
+async fn export_then_import_then_export_is_a_fixed_point_in_both_formats() {
+    let fake = fake();
+    let _operator = Operator::start(&fake);
+    ready_registry(&fake, "origin", "origin-source", &["io.example/alpha", "io.example/beta"]).await;
+    put_configmap(&fake, "copy-source", &catalog(&[], "1.0.0")).await;
+    create_registry(&fake, "copy", configmap_spec("copy-source", false)).await;
+    wait_registry(&fake, "copy", |r| has(r, Ready, "True", "Succeeded")).await;
+    for format in ["upstream", "toolhive"] {
+        let export = |registry: &str, job: &str| json!({"registry": registry, "format": format, "configMap": {"name": format!("{job}-out")}});
+        create_job::<McpRegistryExportJob>(
+            &fake,
+            "MCPRegistryExportJob",
+            &format!("first-{format}"),
+            export("origin", &format!("first-{format}")),
+        )
+        .await;
+        wait_export_job(&fake, &format!("first-{format}"), |j| {
+            finished(&common_export(j), j.metadata.generation, JobPhase::Succeeded)
+        })
+        .await;
+        let import =
+            json!({"registry": "copy", "mode": "replace", "configMapRef": {"name": format!("first-{format}-out")}});
+        create_job::<McpRegistryImportJob>(&fake, "MCPRegistryImportJob", &format!("import-{format}"), import).await;
+        let imported = import_done(&fake, &format!("import-{format}"), JobPhase::Succeeded).await;
+        assert_eq!(imported.status.and_then(|s| s.import).map(|i| (i.rejected, i.total)), Some((0, 2)), "{format}");
+        create_job::<McpRegistryExportJob>(
+            &fake,
+            "MCPRegistryExportJob",
+            &format!("second-{format}"),
+            export("copy", &format!("second-{format}")),
+        )
+        .await;
+        wait_export_job(&fake, &format!("second-{format}"), |j| {
+            finished(&common_export(j), j.metadata.generation, JobPhase::Succeeded)
+        })
+        .await;
+        assert_eq!(
+            String::from_utf8(exported_bytes(&fake, &format!("second-{format}-out"), "registry.json")),
+            String::from_utf8(exported_bytes(&fake, &format!("first-{format}-out"), "registry.json")),
+            "{format}"
+        );
+        // The job wrote the bytes of the one rendering `thv registry export` writes too.
+        let origin = wait_registry(&fake, "origin", |_| true).await;
+        let versions = {
+            use thv_store::Store as _;
+            let owner = origin.controller_owner_ref(&()).expect("owner");
+            let store = thv_operator::ConfigMapStore::new(fake.client_as("test-reader"), NS, "origin", owner);
+            store.catalog("origin").await.expect("read the storage")
+        };
+        let one = thv_sync::export::export(
+            &versions,
+            match format {
+                "upstream" => thv_sync::export::ExportFormat::Upstream,
+                _ => thv_sync::export::ExportFormat::Toolhive,
+            },
+        );
+        let written = configmap(&fake, &format!("first-{format}-out")).and_then(|c| c.data).expect("data");
+        assert_eq!(written["registry.json"].as_bytes(), one.bytes.as_slice(), "{format}");
+    }
 }

@@ -125,10 +125,11 @@ async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
 }
 
 /// The job controllers' part of the tour: a sync job by name and by selector (deleted after its TTL of 0), and
-/// an export job run twice (the ConfigMap created, then replaced; deleted after its TTL of 0).
+/// an export job run twice (the ConfigMap created, then replaced; deleted after its TTL of 0), and an import
+/// job (the registry's storage written, the result ConfigMap created; deleted after its TTL of 0).
 async fn jobs_tour(fake: &thv_kube_fake::FakeApiServer) {
     use thv_operator::jobs::JobPhase;
-    use thv_operator::{McpRegistryExportJob, McpRegistrySyncJob};
+    use thv_operator::{McpRegistryExportJob, McpRegistryImportJob, McpRegistrySyncJob};
     let create = |kind: &'static str, name: &'static str, spec: Value| {
         let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
             fake.client_as("user"),
@@ -164,7 +165,13 @@ async fn jobs_tour(fake: &thv_kube_fake::FakeApiServer) {
     exports.patch("export", &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("patch");
     fake.wait_for::<McpRegistryExportJob>(NS, "export", WAIT, |j| j.is_none()).await.expect("exported, deleted");
     let upstream: Option<k8s_openapi::api::core::v1::ConfigMap> = fake.get(NS, "cm-export").expect("get");
-    assert!(upstream.and_then(|c| c.data).is_some_and(|d| d["registry.json"].contains("\"data\"")), "replaced");
+    assert!(upstream.and_then(|c| c.data).is_some_and(|d| d["registry.json"].contains("\"_meta\"")), "replaced");
+    let inline = json!({"servers": [{"server": {"name": "io.example/imported", "version": "1.0.0",
+        "description": "Imported by the tour."}}]})
+    .to_string();
+    create("MCPRegistryImportJob", "import", json!({"registry": "cm", "inline": inline, "ttlSecondsAfterFinished": 0}))
+        .await;
+    fake.wait_for::<McpRegistryImportJob>(NS, "import", WAIT, |j| j.is_none()).await.expect("imported, deleted");
 }
 
 fn split(needed: &BTreeSet<Permission>) -> (BTreeSet<Permission>, BTreeSet<Permission>) {

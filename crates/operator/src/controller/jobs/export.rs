@@ -3,22 +3,22 @@
 //! the target ConfigMap. The ConfigMap is not owned by the job (it outlives the job's TTL); the operator marks
 //! it with [`EXPORT_JOB_ANNOTATION`] and never overwrites one it did not write for this job.
 //!
-//! The decisions are pure: [`render`] (catalog → bytes and counts) and [`encode`] (plain `data`, gzip in
+//! The decisions are pure: [`thv_sync::export::export`] (catalog → bytes and counts, the rendering `thv registry
+//! export` uses too) and [`encode`] (plain `data`, gzip in
 //! `binaryData` above [`COMPRESS_ABOVE`], refused above [`EXPORT_LIMIT`]).
 //!
 //! [`Backend`]: crate::controller::Backend
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kube::ResourceExt;
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube::{Resource, ResourceExt};
 use sha2::Digest as _;
-use thv_model::write::{EntryReport, Outcome as EntryOutcome, ToolHiveWriteOptions, to_toolhive, to_upstream_file};
-use thv_model::{Catalog, CatalogInfo};
-use thv_store::ServerVersion;
+use thv_model::write::Outcome as EntryOutcome;
+use thv_sync::export::export;
 
 use super::{JobContext, JobKind};
 use crate::McpRegistry;
@@ -26,7 +26,6 @@ use crate::controller::Error;
 use crate::jobs::lifecycle::Outcome;
 use crate::jobs::{
     ExportFormat, ExportResult, JobPolicy, JobReason, JobStatus, McpRegistryExportJob, McpRegistryExportJobStatus,
-    ResultRef,
 };
 use crate::labels::{APP_NAME, MANAGED_BY};
 use crate::storage::layout::{self, STORAGE_LIMIT};
@@ -39,65 +38,6 @@ pub const COMPRESS_ABOVE: usize = 256 * 1024;
 /// The largest export written: the same margin under the API server's 1 MiB ConfigMap limit as the storage
 /// ConfigMap keeps.
 pub const EXPORT_LIMIT: u64 = STORAGE_LIMIT;
-/// Key of the per-entry report in the job's result ConfigMap (`<job>-result`).
-pub const REPORT_KEY: &str = "entries.json";
-
-/// A catalog written in one format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    /// The document (pretty JSON, newline-terminated).
-    pub bytes: Vec<u8>,
-    /// Distinct server names written.
-    pub servers: usize,
-    /// Records written.
-    pub versions: usize,
-    /// Records written whose details live only in an extension or were defaulted, and records left out.
-    pub reports: Vec<EntryReport>,
-}
-
-/// Writes the stored versions in `format`, dated `last_updated` (the catalog's newest change, so that
-/// exporting the same catalog again writes the same bytes).
-pub fn render(versions: &[ServerVersion], format: ExportFormat, last_updated: Option<String>) -> Rendered {
-    let mut reports = Vec::new();
-    let mut entries = Vec::with_capacity(versions.len());
-    for version in versions {
-        let record = thv_api::Record::new(version);
-        match serde_json::from_slice(record.json()) {
-            Ok(entry) => entries.push(entry),
-            Err(e) => reports.push(EntryReport {
-                server: version.name.clone(),
-                version: version.version.clone(),
-                outcome: EntryOutcome::Skipped,
-                notes: vec![format!("the stored document does not parse as server.json: {e}")],
-            }),
-        }
-    }
-    let catalog = Catalog { info: CatalogInfo::default(), entries };
-    let options = ToolHiveWriteOptions { now: last_updated };
-    let (value, written) = match format {
-        ExportFormat::Toolhive => {
-            let (registry, entry_reports) = to_toolhive(&catalog, &options);
-            let skipped = entry_reports.iter().filter(|r| r.outcome == EntryOutcome::Skipped).count();
-            let written = entry_reports.len() - skipped;
-            reports.extend(entry_reports.into_iter().filter(|r| r.outcome != EntryOutcome::Converted));
-            (serde_json::to_value(registry), written)
-        }
-        ExportFormat::Upstream => (serde_json::to_value(to_upstream_file(&catalog, &options)), catalog.entries.len()),
-    };
-    let mut bytes = value.and_then(|v| serde_json::to_vec_pretty(&v)).unwrap_or_default();
-    bytes.push(b'\n');
-    let skipped: BTreeSet<(&str, &str)> = reports
-        .iter()
-        .filter(|r| r.outcome == EntryOutcome::Skipped)
-        .map(|r| (r.server.as_str(), r.version.as_str()))
-        .collect();
-    let servers: BTreeSet<&str> = versions
-        .iter()
-        .filter(|v| !skipped.contains(&(v.name.as_str(), v.version.as_str())))
-        .map(|v| v.name.as_str())
-        .collect();
-    Rendered { servers: servers.len(), versions: written, bytes, reports }
-}
 
 /// An export as ConfigMap fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,10 +170,13 @@ impl JobKind for McpRegistryExportJob {
             }
         };
         let format = self.spec.format;
-        // The newest change of the catalog dates the file, so exporting an unchanged catalog again writes the
-        // same bytes.
-        let last_change = versions.iter().map(|v| v.updated_at.as_str()).max().map(ToOwned::to_owned);
-        let rendered = render(&versions, format, last_change);
+        let rendered = export(
+            &versions,
+            match format {
+                ExportFormat::Toolhive => thv_sync::export::ExportFormat::Toolhive,
+                ExportFormat::Upstream => thv_sync::export::ExportFormat::Upstream,
+            },
+        );
         let target = &self.spec.config_map;
         let encoded = match encode(&target.key, &rendered.bytes, EXPORT_LIMIT) {
             Ok(encoded) => encoded,
@@ -256,12 +199,13 @@ impl JobKind for McpRegistryExportJob {
         if let Some(conflict) = write_export(jobs, &namespace, &name, &target.name, &encoded).await? {
             return Ok(failed(JobReason::TargetConflict, conflict, false));
         }
-        let count = |outcome| rendered.reports.iter().filter(|r| r.outcome == outcome).count();
-        let (degraded, skipped) = (count(EntryOutcome::Degraded), count(EntryOutcome::Skipped));
-        status.job.result_ref = if rendered.reports.is_empty() {
+        let (degraded, skipped) = (rendered.count(EntryOutcome::Degraded), rendered.count(EntryOutcome::Skipped));
+        let notable = rendered.notable();
+        status.job.result_ref = if notable.is_empty() {
             None
         } else {
-            Some(write_report(jobs, self, &namespace, &rendered.reports).await?)
+            let text = serde_json::to_string_pretty(&notable).unwrap_or_default();
+            Some(super::write_result(jobs, self, &namespace, text).await?)
         };
         let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         status.export = Some(ExportResult {
@@ -341,41 +285,6 @@ async fn write_export(
         }
     }
     Ok(None)
-}
-
-/// Writes the per-entry report to the job's result ConfigMap `<job>-result` (owned by the job).
-async fn write_report(
-    jobs: &JobContext,
-    job: &McpRegistryExportJob,
-    namespace: &str,
-    reports: &[EntryReport],
-) -> Result<ResultRef, Error> {
-    let name = format!("{}-result", job.name_any());
-    let api: Api<ConfigMap> = Api::namespaced(jobs.ctx.client.clone(), namespace);
-    let text = serde_json::to_string_pretty(reports).unwrap_or_default();
-    let mut object = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            namespace: Some(namespace.to_owned()),
-            owner_references: job.controller_owner_ref(&()).map(|o| vec![o]),
-            labels: Some(BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), MANAGED_BY.to_owned())])),
-            ..ObjectMeta::default()
-        },
-        data: Some(BTreeMap::from([(REPORT_KEY.to_owned(), text)])),
-        ..ConfigMap::default()
-    };
-    let action = format!("write ConfigMap {namespace}/{name}");
-    match api.get_opt(&name).await.map_err(Error::kube(action.clone()))? {
-        None => {
-            api.create(&PostParams::default(), &object).await.map_err(Error::kube(action))?;
-        }
-        Some(current) if current.data != object.data => {
-            object.metadata.resource_version = current.resource_version();
-            api.replace(&name, &PostParams::default(), &object).await.map_err(Error::kube(action))?;
-        }
-        Some(_) => {}
-    }
-    Ok(ResultRef { config_map: name, key: REPORT_KEY.to_owned() })
 }
 
 #[cfg(test)]

@@ -6,10 +6,18 @@
 //!
 //! - [`sync`] (`MCPRegistrySyncJob`), also woken by its registries' changes (their status echoes the sync
 //!   request);
-//! - [`export`] (`MCPRegistryExportJob`).
+//! - [`export`] (`MCPRegistryExportJob`);
+//! - [`import`] (`MCPRegistryImportJob`).
+//!
+//! A job's detailed result (an export's or an import's per-entry report) goes to its `<job>-result`
+//! ConfigMap ([`write_result`]).
 
 pub mod export;
+pub mod import;
 pub mod sync;
+
+/// Key of the per-entry report in a job's result ConfigMap (`<job>-result`).
+pub const REPORT_KEY: &str = "entries.json";
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -256,12 +264,56 @@ async fn publish<K: JobKind>(jobs: &JobContext, job: &K, previous: &JobStatus, n
     }
 }
 
+/// Writes `text` (JSON) to the job's result ConfigMap `<job>-result` under [`REPORT_KEY`], owned by the job
+/// (deleted with it); an unchanged report is not written again.
+pub async fn write_result<K: JobKind>(
+    jobs: &JobContext,
+    job: &K,
+    namespace: &str,
+    text: String,
+) -> Result<crate::jobs::ResultRef, Error> {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{ObjectMeta, PostParams};
+
+    let name = format!("{}-result", job.name_any());
+    let api: Api<ConfigMap> = Api::namespaced(jobs.ctx.client.clone(), namespace);
+    let mut object = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.to_owned()),
+            owner_references: job.controller_owner_ref(&()).map(|o| vec![o]),
+            labels: Some(BTreeMap::from([(
+                "app.kubernetes.io/managed-by".to_owned(),
+                crate::labels::MANAGED_BY.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([(REPORT_KEY.to_owned(), text)])),
+        ..ConfigMap::default()
+    };
+    let action = format!("write ConfigMap {namespace}/{name}");
+    match api.get_opt(&name).await.map_err(Error::kube(action.clone()))? {
+        None => {
+            api.create(&PostParams::default(), &object).await.map_err(Error::kube(action))?;
+        }
+        Some(current) if current.data != object.data => {
+            object.metadata.resource_version = current.resource_version();
+            api.replace(&name, &PostParams::default(), &object).await.map_err(Error::kube(action))?;
+        }
+        Some(_) => {}
+    }
+    Ok(crate::jobs::ResultRef { config_map: name, key: REPORT_KEY.to_owned() })
+}
+
 /// Runs the job controllers until `shutdown` resolves, then lets the reconciles in flight finish.
 ///
 /// | controller | watches | triggers |
 /// |---|---|---|
 /// | MCPRegistrySyncJob | the jobs; MCPRegistries | a job change; a registry change, for the unfinished jobs naming or selecting it |
 /// | MCPRegistryExportJob | the jobs | a job change |
+/// | MCPRegistryImportJob | the jobs | a job change |
 ///
 /// The job watches report to `readiness` (`/readyz`) when they have listed everything once; a deleted job's
 /// cached status is dropped.
@@ -275,7 +327,7 @@ pub async fn run(
     use kube::runtime::reflector::ObjectRef;
     use kube::runtime::watcher;
 
-    use crate::{McpRegistry, McpRegistryExportJob, McpRegistrySyncJob};
+    use crate::{McpRegistry, McpRegistryExportJob, McpRegistryImportJob, McpRegistrySyncJob};
 
     let client = ctx.client.clone();
     let namespace = ctx.settings.namespace.clone();
@@ -305,11 +357,19 @@ pub async fn run(
     let export_jobs = Controller::for_stream(export_stream, export_reader)
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown.clone())
-        .run(reconcile::<McpRegistryExportJob>, error_policy::<McpRegistryExportJob>, jobs)
+        .run(reconcile::<McpRegistryExportJob>, error_policy::<McpRegistryExportJob>, Arc::clone(&jobs))
+        .for_each(log_result);
+    let (import_reader, import_stream) = job_stream::<McpRegistryImportJob>(&client, ns, &jobs, &readiness);
+    let import_listed = import_reader.clone();
+    let import_jobs = Controller::for_stream(import_stream, import_reader)
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile::<McpRegistryImportJob>, error_policy::<McpRegistryImportJob>, jobs)
         .for_each(log_result);
     futures::join!(
         super::run::unless_never_listed(sync_jobs, sync_listed, shutdown.clone()),
-        super::run::unless_never_listed(export_jobs, export_listed, shutdown)
+        super::run::unless_never_listed(export_jobs, export_listed, shutdown.clone()),
+        super::run::unless_never_listed(import_jobs, import_listed, shutdown)
     );
 }
 
