@@ -18,12 +18,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// jemalloc with background threads: freed memory goes back to the system within seconds (docs/storage.md,
-/// "Memory of a serve replica").
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// thv-registry: a curated, always-fresh registry of MCP servers.
 #[derive(Debug, Parser)]
 #[command(
