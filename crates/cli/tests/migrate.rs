@@ -4,80 +4,14 @@
 //! temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 use thv_testdata::{REAL_DUMP, TOOLHIVE_REGISTRY, shared_file};
 
-/// A private world for `thv`: configuration, database, caches and home in one temporary directory.
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod support;
 
-/// What one run of `thv` did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn expect_code(self, code: i32, what: &str) -> Self {
-        assert_eq!(self.code, Some(code), "{what}: exit status\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
-
-impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temporary directory") }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn write(&self, relative: &str, bytes: &[u8]) -> String {
-        let path = self.path(relative);
-        std::fs::write(&path, bytes).expect("write");
-        path.display().to_string()
-    }
-
-    #[track_caller]
-    fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_thv"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("THV_CONFIG", self.path("registries.yaml"))
-            .env("THV_DATABASE", self.path("registry.db"))
-            .env("XDG_CACHE_HOME", self.path("cache"))
-            .env("XDG_CONFIG_HOME", self.path("xdg-config"))
-            .env("XDG_DATA_HOME", self.path("xdg-data"))
-            .env("HOME", self.path("home"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("thv starts");
-        let run = Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(!run.stderr.contains("panicked"), "thv {args:?} panicked: {}", run.stderr);
-        run
-    }
-
-    #[track_caller]
-    fn ok(&self, args: &[&str]) -> Run {
-        self.run(args).expect_code(0, &format!("thv {}", args.join(" ")))
-    }
-}
+use support::Env;
 
 fn documents(text: &str) -> Vec<Value> {
     serde_saphyr::from_multiple(text).expect("the manifests are YAML")
@@ -150,7 +84,8 @@ fn migrate_compresses_the_real_dump_and_keeps_a_registry_policy() {
         "name": "internal", "source": {"file": {"path": dump}}, "syncPolicy": {"interval": "6h"},
         "filter": {"include": {"names": ["io.github.*"]}}, "validation": {"mode": "skip"},
     }]});
-    env.write("registries.yaml", config.to_string().as_bytes());
+    std::fs::create_dir_all(env.config_path().parent().expect("a folder")).expect("config folder");
+    std::fs::write(env.config_path(), config.to_string()).expect("write the config");
     let out = env.path("internal.yaml");
     let run = env.ok(&[
         "registry",
