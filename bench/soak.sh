@@ -7,11 +7,13 @@
 # gzip, repeats with If-None-Match.
 # Prints requests, errors (answers other than 2xx/304, and socket errors), p50/p99/max latency, the
 # server's RSS after a warm-up, halfway and at the end, and the catalog changes written and swapped in.
-# Fails (exit 1) on any error, on a change not swapped in within 30 s, or on RSS growth in the second half
+# Fails (exit 1) on any error, on a change not swapped in within 30 s, on RSS growth in the second half
 # above SOAK_MAX_RSS_GROWTH_MB (the first minutes still fill the allocator's pools and the page caches; a leak
-# keeps growing).
+# keeps growing), or when the server does not exit within SOAK_EXIT_WITHIN seconds of SIGTERM (then gdb's
+# backtraces of its threads are printed, when gdb is installed, and it is killed).
 #   [SOAK_PROFILE=release|debug] [SOAK_CONNECTIONS=32] [SOAK_CHANGE_EVERY=3] [SOAK_MAX_RSS_GROWTH_MB=8] \
-#   [SOAK_CATALOG=FILE] bench/soak.sh [SECONDS]          (default 600)
+#   [SOAK_EXIT_WITHIN=20] [SOAK_LOG=warn] [SOAK_KEEP=1] [SOAK_CATALOG=FILE] bench/soak.sh [SECONDS]  (default 600)
+# SOAK_LOG is the server's THV_LOG; SOAK_KEEP keeps the work directory (catalog, database, server log).
 # Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,15 +22,25 @@ profile=${SOAK_PROFILE:-release}
 connections=${SOAK_CONNECTIONS:-32}
 change_every=${SOAK_CHANGE_EVERY:-3}
 max_growth=${SOAK_MAX_RSS_GROWTH_MB:-8}
+exit_within=${SOAK_EXIT_WITHIN:-20}
 catalog=$(realpath "${SOAK_CATALOG:-../shared/data/upstream/real/mcp-insights-servers.2025-12-18.json}")
 warmup=$((seconds / 4 < 30 ? seconds / 4 : 30))
 work=$(mktemp -d)
+# Sends SIGTERM to PID and waits up to SECONDS for it to exit; fails when it is still running.
+stop_within() { # PID SECONDS
+  kill -TERM "$1" 2> /dev/null || return 0
+  for _ in $(seq $(($2 * 10))); do
+    kill -0 "$1" 2> /dev/null || { wait "$1" 2> /dev/null; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
 cleanup() {
   set +e
   for pid in "${wrk_pid:-}" "${writer_pid:-}" "${thv_pid:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2> /dev/null && wait "$pid" 2> /dev/null
+    [ -n "$pid" ] && { stop_within "$pid" 5 || kill -KILL "$pid" 2> /dev/null; wait "$pid" 2> /dev/null; }
   done
-  rm -rf "$work"
+  if [ -n "${SOAK_KEEP:-}" ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap "exit 130" INT
@@ -72,7 +84,7 @@ printf 'registries:\n  - name: soak\n    source:\n      file:\n        path: %s\
   "'$work/catalog.json'" > "$work/registries.yaml"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
-THV_LOG=warn "$thv" --config "$work/registries.yaml" --database "$work/registry.db" registry serve \
+THV_LOG=${SOAK_LOG:-warn} "$thv" --config "$work/registries.yaml" --database "$work/registry.db" registry serve \
   --listen "127.0.0.1:$port" --token-file "$work/tokens" 2> "$work/serve.log" &
 thv_pid=$!
 metric() { curl -sf "$base/metrics" | awk -v name="$1" '$1 == name {print $2}' || true; }
@@ -168,7 +180,19 @@ failed=0
 { [ "$missed" = 0 ] && [ "$changes" -gt 0 ]; } || { echo "FAIL: $missed of $changes changes not swapped in" >&2; failed=1; }
 awk -v g="$growth" -v m="$max_growth" 'BEGIN {exit !(g <= m)}' ||
   { echo "FAIL: RSS grew by $growth MB in the second half (bound $max_growth MB)" >&2; failed=1; }
-kill -0 "$thv_pid" 2> /dev/null || { echo "FAIL: the server exited" >&2; failed=1; }
+if ! kill -0 "$thv_pid" 2> /dev/null; then
+  echo "FAIL: the server exited" >&2
+  failed=1
+elif ! stop_within "$thv_pid" "$exit_within"; then
+  echo "FAIL: the server did not exit within ${exit_within} s of SIGTERM" >&2
+  if command -v gdb > /dev/null; then
+    echo "its threads:" >&2
+    gdb -p "$thv_pid" -batch -ex 'thread apply all bt 30' 2>&1 | grep -E '^(Thread|#)' | head -300 >&2
+  fi
+  failed=1
+else
+  thv_pid=
+fi
 if [ -s "$work/serve.log" ]; then
   echo "server warnings and errors (first 20 lines):" >&2
   head -20 "$work/serve.log" >&2

@@ -194,7 +194,8 @@ impl Server {
     }
 
     /// Serves `listener` under the connection limits until `shutdown` resolves, lets requests in flight
-    /// finish, then stops the scheduler (after the sync step it is in) and the reload tasks.
+    /// finish, then stops the scheduler (a sync in progress gets [`thv_sync::STOP_GRACE`] to finish) and the
+    /// reload tasks.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -207,7 +208,14 @@ impl Server {
         crate::listener::serve(listener, self.router(), self.connections, connections, shutdown).await;
         tracing::info!("shutting down");
         if let Some(scheduler) = self.scheduler {
-            scheduler.stop().await;
+            let abandoned = scheduler.stop().await;
+            if !abandoned.is_empty() {
+                tracing::warn!(
+                    registries = %abandoned.join(", "),
+                    grace_s = thv_sync::STOP_GRACE.as_secs(),
+                    "abandoned the syncs still running at shutdown; nothing of them is committed"
+                );
+            }
         }
         for task in self.tasks {
             task.abort();

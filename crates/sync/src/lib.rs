@@ -14,7 +14,7 @@ pub mod status;
 pub use import::{EntryOutcome, EntryResult, ImportCounts, ImportMode, ImportReport};
 pub use lease::{check_replica_id, default_replica_id};
 pub use pipeline::{FailureCause, SkippedRecord, SyncError, SyncReport, now_rfc3339, record_failure, sync_registry};
-pub use scheduler::{HeldLeases, Scheduler, SchedulerHandle, sync_spec};
+pub use scheduler::{HeldLeases, STOP_GRACE, Scheduler, SchedulerHandle, sync_spec};
 pub use spec::{
     BACKOFF_RANGE, INTERVAL_RANGE, RegistrySpec, RetryPolicy, SourceFormat, SyncPolicy, ValidationMode,
     ValidationPolicy,

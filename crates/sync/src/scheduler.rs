@@ -52,8 +52,13 @@ pub struct Scheduler {
     reports: broadcast::Sender<SyncReport>,
     leases: watch::Receiver<HeldLeases>,
     shutdown: watch::Sender<bool>,
+    /// Each task's registry, in the order of `tasks`.
+    names: Vec<String>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// How long [`Scheduler::stop`] lets the syncs in progress finish.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Scheduler {
     /// Starts one task per registry, as the replica [`default_replica_id`] names.
@@ -71,6 +76,7 @@ impl Scheduler {
         let replica: Arc<str> = Arc::from(replica);
         let mut workers = HashMap::new();
         let mut tasks = Vec::new();
+        let names = registries.iter().map(|spec| spec.name.clone()).collect();
         for spec in registries {
             let (tx, rx) = mpsc::channel(16);
             let wake = Arc::new(Notify::new());
@@ -90,7 +96,7 @@ impl Scheduler {
             };
             tasks.push(tokio::spawn(worker.run(rx)));
         }
-        Self { handle: SchedulerHandle { workers: Arc::new(workers) }, reports, leases, shutdown, tasks }
+        Self { handle: SchedulerHandle { workers: Arc::new(workers) }, reports, leases, shutdown, names, tasks }
     }
 
     /// A cheap, cloneable handle that can request syncs while the scheduler runs.
@@ -118,12 +124,25 @@ impl Scheduler {
         self.handle.workers.keys().map(String::as_str)
     }
 
-    /// Stops every task after its current sync step, gives up the leases it holds, and waits for them.
-    pub async fn stop(self) {
+    /// Stops every task once its current sync is over, giving up the leases it holds; a sync still running
+    /// after [`STOP_GRACE`] is abandoned. Returns the registries whose sync was abandoned.
+    pub async fn stop(self) -> Vec<String> {
+        self.stop_within(STOP_GRACE).await
+    }
+
+    /// [`Scheduler::stop`], abandoning the syncs still running after `grace`. An abandoned sync commits
+    /// nothing (its transaction is rolled back) and its lease is left to expire.
+    pub async fn stop_within(self, grace: Duration) -> Vec<String> {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        let deadline = Instant::now() + grace;
+        let mut abandoned = Vec::new();
+        for (name, mut task) in self.names.into_iter().zip(self.tasks) {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                abandoned.push(name);
+            }
         }
+        abandoned
     }
 }
 
@@ -284,12 +303,20 @@ impl Worker {
     async fn sync(&self, schedule: &mut Option<Schedule>, reply: Option<Trigger>, requests: Vec<i64>) {
         let fenced = Leased::new(self.store.as_ref(), &self.replica);
         let run = sync_spec(&self.spec, &fenced, &self.cache_dir);
-        tokio::pin!(run);
-        let report = loop {
-            tokio::select! {
-                report = &mut run => break Some(report),
-                () = tokio::time::sleep(self.tick) => if self.claim().await == Claim::Elsewhere { break None },
+        // The renewals are polled beside the sync, never instead of it: a renewal waits for the store's write
+        // lock, which the sync may hold across a slow commit; awaited in a `select!` arm it would stop the
+        // sync from being polled, so neither would ever finish.
+        let lost = async {
+            loop {
+                tokio::time::sleep(self.tick).await;
+                if self.claim().await == Claim::Elsewhere {
+                    return;
+                }
             }
+        };
+        let report = tokio::select! {
+            report = run => Some(report),
+            () = lost => None,
         };
         if let Some(report) = &report {
             let _ = self.reports.send(report.clone());

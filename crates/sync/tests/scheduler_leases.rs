@@ -1,13 +1,17 @@
 //! Schedulers of several replicas on one store: only the lease holder fetches, a manual sync asked of
 //! another replica is run by the holder, a stopped holder's lease moves, a lease held elsewhere keeps a
-//! replica from fetching until it expires, and a holder that loses its lease mid-sync writes nothing.
-//! Two stores on one SQLite file stand for two processes; sources are real loopback servers.
+//! replica from fetching until it expires, a holder that loses its lease mid-sync writes nothing, and a
+//! renewal that waits for the write lock a slow commit holds does not stall that commit. Two stores on one
+//! SQLite file stand for two processes; sources are real loopback servers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use thv_store::{SqliteStore, Store, SyncOutcome};
+use thv_store::{
+    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, SqliteStore, Store, StoreResult, SyncCommit,
+    SyncOutcome, SyncRun,
+};
 use thv_sync::{RegistrySpec, Scheduler};
 use thv_testdata::servers::TestDocumentServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -167,6 +171,117 @@ async fn a_holder_that_loses_its_lease_mid_sync_writes_nothing() {
     assert!(thief.catalog("team").await.unwrap().is_empty(), "nothing of A's sync was committed");
     assert!(thief.runs("team", 10).await.unwrap().is_empty(), "not even its run");
     a.stop().await;
+}
+
+/// A `SqliteStore` whose commits are slow: like `SqliteStore` itself, it holds one write lock across each
+/// write (here a commit that takes `commit_delay`, as on a busy disk), and lease renewals wait for it.
+struct SlowCommits {
+    inner: SqliteStore,
+    write_lock: tokio::sync::Mutex<()>,
+    commit_delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl Store for SlowCommits {
+    async fn registry_state(&self, registry: &str) -> StoreResult<Option<RegistryState>> {
+        self.inner.registry_state(registry).await
+    }
+    async fn registry_states(&self) -> StoreResult<Vec<RegistryState>> {
+        self.inner.registry_states().await
+    }
+    async fn catalog(&self, registry: &str) -> StoreResult<Vec<ServerVersion>> {
+        self.inner.catalog(registry).await
+    }
+    async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
+        self.inner.commit_sync(commit).await
+    }
+    async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
+        self.inner.record_run(run, state).await
+    }
+    async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
+        self.inner.runs(registry, limit).await
+    }
+    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
+        self.inner.changes(run_id).await
+    }
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        self.inner.imported(registry).await
+    }
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        self.inner.commit_import(commit, layer).await
+    }
+    async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
+        self.inner.remove_registry(registry).await
+    }
+    async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64> {
+        let _writer = self.write_lock.lock().await;
+        tokio::time::sleep(self.commit_delay).await;
+        self.inner.commit_sync_leased(commit, holder).await
+    }
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64> {
+        let _writer = self.write_lock.lock().await;
+        self.inner.record_run_leased(run, state, holder).await
+    }
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease> {
+        let _writer = self.write_lock.lock().await;
+        self.inner.acquire_lease(registry, holder, ttl).await
+    }
+    async fn release_lease(&self, registry: &str, holder: &str) -> StoreResult<()> {
+        let _writer = self.write_lock.lock().await;
+        self.inner.release_lease(registry, holder).await
+    }
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.inner.catalog_versions().await
+    }
+    async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64> {
+        self.inner.request_sync(registry, requested_by).await
+    }
+    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>> {
+        self.inner.pending_sync_requests(registry).await
+    }
+    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()> {
+        self.inner.complete_sync_requests(ids, report).await
+    }
+    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>> {
+        self.inner.sync_request_report(id).await
+    }
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        self.inner.events().await
+    }
+}
+
+/// Regression: the holder renewed its lease *instead of* polling the sync, so a renewal due while the
+/// sync's commit held the store's write lock waited for that lock forever — the registry never synced
+/// again and `stop` never returned (seen as a `thv registry serve` that ignored SIGTERM in the soak).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_due_during_a_slow_commit_does_not_stall_it() {
+    let source = TestDocumentServer::start(catalog(&[("io.example/one", "1.0.0")])).await;
+    let spec = url_registry(&source.url());
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Renewals come every 667 ms: at least one falls due during each 1.5 s commit.
+    let store = SlowCommits {
+        inner: SqliteStore::open(dir.path().join("slow.db")).await.expect("store"),
+        write_lock: tokio::sync::Mutex::new(()),
+        commit_delay: Duration::from_millis(1500),
+    };
+    let scheduler = Scheduler::start_as(vec![spec], Arc::new(store), dir.path().join("cache"), "replica-a".into());
+    let mut reports = scheduler.subscribe();
+    let first = timeout(Duration::from_secs(10), reports.recv()).await.expect("the first sync finishes").expect("open");
+    assert_eq!(first.outcome, SyncOutcome::Success, "{:?}", first.error);
+    timeout(Duration::from_secs(10), scheduler.stop()).await.expect("the scheduler stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_abandons_a_sync_still_running_after_the_grace() {
+    let url = slow_server(catalog(&[("io.example/one", "1.0.0")]), Duration::from_secs(60)).await;
+    let replicas = Replicas::new();
+    let a = replicas.start(&url_registry(&url), "replica-a").await;
+    until_held(&a, true, Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let abandoned = timeout(Duration::from_secs(5), a.stop_within(Duration::from_millis(300))).await.expect("stopped");
+    assert_eq!(abandoned, ["team"]);
+    assert!(started.elapsed() < Duration::from_secs(2), "stop took {:?}", started.elapsed());
+    assert!(replicas.store().await.runs("team", 10).await.unwrap().is_empty(), "nothing of the sync was committed");
 }
 
 async fn sqlx_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
