@@ -4,6 +4,7 @@ mod config;
 mod config_edit;
 mod files;
 mod input;
+mod kube_client;
 mod logging;
 mod lookup;
 mod operator;

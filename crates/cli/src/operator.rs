@@ -132,9 +132,7 @@ pub async fn run(cmd: &OperatorCommand, locations: &crate::config::Locations) ->
 }
 
 async fn run_controller(args: &RunArgs, locations: &crate::config::Locations) -> anyhow::Result<ExitCode> {
-    let client = kube::Client::try_default()
-        .await
-        .context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    let client = crate::kube_client::connect(None).await?;
     let identity = args.pod_name.clone().unwrap_or_else(host_name);
     let leader = args
         .leader

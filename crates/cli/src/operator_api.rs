@@ -51,9 +51,7 @@ pub struct ApiArgs {
 /// Runs the API pod until SIGTERM or SIGINT.
 pub async fn run(args: &ApiArgs, locations: &crate::config::Locations) -> anyhow::Result<ExitCode> {
     thv_sources::ensure_crypto_provider();
-    let client = kube::Client::try_default()
-        .await
-        .context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    let client = crate::kube_client::connect(None).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
