@@ -5,6 +5,8 @@
 //!   `deploy/crds/`, printed by `thv operator crds`).
 //! - [`conditions`]: the closed set of condition types and reasons, and the pure functions that set them.
 //! - [`convert`]: the one conversion between the resource's spec and a local registry (`registries.yaml` entry).
+//! - [`mcpserver`]: ToolHive's `MCPServer` and the registry entries it runs (labels, managed fields,
+//!   `syncPolicy.onUpdate`), shared by the controller and `thv registry deploy`.
 //! - [`migrate`]: a local catalog or registry as an MCPRegistry and the ConfigMap with its data
 //!   (`thv registry migrate`).
 //! - [`labels`]: the annotation, label and object names the operator and the manifests share.
@@ -28,6 +30,7 @@ mod gzip;
 pub mod jobs;
 mod kube_error;
 pub mod labels;
+pub mod mcpserver;
 pub mod migrate;
 mod policy;
 pub mod postgres;

@@ -8,6 +8,7 @@
 //!   Events, the rendered Deployment and Service — unit-tested without any API server.
 //! - [`inputs`]: the ConfigMaps and Secrets registries read, as the watches see them.
 //! - [`run()`]: the watches and the `Controller`, with bounded concurrency and graceful shutdown.
+//! - [`mcpservers`]: the MCPServers associated with registry entries (labels, `syncPolicy.onUpdate`).
 //! - [`admin`] (`/metrics`, `/healthz`, `/readyz`), [`leader`] (a Lease: only the leader reconciles),
 //!   [`metrics`].
 //!
@@ -21,6 +22,7 @@ pub mod events;
 pub mod inputs;
 pub mod jobs;
 pub mod leader;
+pub mod mcpservers;
 pub mod metrics;
 mod process;
 pub mod reconcile;

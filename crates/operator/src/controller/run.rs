@@ -92,7 +92,8 @@ where
     }
 }
 
-/// Runs the controller and the job controllers ([`super::jobs::run`]) until `shutdown` resolves, then lets the
+/// Runs the controller, the job controllers ([`super::jobs::run`]) and the MCPServer controller
+/// ([`super::mcpservers::run`]) until `shutdown` resolves, then lets the
 /// reconciles in flight finish.
 pub async fn run(
     ctx: Arc<Context>,
@@ -153,6 +154,7 @@ pub async fn run(
     let concurrency = ctx.settings.concurrency;
     let shutdown = futures::FutureExt::shared(shutdown);
     let jobs = super::jobs::run(Arc::clone(&ctx), Arc::clone(&readiness), shutdown.clone());
+    let mcpservers = super::mcpservers::run(Arc::clone(&ctx), shutdown.clone());
     let listed = reader.clone();
     let registries = Controller::for_stream(registries, reader)
         .owns_stream(deployments)
@@ -171,7 +173,7 @@ pub async fn run(
             }
             future::ready(())
         });
-    future::join(unless_never_listed(registries, listed, shutdown), jobs).await;
+    future::join3(unless_never_listed(registries, listed, shutdown), jobs, mcpservers).await;
 }
 
 /// Runs `controller` to its end, except that a shutdown while its watch has never listed (its CRD is not
