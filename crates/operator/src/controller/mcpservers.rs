@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, future};
-use kube::api::{Api, DeleteParams, DynamicObject, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Event, EventType};
@@ -31,14 +31,18 @@ use tracing::{debug, info, warn};
 use super::run::scoped;
 use super::{Context, Error};
 use crate::McpRegistry;
-use crate::mcpserver::managed::{self, Desired, Part};
+use crate::mcpserver::managed::{self, Desired};
 use crate::mcpserver::plan::{self, Association, Kept, ManagedField, Step};
 use crate::mcpserver::{
-    CATEGORY_LABEL, FIELD_MANAGER, GROUP, KIND, REGISTRY_NAME_LABEL, ServerReason, TIER_LABEL, cluster,
+    CATEGORY_LABEL, ENTRY_DIGEST_ANNOTATION, FIELD_MANAGER, GROUP, KIND, REGISTRY_NAME_LABEL, ServerReason, TIER_LABEL,
+    cluster,
 };
 
 /// How often the operator looks again for ToolHive's CRD while it is not installed.
 pub const REDISCOVERY: Duration = Duration::from_secs(60);
+/// The field manager of what a recreate carries over from the deleted object (labels, annotations and spec
+/// fields the entry does not manage): a create has one manager, so the old owners cannot be restored.
+pub const RECREATE_FIELD_MANAGER: &str = "thv-registry-recreate";
 /// How long a recreate waits for the old object to be gone (its finalizers run) before giving up.
 pub const RECREATE_WAIT: Duration = Duration::from_secs(120);
 
@@ -210,8 +214,14 @@ impl One<'_> {
         match step {
             Step::Nothing => {}
             Step::Label { record_digest } => {
-                let part = if record_digest { Part::LabelsAndDigest } else { Part::Labels };
-                if self.apply(&registry, &association, &desired, part, &[]).await? {
+                // The fields the operator applied before stay as they are: only labels (and a baseline) change.
+                let recorded = live.pointer("/metadata/annotations").and_then(|a| a.get(ENTRY_DIGEST_ANNOTATION));
+                let digest = if record_digest {
+                    Some(desired.digest())
+                } else {
+                    recorded.and_then(Value::as_str).map(str::to_owned)
+                };
+                if self.apply(&registry, &association, &desired, plan::owned_spec(&live), digest.as_deref()).await? {
                     let note = format!("{}; entry {} of MCPRegistry {label}", labels_note(&desired), desired.server);
                     if self.labels_change(&desired) {
                         self.publish(Some(&registry), ServerReason::ServerLabeled, note).await;
@@ -221,7 +231,8 @@ impl One<'_> {
             Step::Apply => {
                 let kept = plan::kept_fields(&live, &desired);
                 let fields: Vec<ManagedField> = kept.iter().map(|k| k.field.clone()).collect();
-                if self.apply(&registry, &association, &desired, Part::All, &fields).await? {
+                let digest = desired.digest();
+                if self.apply(&registry, &association, &desired, desired.spec_json(&fields), Some(&digest)).await? {
                     let note = format!(
                         "applied entry {} of MCPRegistry {label}: image {}, transport {}; {}",
                         desired.server,
@@ -240,7 +251,7 @@ impl One<'_> {
                     }
                 }
             }
-            Step::Recreate => return self.recreate(&registry, &label, &live, &desired).await,
+            Step::Recreate => return self.recreate(&registry, &association, &label, &live, &desired).await,
         }
         Ok(Action::await_change())
     }
@@ -259,12 +270,13 @@ impl One<'_> {
         registry: &McpRegistry,
         association: &Association,
         desired: &Desired,
-        part: Part,
-        kept: &[ManagedField],
+        spec: Value,
+        digest: Option<&str>,
     ) -> Result<bool, Error> {
         let namespace = self.server.namespace().unwrap_or_default();
         let name = self.server.name_any();
-        let body = managed::apply_body(&self.resource.api_version, &namespace, &name, association, desired, part, kept);
+        let body =
+            managed::apply_body(&self.resource.api_version, &namespace, &name, association, desired, spec, digest);
         let api = cluster::api(&self.ctx.client, self.resource, &namespace);
         match cluster::apply(&api, &name, FIELD_MANAGER, &body).await {
             Ok(_) => Ok(true),
@@ -277,10 +289,13 @@ impl One<'_> {
         }
     }
 
-    /// Deletes the server and creates it again from the entry, once the old object is gone.
+    /// Deletes the server and, once the old object is gone, creates it again from the entry as `deploy`
+    /// does (under [`FIELD_MANAGER`]), then applies what is carried over ([`managed::carried_over`]) under
+    /// [`RECREATE_FIELD_MANAGER`].
     async fn recreate(
         &self,
         registry: &McpRegistry,
+        association: &Association,
         label: &str,
         live: &Value,
         desired: &Desired,
@@ -288,28 +303,18 @@ impl One<'_> {
         let namespace = self.server.namespace().unwrap_or_default();
         let name = self.server.name_any();
         let api = cluster::api(&self.ctx.client, self.resource, &namespace);
-        let kept = plan::kept_fields(live, desired);
-        let fields: Vec<ManagedField> = kept.iter().map(|k| k.field.clone()).collect();
-        let replacement: DynamicObject =
-            serde_json::from_value(managed::recreated(live, &self.resource.api_version, desired, &fields))
-                .map_err(|_| Error::Incomplete("a metadata block"))?;
         let preconditions = Preconditions { uid: self.server.uid(), resource_version: None };
-        match api
-            .delete(&name, &DeleteParams { preconditions: Some(preconditions), ..DeleteParams::background() })
-            .await
-        {
+        let params = DeleteParams { preconditions: Some(preconditions), ..DeleteParams::background() };
+        match api.delete(&name, &params).await {
             Ok(_) => {}
+            // Gone or replaced meanwhile: the watch brings what is there now.
             Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
-                return Ok(Action::requeue(Duration::from_secs(1)));
+                return Ok(Action::await_change());
             }
             Err(e) => return Err(Error::kube(format!("delete MCPServer {namespace}/{name}"))(e)),
         }
         let deadline = tokio::time::Instant::now() + RECREATE_WAIT;
-        loop {
-            let current = api.get_opt(&name).await.map_err(Error::kube(format!("get MCPServer {namespace}/{name}")))?;
-            if current.is_none() {
-                break;
-            }
+        while api.get_opt(&name).await.map_err(Error::kube(format!("get MCPServer {namespace}/{name}")))?.is_some() {
             if tokio::time::Instant::now() >= deadline {
                 let note = format!(
                     "deleted for a changed entry, but still present after {}s (a finalizer?); not created again",
@@ -320,11 +325,16 @@ impl One<'_> {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
-        let created = api
-            .create(&params, &replacement)
+        let created = cluster::deploy(&self.ctx.client, self.resource, &namespace, &name, association, desired, &[])
             .await
             .map_err(Error::kube(format!("create MCPServer {namespace}/{name}")))?;
+        let created = match managed::carried_over(live, &self.resource.api_version, desired) {
+            Some(rest) => api
+                .patch(&name, &PatchParams::apply(RECREATE_FIELD_MANAGER).force(), &Patch::Apply(&rest))
+                .await
+                .map_err(Error::kube(format!("apply MCPServer {namespace}/{name}")))?,
+            None => created,
+        };
         let note = format!(
             "recreated from entry {} of MCPRegistry {label}: image {}, transport {}; {}",
             desired.server,
@@ -332,16 +342,7 @@ impl One<'_> {
             desired.spec.transport,
             labels_note(desired)
         );
-        self.publish_about(&created, Some(registry), ServerReason::ServerRecreated, note.clone()).await;
-        if !kept.is_empty() {
-            self.publish_about(
-                &created,
-                Some(registry),
-                ServerReason::ServerFieldsKept,
-                kept_note(&kept, live, desired),
-            )
-            .await;
-        }
+        self.publish_about(&created, Some(registry), ServerReason::ServerRecreated, note).await;
         Ok(Action::await_change())
     }
 

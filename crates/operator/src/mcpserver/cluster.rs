@@ -5,7 +5,9 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{ApiResource, oneshot};
 
-use super::{GROUP, KIND};
+use super::managed::{self, Desired};
+use super::plan::Association;
+use super::{FIELD_MANAGER, GROUP, KIND, USER_FIELD_MANAGER};
 
 /// The MCPServer kind at the version the cluster prefers, or `None` when ToolHive's CRD is not installed.
 pub async fn discover(client: &Client) -> Result<Option<ApiResource>, kube::Error> {
@@ -31,6 +33,30 @@ pub async fn apply(
     body: &serde_json::Value,
 ) -> Result<DynamicObject, kube::Error> {
     api.patch(name, &PatchParams::apply(manager), &Patch::Apply(body)).await
+}
+
+/// Creates (or brings up to date) the MCPServer `name` of `desired` as `thv registry deploy` does: the
+/// entry's fields and the five labels applied under [`FIELD_MANAGER`] (never forced), then the person's
+/// `user_env` values applied under [`USER_FIELD_MANAGER`], so that the controller leaves them alone.
+pub async fn deploy(
+    client: &Client,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+    association: &Association,
+    desired: &Desired,
+    user_env: &[(String, String)],
+) -> Result<DynamicObject, kube::Error> {
+    let api = api(client, resource, namespace);
+    let digest = desired.digest();
+    let spec = desired.spec_json(&[]);
+    let body = managed::apply_body(&resource.api_version, namespace, name, association, desired, spec, Some(&digest));
+    let mut object = apply(&api, name, FIELD_MANAGER, &body).await?;
+    if !user_env.is_empty() {
+        let env = managed::user_env_body(&resource.api_version, namespace, name, user_env);
+        object = api.patch(name, &PatchParams::apply(USER_FIELD_MANAGER).force(), &Patch::Apply(&env)).await?;
+    }
+    Ok(object)
 }
 
 /// The message of a conflict or refusal, for an Event or an error.

@@ -230,38 +230,29 @@ pub fn find_entry(registry: &str, catalog: &[thv_store::ServerVersion], query: &
     Desired::from_server(&server).map_err(|source| LookupError::Entry { registry: registry.to_owned(), source })
 }
 
-/// What an apply body carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// The association and classification labels only.
-    Labels,
-    /// The labels and the entry digest (a baseline: the spec is left as it is).
-    LabelsAndDigest,
-    /// The labels, the digest and the managed `spec` fields.
-    All,
-}
-
-/// The server-side apply body of an MCPServer: the association labels (so that an object the operator
-/// created keeps them), the classification labels, and what `part` adds; managed fields in `kept` are left
-/// out.
+/// The server-side apply body of an MCPServer under [`super::FIELD_MANAGER`]: the association labels (so
+/// that an object the operator created keeps them), the classification labels of `desired`, the digest
+/// annotation when given, and `spec` (a fragment of managed fields: [`Desired::spec_json`], or
+/// [`super::plan::owned_spec`] to change labels only). Server-side apply removes what the manager applied
+/// before and leaves out now, so every apply carries all the fields the operator means to keep.
 pub fn apply_body(
     api_version: &str,
     namespace: &str,
     name: &str,
     association: &Association,
     desired: &Desired,
-    part: Part,
-    kept: &[ManagedField],
+    spec: Value,
+    digest: Option<&str>,
 ) -> Value {
     let mut labels: BTreeMap<String, String> = association.labels().into_iter().collect();
     labels.extend(desired.classification_labels());
     let mut metadata = json!({"name": name, "namespace": namespace, "labels": labels});
-    if part != Part::Labels {
-        metadata["annotations"] = json!({ENTRY_DIGEST_ANNOTATION: desired.digest()});
+    if let Some(digest) = digest {
+        metadata["annotations"] = json!({ENTRY_DIGEST_ANNOTATION: digest});
     }
     let mut body = json!({"apiVersion": api_version, "kind": KIND, "metadata": metadata});
-    if part == Part::All {
-        body["spec"] = desired.spec_json(kept);
+    if spec.as_object().is_some_and(|s| !s.is_empty()) {
+        body["spec"] = spec;
     }
     body
 }
@@ -277,53 +268,88 @@ pub fn user_env_body(api_version: &str, namespace: &str, name: &str, env: &[(Str
     })
 }
 
-/// The object to create again after deleting `live` (`onUpdate: recreate`): its labels, annotations and spec,
-/// with the managed fields, labels and digest of `desired` except the managed fields in `kept`.
-pub fn recreated(live: &Value, api_version: &str, desired: &Desired, kept: &[ManagedField]) -> Value {
-    let metadata = live.get("metadata").cloned().unwrap_or_default();
-    let mut labels: Map<String, Value> = metadata.get("labels").and_then(Value::as_object).cloned().unwrap_or_default();
-    labels.remove(TIER_LABEL);
-    labels.remove(CATEGORY_LABEL);
-    for (key, value) in desired.classification_labels() {
-        labels.insert(key, Value::String(value));
-    }
-    let mut annotations: Map<String, Value> =
-        metadata.get("annotations").and_then(Value::as_object).cloned().unwrap_or_default();
-    annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    annotations.insert(ENTRY_DIGEST_ANNOTATION.to_owned(), Value::String(desired.digest()));
-    let mut spec: Map<String, Value> = live.get("spec").and_then(Value::as_object).cloned().unwrap_or_default();
-    let managed = desired.spec_json(kept);
-    let managed_env: Vec<Value> = managed.get("env").and_then(Value::as_array).cloned().unwrap_or_default();
-    if let Value::Object(fields) = managed {
-        for (key, value) in fields {
-            if key != "env" {
-                spec.insert(key, value);
-            }
-        }
-    }
-    if !managed_env.is_empty() {
-        // The entry's values replace those of the same name; other variables stay.
-        let mut env: Vec<Value> = spec.get("env").and_then(Value::as_array).cloned().unwrap_or_default();
-        for item in managed_env {
-            let name = item.get("name").cloned();
-            match env.iter_mut().find(|e| e.get("name") == name.as_ref()) {
+/// The MCPServer `thv registry deploy` creates, as one object: the entry's managed fields and all five
+/// labels, with the person's `env` values over the entry's defaults (on a cluster they are applied by two
+/// field managers, see [`super::cluster::deploy`]).
+pub fn deploy_manifest(
+    api_version: &str,
+    namespace: &str,
+    name: &str,
+    association: &Association,
+    desired: &Desired,
+    user_env: &[(String, String)],
+) -> Value {
+    let digest = desired.digest();
+    let mut body =
+        apply_body(api_version, namespace, name, association, desired, desired.spec_json(&[]), Some(&digest));
+    if !user_env.is_empty() {
+        let mut env: Vec<Value> = body["spec"].get("env").and_then(Value::as_array).cloned().unwrap_or_default();
+        for (key, value) in user_env {
+            let item = json!({"name": key, "value": value});
+            match env.iter_mut().find(|e| e.get("name").and_then(Value::as_str) == Some(key)) {
                 Some(existing) => *existing = item,
                 None => env.push(item),
             }
         }
-        spec.insert("env".into(), Value::Array(env));
+        body["spec"]["env"] = Value::Array(env);
     }
-    json!({
+    body
+}
+
+/// The default object name of a server's MCPServer: its `server-name` label value in lower case, other
+/// characters as `-` (an MCPServer name becomes part of Service names: a DNS label).
+pub fn default_object_name(desired: &Desired) -> String {
+    let lower: String = desired
+        .server_label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let mut name = lower.trim_matches('-').to_owned();
+    name.truncate(LABEL_VALUE_MAX);
+    name.trim_end_matches('-').to_owned()
+}
+
+/// What a recreate carries over from the deleted object `live` (`onUpdate: recreate`), for another field
+/// manager to apply after the operator created the server from the entry: labels, annotations and spec
+/// fields the entry does not manage, and env variables the entry has no default for. `None` when nothing
+/// is left.
+pub fn carried_over(live: &Value, api_version: &str, desired: &Desired) -> Option<Value> {
+    let metadata = live.get("metadata").cloned().unwrap_or_default();
+    let ours = [
+        super::REGISTRY_NAME_LABEL,
+        super::REGISTRY_NAMESPACE_LABEL,
+        super::SERVER_NAME_LABEL,
+        TIER_LABEL,
+        CATEGORY_LABEL,
+        ENTRY_DIGEST_ANNOTATION,
+        "kubectl.kubernetes.io/last-applied-configuration",
+    ];
+    let without_ours = |key: &str| -> Map<String, Value> {
+        let mut map = metadata.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+        map.retain(|k, _| !ours.contains(&k.as_str()));
+        map
+    };
+    let (labels, annotations) = (without_ours("labels"), without_ours("annotations"));
+    let mut spec: Map<String, Value> = live.get("spec").and_then(Value::as_object).cloned().unwrap_or_default();
+    for managed in ["image", "transport", "mcpPort", "args"] {
+        spec.remove(managed);
+    }
+    if let Some(Value::Array(env)) = spec.get_mut("env") {
+        env.retain(|e| !desired.spec.env.iter().any(|(name, _)| e.get("name").and_then(Value::as_str) == Some(name)));
+        if env.is_empty() {
+            spec.remove("env");
+        }
+    }
+    if labels.is_empty() && annotations.is_empty() && spec.is_empty() {
+        return None;
+    }
+    Some(json!({
         "apiVersion": api_version,
         "kind": KIND,
-        "metadata": {
-            "name": metadata.get("name"),
-            "namespace": metadata.get("namespace"),
-            "labels": labels,
-            "annotations": annotations,
-        },
+        "metadata": {"name": metadata.get("name"), "namespace": metadata.get("namespace"),
+                     "labels": labels, "annotations": annotations},
         "spec": spec,
-    })
+    }))
 }
 
 /// The `server-name` label value of a server: its full name when that is a label value, else its short
@@ -448,8 +474,10 @@ mod tests {
         let association =
             Association { registry: "platform".into(), registry_namespace: "team-a".into(), server: "fetch".into() };
         let kept = [ManagedField::Image, ManagedField::Env("FETCH_TIMEOUT".into())];
+        let digest = desired.digest();
+        let spec = desired.spec_json(&kept);
         let body =
-            apply_body("toolhive.stacklok.dev/v1beta1", "team-a", "fetch", &association, &desired, Part::All, &kept);
+            apply_body("toolhive.stacklok.dev/v1beta1", "team-a", "fetch", &association, &desired, spec, Some(&digest));
         assert_eq!(
             body,
             json!({
@@ -465,33 +493,31 @@ mod tests {
                 "spec": {"transport": "streamable-http", "mcpPort": 8080, "args": ["--max-bytes", "100000"]}
             })
         );
-        let labels_only = apply_body("v", "team-a", "fetch", &association, &desired, Part::Labels, &[]);
+        let labels_only = apply_body("v", "team-a", "fetch", &association, &desired, json!({}), None);
         assert!(labels_only.get("spec").is_none() && labels_only["metadata"].get("annotations").is_none());
     }
 
     #[test]
-    fn a_recreated_server_keeps_what_the_entry_does_not_manage() {
+    fn a_recreate_carries_over_what_the_entry_does_not_manage() {
         let desired = Desired::from_server(&fetch()).expect("desired");
         let live = json!({
             "apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPServer",
             "metadata": {"name": "fetch", "namespace": "team-a", "uid": "u1", "resourceVersion": "7",
                 "labels": {"toolhive.stacklok.io/registry-name": "platform", "toolhive.stacklok.io/tier": "Community", "team": "web"},
-                "annotations": {"note": "mine"}},
+                "annotations": {"note": "mine", "toolhive.stacklok.io/registry-entry-digest": "sha256:old"}},
             "spec": {"image": "ghcr.io/example/fetch:1.1.0", "serviceAccount": "fetcher",
                      "env": [{"name": "MINE", "value": "1"}, {"name": "FETCH_TIMEOUT", "value": "5"}]},
             "status": {"phase": "Running"}
         });
-        let created = recreated(&live, "toolhive.stacklok.dev/v1beta1", &desired, &[]);
-        assert_eq!(created["metadata"]["labels"]["team"], "web");
-        assert_eq!(created["metadata"]["labels"]["toolhive.stacklok.io/tier"], "Official");
-        assert_eq!(created["metadata"]["annotations"]["note"], "mine");
-        assert!(created["metadata"].get("uid").is_none() && created.get("status").is_none());
-        assert_eq!(created["spec"]["image"], "ghcr.io/example/fetch:1.2.0");
-        assert_eq!(created["spec"]["serviceAccount"], "fetcher");
+        let carried = carried_over(&live, "toolhive.stacklok.dev/v1beta1", &desired).expect("something");
         assert_eq!(
-            created["spec"]["env"],
-            json!([{"name": "MINE", "value": "1"}, {"name": "FETCH_TIMEOUT", "value": "30"}])
+            carried,
+            json!({"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "MCPServer",
+                   "metadata": {"name": "fetch", "namespace": "team-a", "labels": {"team": "web"}, "annotations": {"note": "mine"}},
+                   "spec": {"serviceAccount": "fetcher", "env": [{"name": "MINE", "value": "1"}]}})
         );
+        let bare = json!({"metadata": {"name": "fetch", "labels": {"toolhive.stacklok.io/tier": "x"}}, "spec": {"image": "i"}});
+        assert_eq!(carried_over(&bare, "v", &desired), None);
     }
 
     #[test]

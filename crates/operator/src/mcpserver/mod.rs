@@ -18,6 +18,9 @@ pub mod plan;
 pub const GROUP: &str = "toolhive.stacklok.dev";
 /// The kind.
 pub const KIND: &str = "MCPServer";
+/// The version `thv registry deploy --dry-run` writes without a cluster to ask (ToolHive's storage version);
+/// on a cluster, the version discovery prefers.
+pub const DEFAULT_VERSION: &str = "v1beta1";
 /// The field manager of every write to an MCPServer (the controller's and `thv registry deploy`'s).
 pub const FIELD_MANAGER: &str = "thv-registry-mcpserver";
 /// The field manager of the values a person gives `thv registry deploy --env`: theirs, not the registry's,

@@ -152,6 +152,48 @@ fn owns(fields: Option<&Value>, path: &[String]) -> bool {
     current.is_some()
 }
 
+/// The managed fields the operator's own field manager applied to `live`, at their live values: what a
+/// labels-only apply must carry again, since server-side apply removes the fields a manager stops applying.
+pub fn owned_spec(live: &Value) -> Value {
+    let entries = live.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ours = entries.iter().find(|entry| {
+        entry.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
+            && entry.get("operation").and_then(Value::as_str) == Some("Apply")
+            && entry.get("subresource").and_then(Value::as_str).is_none_or(str::is_empty)
+    });
+    let mut spec = serde_json::Map::new();
+    let Some(fields) = ours.and_then(|entry| entry.pointer("/fieldsV1/f:spec")) else {
+        return Value::Object(spec);
+    };
+    for (key, field) in [
+        ("image", ManagedField::Image),
+        ("transport", ManagedField::Transport),
+        ("mcpPort", ManagedField::McpPort),
+        ("args", ManagedField::Args),
+    ] {
+        if let (Some(_), Some(value)) = (fields.get(format!("f:{key}")), field.live(live)) {
+            spec.insert(key.to_owned(), value.clone());
+        }
+    }
+    let env: Vec<Value> = fields
+        .get("f:env")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, item)| item.get("f:value").is_some())
+        .filter_map(|(key, _)| {
+            let selector: Value = serde_json::from_str(key.strip_prefix("k:")?).ok()?;
+            let name = selector.get("name")?.as_str()?.to_owned();
+            let value = ManagedField::Env(name.clone()).live(live)?.clone();
+            Some(json!({"name": name, "value": value}))
+        })
+        .collect();
+    if !env.is_empty() {
+        spec.insert("env".into(), Value::Array(env));
+    }
+    Value::Object(spec)
+}
+
 /// What to do with one associated MCPServer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -287,5 +329,24 @@ mod tests {
             "LEVEL has the same value (shared); transport is the operator's own"
         );
         assert_eq!(kept[1].field.path(), "spec.env[TIMEOUT]");
+    }
+
+    #[test]
+    fn the_fields_the_operator_applied_are_read_back_at_their_values() {
+        let object = json!({
+            "metadata": {"managedFields": [
+                {"manager": FIELD_MANAGER, "operation": "Apply", "fieldsV1": {"f:spec": {
+                    "f:image": {}, "f:env": {"k:{\"name\":\"TIMEOUT\"}": {".": {}, "f:name": {}, "f:value": {}},
+                                             "k:{\"name\":\"TOKEN\"}": {".": {}, "f:name": {}}}}}},
+                {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:spec": {"f:transport": {}}}}
+            ]},
+            "spec": {"image": "ghcr.io/example/fetch:1.0.0", "transport": "sse",
+                     "env": [{"name": "TIMEOUT", "value": "30"}, {"name": "TOKEN", "value": "s3cret"}]}
+        });
+        assert_eq!(
+            owned_spec(&object),
+            json!({"image": "ghcr.io/example/fetch:1.0.0", "env": [{"name": "TIMEOUT", "value": "30"}]})
+        );
+        assert_eq!(owned_spec(&json!({"metadata": {}})), json!({}));
     }
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 mod jobs;
+mod mcpservers;
 mod rbac;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! The RBAC rules in `deploy/rbac/roles.yaml` grant exactly what the controller asks of the API server: a tour
 //! through what it does (sync ConfigMap and URL sources with a Secret, read PostgreSQL storage's Secret, write
-//! storage and status, apply and delete the API Deployment and Service, publish Events, elect a leader), with
+//! storage and status, apply and delete the API Deployment and Service, publish Events, label, apply and
+//! recreate MCPServers, elect a leader), with
 //! every request it sent taken from the fake's log, both for all namespaces (ClusterRole) and one namespace (the Role of
 //! `components/namespaced`, which changes only the kinds).
 
@@ -55,6 +56,7 @@ fn granted(kind: &str, name: &str) -> BTreeSet<Permission> {
 /// request without a namespace: all-namespace lists and watches).
 async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
     let fake = fake();
+    fake.register_crd(&crate::mcpservers::toolhive_crd());
     let server = TestDocumentServer::start(catalog(&["io.example/private"], "1.0.0").into_bytes()).await;
     server.require_authorization(Some("Bearer token-1"));
     put_secret(&fake, "creds", "token", "token-1").await;
@@ -81,6 +83,7 @@ async fn tour(namespace: Option<&str>) -> (BTreeSet<Permission>, bool) {
     put_configmap(&fake, "catalog", &catalog(&["io.example/a", "io.example/b"], "1.0.0")).await;
     wait_registry(&fake, "cm", |r| r.status.as_ref().is_some_and(|s| s.servers == Some(2))).await;
     jobs_tour(&fake).await;
+    mcpservers_tour(&fake).await;
     patch_registry(&fake, "cm", json!({"spec": {"api": {"enabled": false}}})).await;
     wait_registry(&fake, "cm", |r| has(r, ApiReady, "True", "APIDisabled")).await;
     patch_registry(&fake, "url", json!({"spec": {"suspend": true}})).await;
@@ -172,6 +175,12 @@ async fn jobs_tour(fake: &thv_kube_fake::FakeApiServer) {
     create("MCPRegistryImportJob", "import", json!({"registry": "cm", "inline": inline, "ttlSecondsAfterFinished": 0}))
         .await;
     fake.wait_for::<McpRegistryImportJob>(NS, "import", WAIT, |j| j.is_none()).await.expect("imported, deleted");
+}
+
+/// MCPServers (ToolHive's CRD): a labelled server applied, then recreated for a changed entry, in a registry
+/// of its own (`platform`, reading ConfigMap `fetch-catalog`).
+async fn mcpservers_tour(fake: &thv_kube_fake::FakeApiServer) {
+    crate::mcpservers::rbac_tour(fake).await;
 }
 
 fn split(needed: &BTreeSet<Permission>) -> (BTreeSet<Permission>, BTreeSet<Permission>) {
