@@ -3,6 +3,7 @@
 mod add;
 mod connections;
 pub(crate) mod convert;
+mod deploy;
 mod export;
 mod import;
 mod list;
@@ -41,6 +42,8 @@ pub enum RegistryCommand {
     Import(import::ImportArgs),
     /// Export a registry's stored catalog as a ToolHive or upstream file.
     Export(export::ExportArgs),
+    /// Deploy a registry entry as a ToolHive MCPServer, labelled so the operator keeps it in step with the entry.
+    Deploy(Box<deploy::DeployArgs>),
     /// Write Kubernetes manifests (an MCPRegistry and the ConfigMap with its data) for a catalog file or a registry.
     Migrate(migrate::MigrateArgs),
     /// Validate catalogs against the official server.json schemas (and the ToolHive schema).
@@ -63,6 +66,7 @@ pub async fn run(cmd: RegistryCommand, locations: &Locations) -> anyhow::Result<
         RegistryCommand::Import(args) => import::run(&args, locations).await,
         RegistryCommand::Export(args) => export::run(&args, locations).await,
         RegistryCommand::Migrate(args) => migrate::run(&args, locations).await,
+        RegistryCommand::Deploy(args) => deploy::run(&args, locations).await,
         RegistryCommand::Validate(args) => validate::run(&args),
         RegistryCommand::Token(cmd) => token::run(&cmd),
     }

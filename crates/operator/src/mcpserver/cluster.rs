@@ -6,7 +6,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{ApiResource, oneshot};
 
 use super::managed::{self, Desired};
-use super::plan::Association;
+use super::plan::{Association, ManagedField};
 use super::{FIELD_MANAGER, GROUP, KIND, USER_FIELD_MANAGER};
 
 /// The MCPServer kind at the version the cluster prefers, or `None` when ToolHive's CRD is not installed.
@@ -49,7 +49,10 @@ pub async fn deploy(
 ) -> Result<DynamicObject, kube::Error> {
     let api = api(client, resource, namespace);
     let digest = desired.digest();
-    let spec = desired.spec_json(&[]);
+    // The person's variables are theirs alone: left out of the registry's apply (a re-deploy then does not
+    // conflict with them).
+    let theirs: Vec<ManagedField> = user_env.iter().map(|(name, _)| ManagedField::Env(name.clone())).collect();
+    let spec = desired.spec_json(&theirs);
     let body = managed::apply_body(&resource.api_version, namespace, name, association, desired, spec, Some(&digest));
     let mut object = apply(&api, name, FIELD_MANAGER, &body).await?;
     if !user_env.is_empty() {
