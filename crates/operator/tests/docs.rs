@@ -93,3 +93,25 @@ fn the_prose_names_the_annotation_and_labels() {
     }
     assert!(text.contains(&storage_config_map_name("<name>")) && text.contains(&api_endpoint("<name>", "<namespace>")));
 }
+
+#[test]
+fn the_mcpserver_section_names_every_label_manager_and_reason() {
+    let text = std::fs::read_to_string(doc_path()).expect("docs/operator.md");
+    use thv_operator::mcpserver::*;
+    for name in [
+        REGISTRY_NAME_LABEL,
+        REGISTRY_NAMESPACE_LABEL,
+        SERVER_NAME_LABEL,
+        TIER_LABEL,
+        CATEGORY_LABEL,
+        ENTRY_DIGEST_ANNOTATION,
+        FIELD_MANAGER,
+        USER_FIELD_MANAGER,
+        thv_operator::controller::mcpservers::RECREATE_FIELD_MANAGER,
+    ] {
+        assert!(text.contains(&format!("`{name}`")), "{name}");
+    }
+    for reason in ServerReason::ALL {
+        assert!(text.contains(&format!("| `{}` |", reason.as_str())), "{reason:?}");
+    }
+}
