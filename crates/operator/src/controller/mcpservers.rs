@@ -234,10 +234,9 @@ impl One<'_> {
                 let digest = desired.digest();
                 if self.apply(&registry, &association, &desired, desired.spec_json(&fields), Some(&digest)).await? {
                     let note = format!(
-                        "applied entry {} of MCPRegistry {label}: image {}, transport {}; {}",
+                        "applied entry {} of MCPRegistry {label}: {}; {}",
                         desired.server,
-                        desired.spec.image,
-                        desired.spec.transport,
+                        applied_note(&desired, &fields),
                         labels_note(&desired)
                     );
                     self.publish(Some(&registry), ServerReason::ServerUpdated, note).await;
@@ -377,6 +376,35 @@ impl One<'_> {
             }
         }
     }
+}
+
+/// The managed fields an apply set, with their values (`image ghcr.io/…, transport stdio, env FETCH_TIMEOUT`),
+/// or that none was (all kept).
+fn applied_note(desired: &Desired, kept: &[ManagedField]) -> String {
+    let spec = &desired.spec;
+    let mut parts = Vec::new();
+    if !kept.contains(&ManagedField::Image) {
+        parts.push(format!("image {}", spec.image));
+    }
+    if !kept.contains(&ManagedField::Transport) {
+        parts.push(format!("transport {}", spec.transport));
+    }
+    if let Some(port) = spec.mcp_port.filter(|_| !kept.contains(&ManagedField::McpPort)) {
+        parts.push(format!("mcpPort {port}"));
+    }
+    if !spec.args.is_empty() && !kept.contains(&ManagedField::Args) {
+        parts.push(format!("{} args", spec.args.len()));
+    }
+    let env: Vec<&str> = spec
+        .env
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !kept.contains(&ManagedField::Env((*name).to_owned())))
+        .collect();
+    if !env.is_empty() {
+        parts.push(format!("env {}", env.join(", ")));
+    }
+    if parts.is_empty() { "no managed field (all kept)".to_owned() } else { parts.join(", ") }
 }
 
 fn labels_note(desired: &Desired) -> String {

@@ -240,7 +240,15 @@ async fn update_applies_a_changed_entry_and_leaves_the_fields_a_person_set_alone
     assert!(kept.iter().any(|(_, n)| n.contains("spec.env[FETCH_TIMEOUT] is set by thv-registry-deploy")), "{kept:?}");
     assert!(!kept.iter().any(|(_, n)| n.contains("\"5\"")), "a person's env value is never shown: {kept:?}");
     let updates = events(&fake, "fetch", "MCPServerUpdated");
-    assert!(updates.iter().any(|(_, n)| n.contains("image ghcr.io/example/fetch:1.1.0")), "{updates:?}");
+    assert!(
+        updates.iter().any(|(_, n)| n.contains(": image ghcr.io/example/fetch:1.1.0, transport stdio; ")),
+        "{updates:?}"
+    );
+    let pinned_updates = events(&fake, "pinned", "MCPServerUpdated");
+    assert!(
+        pinned_updates.iter().any(|(_, n)| n.contains(": transport stdio, env FETCH_TIMEOUT; ")),
+        "the kept image is not said to be applied: {pinned_updates:?}"
+    );
     let on_registry = event_reasons(&fake, "platform");
     assert!(on_registry.iter().any(|r| r == "MCPServerUpdated"), "{on_registry:?}");
     assert!(on_registry.iter().any(|r| r == "MCPServerFieldsKept"), "{on_registry:?}");
