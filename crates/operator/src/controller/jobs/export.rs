@@ -25,9 +25,7 @@ use crate::McpRegistry;
 use crate::controller::Error;
 use crate::document_config_map::{Encoding, Placed, TooLarge, place};
 use crate::jobs::lifecycle::Outcome;
-use crate::jobs::{
-    ExportFormat, ExportResult, JobPolicy, JobReason, JobStatus, McpRegistryExportJob, McpRegistryExportJobStatus,
-};
+use crate::jobs::{ExportFormat, ExportResult, JobReason, McpRegistryExportJob, McpRegistryExportJobStatus};
 use crate::labels::{APP_NAME, MANAGED_BY};
 use crate::storage::layout::STORAGE_LIMIT;
 
@@ -48,21 +46,7 @@ fn sha256(bytes: &[u8]) -> String {
 impl JobKind for McpRegistryExportJob {
     type Status = McpRegistryExportJobStatus;
 
-    fn policy(&self) -> JobPolicy {
-        self.spec.policy
-    }
-
-    fn stored_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-
-    fn common(status: &Self::Status) -> &JobStatus {
-        &status.job
-    }
-
-    fn common_mut(status: &mut Self::Status) -> &mut JobStatus {
-        &mut status.job
-    }
+    job_accessors!();
 
     async fn attempt(
         &self,
