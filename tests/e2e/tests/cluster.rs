@@ -356,3 +356,105 @@ async fn a_sync_job_and_an_export_job_run_once_and_clean_up() {
     assert_eq!(document["data"]["servers"][0]["name"], "io.example/alpha");
     cleanup(&client, &namespace).await;
 }
+
+/// ToolHive's MCPServer CRD, or a stand-in of ours (its group, kind, versions and `spec.env` as a map keyed by
+/// `name`, as ToolHive's schema declares it) when ToolHive is not installed; `true` when the stand-in was
+/// created (and must be deleted afterwards).
+async fn mcpserver_crd(client: &Client) -> bool {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    if crds.get_opt("mcpservers.toolhive.stacklok.dev").await.expect("get the CRD").is_some() {
+        return false;
+    }
+    let schema = json!({"openAPIV3Schema": {"type": "object", "properties": {
+        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
+            "image": {"type": "string"},
+            "env": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "required": ["name"],
+                              "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}}}},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}});
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "mcpservers.toolhive.stacklok.dev"},
+        "spec": {"group": "toolhive.stacklok.dev", "scope": "Namespaced",
+                 "names": {"kind": "MCPServer", "plural": "mcpservers", "singular": "mcpserver", "listKind": "MCPServerList"},
+                 "versions": [{"name": "v1beta1", "served": true, "storage": true, "schema": schema, "subresources": {"status": {}}}]}
+    }))
+    .expect("CRD");
+    crds.create(&PostParams::default(), &crd).await.expect("create the stand-in CRD");
+    tokio::time::sleep(Duration::from_secs(5)).await; // established
+    true
+}
+
+fn fetch_catalog(tag: &str) -> String {
+    let image = format!("ghcr.io/example/fetch:{tag}");
+    json!({"servers": [{
+        "name": "io.example/fetch", "version": tag, "description": "Fetches web pages as Markdown.",
+        "packages": [{"registryType": "oci", "identifier": image, "transport": {"type": "stdio"},
+                      "environmentVariables": [{"name": "FETCH_TIMEOUT", "description": "Timeout in seconds", "default": "30"}]}],
+        "_meta": {"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {
+            image.clone(): {"tier": "Official", "status": "Active", "tools": ["fetch"]}}}}
+    }]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn an_mcpserver_is_labelled_and_updated_keeping_a_persons_value() {
+    use thv_operator::mcpserver::{cluster as mcp, managed, plan::Association};
+    let Some(client) = cluster().await else { return };
+    let created_crd = mcpserver_crd(&client).await;
+    let namespace = namespace(&client, "mcpserver").await;
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let put = |tag: &'static str| {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "catalog"},
+            "data": {"registry.json": fetch_catalog(tag)}});
+        let configmaps = configmaps.clone();
+        async move {
+            configmaps
+                .patch("catalog", &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&cm))
+                .await
+                .expect("catalog");
+        }
+    };
+    put("1.0.0").await;
+    create_registry(&client, &namespace, "platform").await;
+    let registries: Api<McpRegistry> = Api::namespaced(client.clone(), &namespace);
+    wait_for(&registries, "platform", condition_is("Ready", "True")).await;
+
+    // Deployed as `thv registry deploy fetch --registry platform --env FETCH_TIMEOUT=5` does it.
+    let resource = mcp::discover(&client).await.expect("discovery").expect("the MCPServer kind");
+    let server: thv_operator::mcpserver::managed::Desired = {
+        let document: serde_json::Value = serde_json::from_str(&fetch_catalog("1.0.0")).expect("json");
+        let server = serde_json::from_value(document["servers"][0].clone()).expect("server.json");
+        managed::Desired::from_server(&server).expect("desired")
+    };
+    let association =
+        Association { registry: "platform".into(), registry_namespace: namespace.clone(), server: "fetch".into() };
+    let env = [("FETCH_TIMEOUT".to_owned(), "5".to_owned())];
+    mcp::deploy(&client, &resource, &namespace, "fetch", &association, &server, &env).await.expect("deploy");
+
+    put("1.1.0").await;
+    let servers = mcp::api(&client, &resource, &namespace);
+    let mut object = serde_json::Value::Null;
+    for _ in 0..120 {
+        object = serde_json::to_value(servers.get("fetch").await.expect("get")).expect("json");
+        if object["spec"]["image"] == "ghcr.io/example/fetch:1.1.0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(object["spec"]["image"], "ghcr.io/example/fetch:1.1.0", "onUpdate: update applied: {object:#}");
+    assert_eq!(object["spec"]["env"], json!([{"name": "FETCH_TIMEOUT", "value": "5"}]), "the person's value stays");
+    assert_eq!(object["metadata"]["labels"]["toolhive.stacklok.io/tier"], "Official");
+    let events: Api<Event> = Api::namespaced(client.clone(), &namespace);
+    let reasons: Vec<String> =
+        events.list(&ListParams::default()).await.expect("events").into_iter().filter_map(|e| e.reason).collect();
+    assert!(reasons.iter().any(|r| r == "MCPServerUpdated"), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r == "MCPServerFieldsKept"), "{reasons:?}");
+    cleanup(&client, &namespace).await;
+    if created_crd {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        let _ = crds.delete("mcpservers.toolhive.stacklok.dev", &DeleteParams::default()).await;
+    }
+}
