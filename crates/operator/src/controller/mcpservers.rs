@@ -40,6 +40,8 @@ use crate::mcpserver::{
 
 /// How often the operator looks again for ToolHive's CRD while it is not installed.
 pub const REDISCOVERY: Duration = Duration::from_secs(60);
+/// How long the controller may take to finish after a shutdown.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// The field manager of what a recreate carries over from the deleted object (labels, annotations and spec
 /// fields the entry does not manage): a create has one manager, so the old owners cannot be restored.
 pub const RECREATE_FIELD_MANAGER: &str = "thv-registry-recreate";
@@ -74,7 +76,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl future::Future<Output = ()> +
         .predicate_filter(entry_inputs, Default::default());
     let mapped = resource.clone();
     let concurrency = ctx.settings.concurrency;
-    controller
+    let stop = shutdown.clone();
+    let controller = controller
         .watches_stream(registries, move |registry| associated(&store, &mapped, &registry))
         .with_config(controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
@@ -86,8 +89,15 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl future::Future<Output = ()> +
                 Err(e) => warn!("MCPServer controller: {e}"),
             }
             future::ready(())
-        })
-        .await;
+        });
+    // kube's controller holds its graceful shutdown until its watch first listed (never, when RBAC refuses
+    // the list): after a shutdown it gets STOP_GRACE to finish its reconciles, then is dropped.
+    let deadline = async move {
+        stop.await;
+        tokio::time::sleep(STOP_GRACE).await;
+        warn!("stopping the MCPServer controller with reconciles still running");
+    };
+    future::select(std::pin::pin!(controller), std::pin::pin!(deadline)).await;
 }
 
 /// Discovers the MCPServer kind, again every [`REDISCOVERY`] while it is absent (said once in the log).
