@@ -45,7 +45,7 @@ pub use policy::{
     ApiSpec, Criteria, DEFAULT_POSTGRES_URL_KEY, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, PostgresStorage,
     RetryPolicy, SecretKeyRef, StorageSpec, StorageType, SyncPolicy, ValidationMode, ValidationSpec,
 };
-pub use resource::{McpRegistry, McpRegistrySpec, SourceFormat};
+pub use resource::{MAX_PRIORITY, MIN_PRIORITY, McpRegistry, McpRegistrySpec, SourceFormat};
 pub use source::{
     AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
 };
