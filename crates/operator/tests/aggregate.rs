@@ -313,3 +313,37 @@ async fn the_role_grants_exactly_what_the_pod_asks_for() {
         requests.iter().map(|r| format!("{} {}/{}", r.verb, r.group, r.rbac_resource())).collect();
     assert_eq!(asked, granted(), "the Role of deploy/aggregate grants exactly what the pod asks for");
 }
+
+/// `thv_snapshot_swaps_total` of the pod's `/metrics`.
+async fn swaps(pod: &Pod) -> u64 {
+    let response = pod.http.get(format!("{}/metrics", pod.base)).send().await.expect("GET /metrics");
+    let text = response.text().await.expect("text");
+    let line = text.lines().find(|l| l.starts_with("thv_snapshot_swaps_total")).expect("the swap counter");
+    line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_updates_of_the_registries_do_not_rebuild_what_is_served() {
+    let fake = fake();
+    let registry = create(&fake, NAMESPACE, "platform", 0, None).await;
+    write_catalog(&fake, &registry, "r1", &["io.example/a@1.0.0"]).await;
+    let pod = Pod::start(&fake, Scope::Namespace(NAMESPACE.into())).await;
+    pod.wait_until("ready", || async { pod.status("/readyz").await == Some(200) }).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = swaps(&pod).await;
+
+    // The operator patches every registry's status at each sync; nothing served changes.
+    let api: Api<McpRegistry> = Api::namespaced(fake.client_as("operator"), NAMESPACE);
+    for servers in 1..=5 {
+        let status = json!({"status": {"servers": servers}});
+        api.patch_status("platform", &PatchParams::default(), &Patch::Merge(status)).await.expect("status");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(swaps(&pod).await, before, "a status write rebuilds nothing");
+
+    // What does change is still served.
+    write_catalog(&fake, &registry, "r2", &["io.example/b@1.0.0"]).await;
+    pod.wait_until("the new catalog", || async { pod.listed("/v0.1").await == set(&["io.example/b@1.0.0"]) }).await;
+    assert!(swaps(&pod).await > before);
+    pod.stop().await;
+}

@@ -163,8 +163,9 @@ struct Follower {
     awaited: Option<BTreeSet<Key>>,
     /// Why each left-out registry is left out (logged when it changes).
     left_out: BTreeMap<Key, String>,
-    /// The member list last served, in precedence order (logged when it changes).
-    served: Vec<String>,
+    /// The registry specs last served, in precedence order: a registry's status update (the operator
+    /// writes one at every sync) changes none of them and rebuilds nothing.
+    served: Option<Vec<RegistrySpec>>,
 }
 
 impl Follower {
@@ -179,7 +180,7 @@ impl Follower {
             followed: BTreeMap::new(),
             awaited: None,
             left_out: BTreeMap::new(),
-            served: Vec::new(),
+            served: None,
         }
     }
 
@@ -224,6 +225,7 @@ impl Follower {
     async fn refresh(&mut self) {
         let mut members: Vec<(String, i32, RegistrySpec, Arc<ConfigMapStore>)> = Vec::new();
         let mut eligible = BTreeSet::new();
+        let mut storage_changed = false;
         for (key, registry) in &self.registries.current {
             let (namespace, name) = key;
             let (spec, cluster) = match to_local(name, &registry.spec) {
@@ -251,7 +253,7 @@ impl Follower {
                 .entry(key.clone())
                 .or_insert_with(|| Followed { store: Arc::new(ConfigMapStore::follower(namespace, name)), seen: None });
             let object = self.storage.current.get(&(namespace.clone(), labels::storage_config_map_name(name)));
-            observe(followed, object);
+            storage_changed |= observe(followed, object);
             let served = self.scope.served_name(namespace, name);
             let spec = RegistrySpec { name: served.clone(), ..spec.redacted() };
             members.push((served, registry.spec.priority, spec, Arc::clone(&followed.store)));
@@ -260,21 +262,28 @@ impl Follower {
         self.left_out.retain(|key, _| self.registries.current.contains_key(key));
         sort_by_precedence(&mut members, |(served, priority, ..)| (served.as_str(), *priority));
 
-        let names: Vec<String> = members.iter().map(|(served, ..)| served.clone()).collect();
-        let specs = members.iter().map(|(_, _, spec, _)| spec.clone()).collect();
-        self.store.set_members(members.into_iter().map(|(served, _, _, store)| (served, store)).collect());
-        self.state.set_registries(specs);
-        match self.reload.reload().await {
-            Ok(()) if names != self.served => {
-                tracing::info!(registries = %names.join(", "), "serving the registries, in precedence order");
-                self.served = names;
-            }
-            Ok(()) => {}
-            Err(error) => {
-                tracing::error!(error = %error, "loading the stored catalogs failed; still serving the previous ones")
-            }
+        let specs: Vec<RegistrySpec> = members.iter().map(|(_, _, spec, _)| spec.clone()).collect();
+        if storage_changed || self.served.as_ref() != Some(&specs) {
+            self.store.set_members(members.into_iter().map(|(served, _, _, store)| (served, store)).collect());
+            self.state.set_registries(specs.clone());
+            self.serve(specs).await;
         }
         self.update_readiness(&eligible);
+    }
+
+    /// Reloads the server on the member list just set; logs the list when it changed.
+    async fn serve(&mut self, specs: Vec<RegistrySpec>) {
+        if let Err(error) = self.reload.reload().await {
+            tracing::error!(error = %error, "loading the stored catalogs failed; still serving the previous ones");
+            // Tried again at the next change.
+            self.served = None;
+            return;
+        }
+        let names = |specs: &[RegistrySpec]| specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        if self.served.as_deref().map(names) != Some(names(&specs)) {
+            tracing::info!(registries = %names(&specs).join(", "), "serving the registries, in precedence order");
+        }
+        self.served = Some(specs);
     }
 
     fn leave_out(left_out: &mut BTreeMap<Key, String>, key: &Key, reason: String) {
@@ -298,11 +307,12 @@ impl Follower {
 }
 
 /// Gives `object` (the registry's storage ConfigMap, `None` when absent) to the followed store when it
-/// changed since last time. One that cannot be decoded is logged and the previous storage kept.
-fn observe(followed: &mut Followed, object: Option<&ConfigMap>) {
+/// changed since last time; whether it did. One that cannot be decoded is logged and the previous storage
+/// kept.
+fn observe(followed: &mut Followed, object: Option<&ConfigMap>) -> bool {
     let version = object.map(|o| o.resource_version().unwrap_or_default());
     if version == followed.seen {
-        return;
+        return false;
     }
     followed.seen.clone_from(&version);
     let what = format!("{}/{}", followed.store.namespace(), followed.store.config_map_name());
@@ -313,5 +323,7 @@ fn observe(followed: &mut Followed, object: Option<&ConfigMap>) {
             error = %error,
             "the storage ConfigMap cannot be read; still serving the registry's previous catalog"
         );
+        return false;
     }
+    true
 }
