@@ -1,0 +1,165 @@
+//! The cluster's side of the `thv registry` commands: MCPRegistries read and asked to sync with the user's
+//! kubeconfig credentials, so the cluster's RBAC decides what each person may do. A refusal is worded as
+//! what the user may not do, where.
+
+use std::time::{Duration, Instant};
+
+use kube::ResourceExt as _;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde::Serialize;
+use thv_operator::controller::jobs::sync::progress;
+use thv_operator::jobs::{RegistrySyncOutcome, RegistrySyncResult};
+use thv_operator::labels::SYNC_TRIGGER_ANNOTATION;
+use thv_operator::{McpRegistry, McpRegistryStatus};
+
+use super::list::{ReadyCondition, RegistryRow, interval};
+use super::scope::{ClusterScope, label};
+
+/// How often `sync --wait` looks at the registry.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The error of an API call, worded for the user: a 403 says what they may not do, where.
+pub fn api_error(error: kube::Error, verb: &str, what: &str, namespace: Option<&str>, context: &str) -> anyhow::Error {
+    let place = namespace.map_or_else(|| "all namespaces".to_owned(), |ns| format!("namespace {ns}"));
+    match &error {
+        kube::Error::Api(status) if status.code == 403 => anyhow::anyhow!(
+            "you may not {verb} {what} in {place} (kubeconfig context {context:?}; the cluster's RBAC refused it: {})",
+            status.message
+        ),
+        kube::Error::Api(status) if status.code == 401 => anyhow::anyhow!(
+            "the cluster of kubeconfig context {context:?} refused its credentials (HTTP 401 {}): {}",
+            status.reason,
+            status.message
+        ),
+        _ => anyhow::Error::new(error)
+            .context(format!("cannot {verb} {what} in {place} (kubeconfig context {context:?})")),
+    }
+}
+
+/// The MCPRegistry `name` in the scope's namespace, `None` when there is none.
+pub async fn get(scope: &ClusterScope, name: &str) -> anyhow::Result<Option<McpRegistry>> {
+    let api: Api<McpRegistry> = Api::namespaced(scope.cluster.client.clone(), &scope.namespace);
+    api.get_opt(name)
+        .await
+        .map_err(|e| api_error(e, "get", "mcpregistries", Some(&scope.namespace), &scope.cluster.context))
+}
+
+/// The rows of the scope's MCPRegistries (of every namespace with `all_namespaces`), by namespace and name.
+pub async fn rows(scope: &ClusterScope, all_namespaces: bool) -> anyhow::Result<Vec<RegistryRow>> {
+    let client = scope.cluster.client.clone();
+    let (api, namespace): (Api<McpRegistry>, _) = if all_namespaces {
+        (Api::all(client), None)
+    } else {
+        (Api::namespaced(client, &scope.namespace), Some(scope.namespace.as_str()))
+    };
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| api_error(e, "list", "mcpregistries", namespace, &scope.cluster.context))?;
+    let mut registries = list.items;
+    registries.sort_by_key(|r| (r.namespace(), r.name_any()));
+    Ok(registries.iter().map(|r| row(&scope.cluster.context, r)).collect())
+}
+
+/// One MCPRegistry as a row of `thv registry list`, from its spec and status.
+pub fn row(context: &str, registry: &McpRegistry) -> RegistryRow {
+    let name = registry.name_any();
+    let status = registry.status.clone().unwrap_or_default();
+    let local = thv_operator::convert::to_local(&name, &registry.spec).ok().map(|(spec, _)| spec);
+    let ready = status.condition(thv_operator::conditions::ConditionType::Ready).map(|c| ReadyCondition {
+        status: c.status.clone(),
+        reason: c.reason.clone(),
+        message: c.message.clone(),
+    });
+    let registry_status = status.registry_status();
+    let last_error = (!registry_status.is_ready() && ready.as_ref().is_some_and(|c| c.status == "False"))
+        .then(|| ready.as_ref().map(|c| c.message.clone()))
+        .flatten();
+    RegistryRow {
+        scope: label(context, &registry.namespace().unwrap_or_default()),
+        name,
+        source_kind: local
+            .as_ref()
+            .map_or_else(|| registry.spec.source.type_.as_str().to_owned(), |s| s.source.kind().to_owned()),
+        source: local.as_ref().map_or_else(String::new, |s| s.source.location()),
+        servers: status.versions.and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+        last_sync: status.last_sync_time.as_ref().map(|t| t.0.to_string()),
+        last_attempt: status.last_attempt_time.as_ref().map(|t| t.0.to_string()),
+        status: registry_status,
+        last_error,
+        revision: status.last_sync_hash.clone(),
+        interval: local.as_ref().map_or_else(String::new, interval),
+        ready,
+    }
+}
+
+/// `thv registry show` of an MCPRegistry (the JSON/YAML shape).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownCluster {
+    /// `kube:<context>/<namespace>`.
+    pub scope: String,
+    /// The MCPRegistry's name.
+    pub name: String,
+    /// Its spec in the local vocabulary, without secrets (as `thv registry show` of a local registry).
+    pub spec: Option<thv_sync::RegistrySpec>,
+    /// What the operator last wrote.
+    pub status: McpRegistryStatus,
+    /// The row of `thv registry list`.
+    pub summary: RegistryRow,
+}
+
+/// What `thv registry show` prints of an MCPRegistry.
+pub fn shown(scope: &ClusterScope, registry: &McpRegistry) -> ShownCluster {
+    let name = registry.name_any();
+    ShownCluster {
+        scope: scope.label(),
+        spec: thv_operator::convert::to_local(&name, &registry.spec).ok().map(|(spec, _)| spec.redacted()),
+        status: registry.status.clone().unwrap_or_default(),
+        summary: row(&scope.cluster.context, registry),
+        name,
+    }
+}
+
+/// Asks the operator to sync `registry` now, through the sync-trigger annotation the MCPRegistry controller
+/// honours (as an MCPRegistrySyncJob does); with `wait`, waits up to `timeout` for the operator to handle it,
+/// writing progress on stderr. Returns the request's result (`Pending` when not waited for).
+pub async fn sync(
+    scope: &ClusterScope,
+    registry: &McpRegistry,
+    wait: Option<Duration>,
+) -> anyhow::Result<RegistrySyncResult> {
+    let name = registry.name_any();
+    let api: Api<McpRegistry> = Api::namespaced(scope.cluster.client.clone(), &scope.namespace);
+    let token = format!("thv-cli/{}", jiff::Timestamp::now());
+    let patch = serde_json::json!({"metadata": {"annotations": {SYNC_TRIGGER_ANNOTATION: token}}});
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| api_error(e, "patch", "mcpregistries", Some(&scope.namespace), &scope.cluster.context))?;
+    let mut entry = RegistrySyncResult {
+        name: name.clone(),
+        result: RegistrySyncOutcome::Pending,
+        reason: None,
+        message: None,
+        revision: None,
+        previous_revision: registry.status.as_ref().and_then(|s| s.last_sync_hash.clone()),
+        servers: None,
+        trigger: Some(token.clone()),
+    };
+    let Some(timeout) = wait else { return Ok(entry) };
+    crate::output::write_stderr(format_args!(
+        "{name}: sync requested in {} ({SYNC_TRIGGER_ANNOTATION}={token}); waiting for the operator…",
+        scope.label()
+    ));
+    let started = Instant::now();
+    loop {
+        let current = get(scope, &name).await?;
+        let deadline_passed = started.elapsed() >= timeout;
+        entry = progress(&entry, current.as_ref(), deadline_passed);
+        // Past the deadline, `progress` says `DeadlineExceeded`.
+        if entry.result != RegistrySyncOutcome::Pending {
+            return Ok(entry);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
