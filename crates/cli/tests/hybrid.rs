@@ -302,6 +302,19 @@ async fn show_and_sync_an_mcpregistry_through_the_operator() {
     let after: McpRegistry = fake.get(NS, "platform").expect("get").expect("registry");
     assert_eq!(after.status.and_then(|s| s.last_handled_sync_trigger).as_deref(), Some(trigger));
 
+    // Export reads the stored catalog from the registry's storage ConfigMap, with the user's credentials.
+    let run = thv(&env, &["registry", "export", "platform"]).await.expect_code(0, "export --kube");
+    let records: Value = serde_json::from_str(&run.stdout).expect("upstream records");
+    let names: Vec<(&str, &str)> = records
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| (r["server"]["name"].as_str().unwrap(), r["server"]["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("io.example/a", "2.0.0"), ("io.example/b", "2.0.0")], "{}", run.stdout);
+    assert!(run.stderr.contains("MCPRegistry platform in kube:fake/team-a"), "{}", run.stderr);
+    assert!(fake.requests().iter().any(|r| r.client == "alice" && r.resource == "configmaps" && r.verb == Verb::Get));
+
     // Again, with nothing new: Unchanged, in a table, progress on stderr.
     let run = thv(&env, &["registry", "sync", "platform", "--kube", "--wait"]).await.expect_code(0, "sync again");
     assert!(run.stderr.contains("platform: sync requested in kube:fake/team-a"), "{}", run.stderr);
@@ -379,4 +392,8 @@ async fn an_rbac_refusal_says_what_the_user_may_not_do_where() {
     assert!(sync.stderr.contains("you may not patch mcpregistries in namespace team-a"), "{}", sync.stderr);
     let registry: McpRegistry = fake.get(NS, "platform").expect("get").expect("registry");
     assert!(registry.metadata.annotations.unwrap_or_default().is_empty(), "no trigger was set");
+    // Nor may bob read the registry's storage ConfigMap.
+    fake.inject(Fault::forbidden().from_client("bob").on(Verb::Get, "configmaps"));
+    let export = thv(&env, &["registry", "export", "platform", "--kube"]).await.expect_code(2, "forbidden export");
+    assert!(export.stderr.contains("you may not get configmaps in namespace team-a"), "{}", export.stderr);
 }

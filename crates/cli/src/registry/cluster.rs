@@ -163,3 +163,35 @@ pub async fn sync(
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// The stored catalog of an MCPRegistry, read from its storage ConfigMap with the user's credentials
+/// (`get` on `configmaps`) and decoded by the operator's own [`thv_operator::ConfigMapStore`].
+pub async fn stored_catalog(
+    scope: &ClusterScope,
+    registry: &McpRegistry,
+) -> anyhow::Result<Vec<thv_store::ServerVersion>> {
+    use thv_store::Store as _;
+    let name = registry.name_any();
+    if registry.spec.storage.type_ != thv_operator::StorageType::Configmap {
+        anyhow::bail!(
+            "MCPRegistry {name} in {} keeps its catalog in PostgreSQL: export it with an MCPRegistryExportJob",
+            scope.label()
+        );
+    }
+    let store = thv_operator::ConfigMapStore::follower(&scope.namespace, &name);
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(scope.cluster.client.clone(), &scope.namespace);
+    let object = api
+        .get_opt(store.config_map_name())
+        .await
+        .map_err(|e| api_error(e, "get", "configmaps", Some(&scope.namespace), &scope.cluster.context))?;
+    let Some(object) = object else {
+        anyhow::bail!(
+            "MCPRegistry {name} in {} has no stored catalog yet (its storage ConfigMap {} does not exist)",
+            scope.label(),
+            store.config_map_name()
+        );
+    };
+    store.observe(Some(object))?;
+    Ok(store.catalog(&name).await?)
+}
