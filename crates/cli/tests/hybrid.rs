@@ -397,3 +397,44 @@ async fn an_rbac_refusal_says_what_the_user_may_not_do_where() {
     let export = thv(&env, &["registry", "export", "platform", "--kube"]).await.expect_code(2, "forbidden export");
     assert!(export.stderr.contains("you may not get configmaps in namespace team-a"), "{}", export.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_into_an_mcpregistry_creates_an_import_job_and_waits_for_it() {
+    let (fake, listener) = cluster(true).await;
+    let _operator = Operator::start(&fake);
+    put_catalog(&fake, "platform-source", &catalog(&["io.example/a"], "1.0.0")).await;
+    create_registry(&fake, "platform", "platform-source").await;
+    synced(&fake, "platform").await;
+    let env = Arc::new(env_with_local(&listener, "alice"));
+    let file = env.write("extra.json", catalog(&["io.example/internal"], "0.1.0").as_bytes());
+
+    let run =
+        thv(&env, &["registry", "import", "--file", &file, "--registry", "platform", "--wait", "-o", "json"]).await;
+    let done = run.expect_code(0, "import --wait").json();
+    assert_eq!(done["scope"], SCOPE);
+    assert_eq!(done["phase"], "Succeeded", "{done}");
+    assert_eq!(done["import"]["added"], 1, "{done}");
+    assert_eq!(done["import"]["input"], "spec.inline");
+    let job = done["job"].as_str().expect("job name");
+    assert!(job.starts_with("platform-import-"), "{job}");
+    let stored: Option<thv_operator::McpRegistryImportJob> = fake.get(NS, job).expect("get");
+    let stored = stored.expect("the job exists");
+    assert_eq!(stored.spec.policy.ttl_seconds_after_finished, Some(24 * 3600), "the operator cleans it up");
+    assert!(stored.spec.inline.as_deref().is_some_and(|d| d.contains("io.example/internal")));
+
+    // The imported entry is served next to the source's: export shows both.
+    let exported = thv(&env, &["registry", "export", "platform", "--kube"]).await.expect_code(0, "export");
+    assert!(
+        exported.stdout.contains("io.example/internal") && exported.stdout.contains("io.example/a"),
+        "{}",
+        exported.stdout
+    );
+
+    // Without --wait the job is created and the command returns; --clear is for local registries.
+    let run =
+        thv(&env, &["registry", "import", "--file", &file, "--registry", "platform"]).await.expect_code(0, "no wait");
+    assert!(run.stdout.contains("MCPRegistryImportJob platform-import-"), "{}", run.stdout);
+    let clear =
+        thv(&env, &["registry", "import", "--registry", "platform", "--clear", "--kube"]).await.expect_code(2, "clear");
+    assert!(clear.stderr.contains("--clear is for local registries"), "{}", clear.stderr);
+}

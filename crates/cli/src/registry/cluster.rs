@@ -195,3 +195,98 @@ pub async fn stored_catalog(
     store.observe(Some(object))?;
     Ok(store.catalog(&name).await?)
 }
+
+/// How long a job the CLI creates is kept once finished, before the operator deletes it (one day).
+pub const JOB_TTL_SECONDS: i32 = 24 * 3600;
+
+/// What `thv registry import` did in a cluster (the JSON/YAML shape).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterImport {
+    /// `kube:<context>/<namespace>`.
+    pub scope: String,
+    /// The MCPRegistryImportJob created.
+    pub job: String,
+    /// Its phase when the command returned (`Pending` without `--wait`).
+    pub phase: String,
+    /// The job's one-line result.
+    pub summary: Option<String>,
+    /// What the import did, once it succeeded.
+    pub import: Option<thv_operator::jobs::ImportResult>,
+}
+
+/// Creates an `MCPRegistryImportJob` importing `document` (inline) into `registry`; with `wait`, waits up to
+/// that long for the operator to finish it, writing progress on stderr.
+pub async fn import(
+    scope: &ClusterScope,
+    registry: &str,
+    document: &crate::input::InputDocument,
+    mode: thv_operator::jobs::ImportMode,
+    wait: Option<Duration>,
+) -> anyhow::Result<ClusterImport> {
+    use thv_operator::jobs::{JobPolicy, MAX_INLINE_BYTES, McpRegistryImportJob, McpRegistryImportJobSpec};
+    let Ok(text) = std::str::from_utf8(&document.bytes) else {
+        anyhow::bail!("{}: not UTF-8 text, which an MCPRegistryImportJob cannot hold inline", document.name);
+    };
+    if text.len() > MAX_INLINE_BYTES as usize {
+        anyhow::bail!(
+            "{}: {} bytes, more than an MCPRegistryImportJob holds inline ({} KiB): put the file in a ConfigMap \
+             and create the job with spec.configMapRef (docs/operator.md)",
+            document.name,
+            text.len(),
+            MAX_INLINE_BYTES / 1024
+        );
+    }
+    let spec = McpRegistryImportJobSpec {
+        registry: registry.to_owned(),
+        mode,
+        config_map_ref: None,
+        url: None,
+        inline: Some(text.to_owned()),
+        policy: JobPolicy { ttl_seconds_after_finished: Some(JOB_TTL_SECONDS), ..JobPolicy::default() },
+    };
+    let mut job = McpRegistryImportJob::new("", spec);
+    job.metadata.name = None;
+    job.metadata.generate_name = Some(format!("{registry}-import-"));
+    let api: Api<McpRegistryImportJob> = Api::namespaced(scope.cluster.client.clone(), &scope.namespace);
+    let context = &scope.cluster.context;
+    let created = api
+        .create(&kube::api::PostParams::default(), &job)
+        .await
+        .map_err(|e| api_error(e, "create", "mcpregistryimportjobs", Some(&scope.namespace), context))?;
+    let name = created.name_any();
+    let mut current = created;
+    if let Some(timeout) = wait {
+        crate::output::write_stderr(format_args!(
+            "{registry}: MCPRegistryImportJob {name} created in {}; waiting for the operator…",
+            scope.label()
+        ));
+        let started = Instant::now();
+        loop {
+            let phase = current.status.as_ref().and_then(|s| s.job.phase);
+            if phase.is_some_and(thv_operator::jobs::JobPhase::is_finished) {
+                break;
+            }
+            if started.elapsed() >= timeout {
+                anyhow::bail!(
+                    "the operator did not finish MCPRegistryImportJob {name} in {} within {} (kubectl get mcpregimport {name})",
+                    scope.label(),
+                    humantime::format_duration(timeout)
+                );
+            }
+            tokio::time::sleep(POLL).await;
+            current = api
+                .get(&name)
+                .await
+                .map_err(|e| api_error(e, "get", "mcpregistryimportjobs", Some(&scope.namespace), context))?;
+        }
+    }
+    let status = current.status.unwrap_or_default();
+    Ok(ClusterImport {
+        scope: scope.label(),
+        job: name,
+        phase: status.job.phase.map_or("Pending", thv_operator::jobs::JobPhase::as_str).to_owned(),
+        summary: status.job.summary,
+        import: status.import,
+    })
+}
