@@ -31,7 +31,7 @@ pub enum ExportFormat {
                         Examples:\n  thv registry export official --output official.json\n  \
                         thv registry export internal --format toolhive -o registry.json\n  \
                         thv registry export official | jq length\n  \
-                        thv registry export platform --kube -n team-a --format toolhive -o platform.json")]
+                        thv registry export platform --kube -n team-a -o platform.json")]
 pub struct ExportArgs {
     /// Registry name.
     pub name: String,

@@ -28,14 +28,15 @@ pub enum Mode {
                         filter and validation policy like the source's records. The catalog is rebuilt at \
                         once, without fetching the source. A file that is not a catalog changes nothing.\n\
                         Exit status: 0 when imported, 1 when some records were rejected (the rest was \
-                        imported), 2 when the file cannot be read or is not a catalog.\n\n\
+                        imported), 2 when the file cannot be read or is not a catalog.\n\
+                        For an MCPRegistry of the cluster the command creates an MCPRegistryImportJob with the \
+                        file inline (256 KiB at most) and, with --wait, waits for the operator's result.\n\n\
                         Examples:\n  thv registry import --file internal.json --registry platform\n  \
                         thv registry import --file servers.json --registry platform \\\n      \
                         --mode replace -o json\n  \
                         thv registry import --registry platform --clear\n  \
-                        thv registry import --file internal.json --registry platform --kube -n team-a --wait\n\n\
-                        For an MCPRegistry of the cluster the command creates an MCPRegistryImportJob with the \
-                        file inline (256 KiB at most) and, with --wait, waits for the operator's result.")]
+                        thv registry import --file internal.json --registry platform \\\n      \
+                        --kube -n team-a --wait")]
 pub struct ImportArgs {
     /// Where the registry is.
     #[command(flatten)]
