@@ -26,7 +26,7 @@ struct Shared {
     ready: AtomicBool,
     metrics: Arc<Metrics>,
     store: OnceLock<StoreProbe>,
-    registries: OnceLock<Vec<RegistrySpec>>,
+    registries: ArcSwap<Vec<RegistrySpec>>,
     scheduler: OnceLock<SchedulerHandle>,
     auth: OnceLock<AuthConfig>,
     /// Held while reloading (reloads run one at a time): the catalog versions the served snapshot was
@@ -97,14 +97,16 @@ impl AppState {
         &self.0.metrics
     }
 
-    /// Sets the registry specs the `/api/v1/registries` routes describe. Only the first call counts.
+    /// Sets the registries served (in config order: the first one wins a name in the aggregate) and
+    /// described by the `/api/v1/registries` routes. A later call replaces them (the aggregate API pod
+    /// follows the cluster's MCPRegistries); the next [`AppState::reload`] serves their catalogs.
     pub fn set_registries(&self, registries: Vec<RegistrySpec>) {
-        let _ = self.0.registries.set(registries);
+        self.0.registries.store(Arc::new(registries));
     }
 
     /// The registry specs, in config order (empty when none were set).
-    pub fn registries(&self) -> &[RegistrySpec] {
-        self.0.registries.get().map_or(&[], Vec::as_slice)
+    pub fn registries(&self) -> Arc<Vec<RegistrySpec>> {
+        self.0.registries.load_full()
     }
 
     /// Lets `POST /api/v1/registries/{name}/sync` request syncs. Only the first call counts.
@@ -163,7 +165,8 @@ impl AppState {
 
     /// The catalog versions of the configured registries.
     async fn versions(&self, store: &dyn Store) -> Result<BTreeMap<String, i64>, StoreError> {
-        let configured: std::collections::HashSet<&str> = self.registries().iter().map(|s| s.name.as_str()).collect();
+        let registries = self.registries();
+        let configured: std::collections::HashSet<&str> = registries.iter().map(|s| s.name.as_str()).collect();
         Ok(store.catalog_versions().await?.into_iter().filter(|(name, _)| configured.contains(name.as_str())).collect())
     }
 

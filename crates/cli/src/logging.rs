@@ -133,7 +133,12 @@ impl Drop for LogGuard {
 
 /// The filter from `THV_LOG`, else `RUST_LOG`, else `default` (invalid directives are skipped).
 fn filter(default: LevelFilter) -> EnvFilter {
-    let directives = std::env::var("THV_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    let mut directives = std::env::var("THV_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    // The commands that print their own messages (warnings only) report a failed Kubernetes request
+    // themselves, in one line: kube's own ERROR event for it would say it twice.
+    if default == LevelFilter::WARN && directives.is_empty() {
+        directives = "kube_client=off".to_owned();
+    }
     EnvFilter::builder().with_default_directive(default.into()).parse_lossy(directives)
 }
 

@@ -576,6 +576,7 @@ fn list_in_each_format() {
     assert_eq!(
         keys,
         [
+            "scope",
             "name",
             "sourceKind",
             "source",
@@ -590,6 +591,7 @@ fn list_in_each_format() {
         "the documented fields, in order"
     );
     let alpha = &rows[0];
+    assert_eq!(alpha["scope"], "local", "without a kubeconfig only the local registries are listed");
     assert_eq!(alpha["name"], "alpha");
     assert_eq!(alpha["sourceKind"], "file");
     assert_eq!(alpha["source"], a.as_str());
@@ -615,7 +617,7 @@ fn list_in_each_format() {
     let table = env.ok(&["registry", "list"]).stdout;
     let header: Vec<&str> =
         table.lines().next().expect("header").split("  ").map(str::trim).filter(|s| !s.is_empty()).collect();
-    assert_eq!(header, ["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
+    assert_eq!(header, ["NAME", "SCOPE", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"]);
     let alpha_line = table.lines().find(|l| l.trim_start().starts_with("alpha ")).expect("alpha row");
     assert!(alpha_line.contains(&format!("file {a}")) && alpha_line.contains(" 6 "), "{alpha_line}");
     assert!(alpha_line.contains("ago") && alpha_line.trim_end().ends_with("ready"), "{alpha_line}");

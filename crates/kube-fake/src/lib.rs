@@ -27,6 +27,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! For a separate process (the `thv` binary under test), [`FakeApiServer::listen_http`] serves the same
+//! server over plain HTTP on `127.0.0.1` and writes a kubeconfig for it ([`HttpListener::kubeconfig`]); a
+//! request's bearer token is its client name, so [`Fault::from_client`] with [`Fault::forbidden`] refuses
+//! one user as RBAC would.
+//!
 //! # Faithful to the real API server
 //!
 //! - **Paths and scope**: `/api/v1/...` and `/apis/{group}/{version}/...`, namespaced
@@ -107,8 +112,8 @@
 //!
 //! # Not implemented
 //!
-//! Authentication and authorization (every request is allowed; the request log is what an RBAC test
-//! derives rules from), admission control and webhooks, defaulting, OpenAPI schema and CEL
+//! Authentication and authorization (every request is allowed unless a [`Fault::forbidden`] refuses it; the
+//! request log is what an RBAC test derives rules from), TLS, admission control and webhooks, defaulting, OpenAPI schema and CEL
 //! (`x-kubernetes-validations`) validation of custom resources, the `scale` and other subresources,
 //! `pods/log` / exec / attach / port-forward, protobuf, Table output, `resourceVersionMatch=Exact`, other
 //! field selectors, and controllers that run in a cluster (no Deployment rollout, no Pods, no Endpoints,
@@ -116,6 +121,7 @@
 
 mod error;
 mod fields;
+mod http;
 mod kinds;
 mod log;
 mod patch;
@@ -126,6 +132,7 @@ mod store;
 mod validate;
 
 pub use error::{ApiError, FieldCause};
+pub use http::{ANONYMOUS, HttpListener};
 pub use kinds::ResourceKind;
 pub use log::{Fault, FaultEffect, RequestRecord};
 pub use patch::PatchType;

@@ -34,6 +34,27 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// The 403 RBAC answers for this request, worded as the API server words it.
+    pub(crate) fn forbidden(&self) -> ApiError {
+        let qualified =
+            if self.group.is_empty() { self.resource.clone() } else { format!("{}.{}", self.resource, self.group) };
+        let named = self.name.as_ref().map_or(String::new(), |name| format!(" {name:?}"));
+        let scope = self
+            .namespace
+            .as_ref()
+            .map_or_else(|| "at the cluster scope".to_string(), |ns| format!("in the namespace {ns:?}"));
+        ApiError::new(
+            403,
+            format!(
+                "{qualified}{named} is forbidden: User {:?} cannot {} resource {:?} in API group {:?} {scope}",
+                self.client,
+                self.verb,
+                self.rbac_resource(),
+                self.group
+            ),
+        )
+    }
+
     /// `resource` or `resource/subresource`, as RBAC rules name it.
     pub fn rbac_resource(&self) -> String {
         match &self.subresource {
@@ -50,6 +71,8 @@ pub enum FaultEffect {
     Fail(ApiError),
     /// Handle the request after this delay.
     Delay(Duration),
+    /// Answer 403 as RBAC does, naming the user, verb, resource and namespace of the request.
+    Forbidden,
 }
 
 /// A fault for requests matching a verb and resource: see [`crate::FakeApiServer::inject`].
@@ -58,6 +81,7 @@ pub struct Fault {
     pub(crate) verb: Option<Verb>,
     pub(crate) resource: Option<String>,
     pub(crate) subresource: Option<String>,
+    pub(crate) client: Option<String>,
     pub(crate) remaining: Option<usize>,
     pub(crate) effect: FaultEffect,
 }
@@ -70,7 +94,21 @@ impl Fault {
 
     /// Fail matching requests with this error.
     pub fn fail_with(error: ApiError) -> Self {
-        Self { verb: None, resource: None, subresource: None, remaining: None, effect: FaultEffect::Fail(error) }
+        Self {
+            verb: None,
+            resource: None,
+            subresource: None,
+            client: None,
+            remaining: None,
+            effect: FaultEffect::Fail(error),
+        }
+    }
+
+    /// Refuse matching requests as RBAC does: 403 `Forbidden` with the API server's wording (`mcpregistries.
+    /// toolhive.stacklok.io is forbidden: User "alice" cannot list resource "mcpregistries" in API group
+    /// "toolhive.stacklok.io" in the namespace "team-a"`).
+    pub fn forbidden() -> Self {
+        Self { effect: FaultEffect::Forbidden, ..Self::fail(403) }
     }
 
     /// Delay matching requests.
@@ -93,6 +131,13 @@ impl Fault {
         self
     }
 
+    /// Only requests of this client (its [`crate::FakeApiServer::client_as`] name, or over HTTP its bearer
+    /// token): a user the cluster's RBAC refuses, with [`Fault::forbidden`].
+    pub fn from_client(mut self, client: &str) -> Self {
+        self.client = Some(client.to_string());
+        self
+    }
+
     /// Only the next `count` matching requests; without it, every matching request until cleared.
     pub fn times(mut self, count: usize) -> Self {
         self.remaining = Some(count);
@@ -100,7 +145,8 @@ impl Fault {
     }
 
     pub(crate) fn matches(&self, record: &RequestRecord) -> bool {
-        self.verb.is_none_or(|verb| verb == record.verb)
+        self.client.as_ref().is_none_or(|client| *client == record.client)
+            && self.verb.is_none_or(|verb| verb == record.verb)
             && self
                 .resource
                 .as_ref()

@@ -152,8 +152,12 @@ impl FakeApiServer {
     /// A `kube::Client` whose requests are logged under `name`, so a test can tell the operator's requests
     /// from its own.
     pub fn client_as(&self, name: &str) -> kube::Client {
-        let service = Self { shared: Arc::clone(&self.shared), client: Arc::from(name) };
-        kube::Client::new(service, "default")
+        kube::Client::new(self.as_client(name), "default")
+    }
+
+    /// Another handle on this server whose requests are logged under `name`.
+    pub(crate) fn as_client(&self, name: &str) -> Self {
+        Self { shared: Arc::clone(&self.shared), client: Arc::from(name) }
     }
 
     /// Serves another kind (or replaces its definition).
@@ -311,7 +315,7 @@ impl FakeApiServer {
         lock(&self.shared.state).compact();
     }
 
-    async fn handle(self, request: Request<kube::client::Body>) -> Response<ResponseBody> {
+    pub(crate) async fn handle(self, request: Request<kube::client::Body>) -> Response<ResponseBody> {
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -343,14 +347,17 @@ impl FakeApiServer {
         };
         let mut entry = record(&self.client, &target, patch_type);
         for effect in self.faults_for(&entry) {
-            match effect {
-                FaultEffect::Delay(delay) => tokio::time::sleep(delay).await,
-                FaultEffect::Fail(error) => {
-                    entry.code = error.code;
-                    lock(&self.shared.log).push(entry);
-                    return error_response(&error);
+            let error = match effect {
+                FaultEffect::Delay(delay) => {
+                    tokio::time::sleep(delay).await;
+                    continue;
                 }
-            }
+                FaultEffect::Fail(error) => error,
+                FaultEffect::Forbidden => entry.forbidden(),
+            };
+            entry.code = error.code;
+            lock(&self.shared.log).push(entry);
+            return error_response(&error);
         }
         if body.len() > MAX_REQUEST_BYTES {
             let error = ApiError::too_large(format!("Request entity too large: limit is {MAX_REQUEST_BYTES}"));
@@ -383,7 +390,7 @@ impl FakeApiServer {
             if let Some(remaining) = &mut fault.remaining {
                 *remaining -= 1;
             }
-            let fails = matches!(fault.effect, FaultEffect::Fail(_));
+            let fails = matches!(fault.effect, FaultEffect::Fail(_) | FaultEffect::Forbidden);
             effects.push(fault.effect.clone());
             if fails {
                 break;

@@ -45,6 +45,8 @@ pub struct ClusterSettings {
     pub storage: StorageSpec,
     /// `spec.api`.
     pub api: ApiSpec,
+    /// `spec.priority`.
+    pub priority: i32,
 }
 
 /// A spec that cannot be converted. Messages name the field at fault.
@@ -123,6 +125,7 @@ pub fn to_local(name: &str, spec: &McpRegistrySpec) -> Result<(RegistrySpec, Clu
         suspend: spec.suspend,
         storage: spec.storage.clone(),
         api: spec.api.clone(),
+        priority: spec.priority,
     };
     Ok((registry, cluster))
 }
@@ -191,6 +194,7 @@ pub fn from_local(local: &RegistrySpec, cluster: &ClusterSettings) -> Result<Mcp
         suspend: cluster.suspend,
         storage: cluster.storage.clone(),
         api: cluster.api.clone(),
+        priority: cluster.priority,
     })
 }
 

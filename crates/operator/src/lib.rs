@@ -14,12 +14,15 @@
 //! - [`storage`]: [`ConfigMapStore`], the catalog storage of one registry in its storage ConfigMap.
 //! - [`postgres`]: `storage.type: postgres` (the Secret's URL, shared pools, `<namespace>/<name>` keys).
 //! - [`api_pod`]: [`api_pod::ApiPod`], the per-registry API pod (`thv operator api`) following the storage.
+//! - [`aggregate`]: [`aggregate::AggregateApiPod`], one API for every registry of a namespace or the cluster
+//!   (`thv operator api --all-registries`), by `spec.priority`.
 //! - [`sources`]: [`sources::build`], a registry's source in the cluster (the ConfigMap source, Secret
 //!   credentials).
 //!
 //! - [`jobs`]: the job resources (`MCPRegistrySyncJob`, `MCPRegistryExportJob`, `MCPRegistryImportJob`) and their shared lifecycle.
 //! - [`controller`]: the controller of `thv operator run` (MCPRegistries and the jobs).
 
+pub mod aggregate;
 pub mod api_pod;
 pub mod conditions;
 pub mod controller;
@@ -49,7 +52,7 @@ pub use policy::{
     ApiSpec, Criteria, DEFAULT_POSTGRES_URL_KEY, FilterSpec, MAX_REPLICAS, MAX_RETRIES, OnUpdate, PostgresStorage,
     RetryPolicy, SecretKeyRef, StorageSpec, StorageType, SyncPolicy, ValidationMode, ValidationSpec,
 };
-pub use resource::{McpRegistry, McpRegistrySpec, SourceFormat};
+pub use resource::{MAX_PRIORITY, MIN_PRIORITY, McpRegistry, McpRegistrySpec, SourceFormat};
 pub use source::{
     AuthSecret, ConfigMapSource, GitSource, HttpHeader, RegistryApiSource, RegistrySource, SourceType, UrlSource,
 };

@@ -25,6 +25,7 @@ use crate::status::McpRegistryStatus;
     doc = "A catalog of MCP servers synced from a source, filtered, stored in the cluster and served by its own \
            MCP Registry API.",
     printcolumn(name = "Source", type_ = "string", json_path = ".spec.source.type"),
+    printcolumn(name = "Priority", type_ = "integer", json_path = ".spec.priority", priority = 1),
     printcolumn(name = "Servers", type_ = "integer", json_path = ".status.servers"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason"),
@@ -66,6 +67,21 @@ pub struct McpRegistrySpec {
     /// The registry's own read-only MCP Registry API.
     #[serde(default)]
     pub api: ApiSpec,
+    /// Precedence in the aggregate API (`thv operator api --all-registries`), from -1000 to 1000: when
+    /// several registries have a server of the same name, the one with the highest priority serves it
+    /// (ties go to the registry whose name sorts first). Default 0.
+    #[serde(default, skip_serializing_if = "is_default_priority")]
+    #[schemars(range(min = MIN_PRIORITY, max = MAX_PRIORITY))]
+    pub priority: i32,
+}
+
+/// Lowest `spec.priority`.
+pub const MIN_PRIORITY: i32 = -1000;
+/// Highest `spec.priority`.
+pub const MAX_PRIORITY: i32 = 1000;
+
+fn is_default_priority(priority: &i32) -> bool {
+    *priority == 0
 }
 
 /// Format of the source document, `toolhive` or `upstream` (any server.json-based document); detected from

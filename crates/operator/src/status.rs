@@ -3,6 +3,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde::{Deserialize, Serialize};
 
+use thv_sync::RegistryStatus;
+
+use crate::conditions::ConditionType;
 use crate::policy::StorageType;
 
 /// What the operator last observed and did. Written only by the operator.
@@ -43,6 +46,29 @@ pub struct McpRegistryStatus {
     /// The last value of the `toolhive.stacklok.io/sync-trigger` annotation the operator handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_sync_trigger: Option<String>,
+}
+
+impl McpRegistryStatus {
+    /// The status in the vocabulary of `thv registry list` ([`RegistryStatus`]), from the sync conditions:
+    /// `Stalled=True` is `stalled`, `Synced=True` `ready`, `Synced=False` `failing`, no sync yet `pending`.
+    /// (`Ready` also covers the API Deployment; [`Self::condition`] reads it.)
+    pub fn registry_status(&self) -> RegistryStatus {
+        let is = |type_, status: &str| self.condition(type_).is_some_and(|c| c.status == status);
+        if is(ConditionType::Stalled, "True") {
+            RegistryStatus::Stalled
+        } else if is(ConditionType::Synced, "True") {
+            RegistryStatus::Ready
+        } else if is(ConditionType::Synced, "False") {
+            RegistryStatus::Failing
+        } else {
+            RegistryStatus::Pending
+        }
+    }
+
+    /// The condition of this type, when set.
+    pub fn condition(&self, type_: ConditionType) -> Option<&Condition> {
+        crate::conditions::find(&self.conditions, type_)
+    }
 }
 
 /// Counts of server versions a sync added, removed and updated.
@@ -88,4 +114,34 @@ pub struct PostgresRef {
 pub struct ConfigMapRef {
     /// Its name.
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditions::{ConditionStatus, Reason, set};
+
+    fn with(conditions: &[(ConditionType, ConditionStatus)]) -> McpRegistryStatus {
+        let mut status = McpRegistryStatus::default();
+        for (type_, value) in conditions {
+            set(&mut status.conditions, *type_, *value, Reason::Progressing, "m", Some(1), jiff::Timestamp::UNIX_EPOCH);
+        }
+        status
+    }
+
+    #[test]
+    fn the_sync_conditions_map_to_the_cli_vocabulary() {
+        use ConditionStatus::{False, True};
+        assert_eq!(with(&[]).registry_status(), RegistryStatus::Pending);
+        assert_eq!(with(&[(ConditionType::Reconciling, True)]).registry_status(), RegistryStatus::Pending);
+        assert_eq!(
+            with(&[(ConditionType::Synced, True), (ConditionType::Ready, False)]).registry_status(),
+            RegistryStatus::Ready
+        );
+        assert_eq!(with(&[(ConditionType::Synced, False)]).registry_status(), RegistryStatus::Failing);
+        assert_eq!(
+            with(&[(ConditionType::Synced, True), (ConditionType::Stalled, True)]).registry_status(),
+            RegistryStatus::Stalled
+        );
+    }
 }

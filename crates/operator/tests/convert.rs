@@ -224,3 +224,15 @@ fn what_the_schema_should_have_refused_is_an_error_naming_the_field() {
         "spec.storage.postgres: only for storage.type postgres (storage.type is configmap)"
     );
 }
+
+#[test]
+fn the_priority_is_a_cluster_setting_that_survives_a_round_trip() {
+    let original = spec(json!({"source": {"type": "configmap", "configMap": {"name": "c"}}, "priority": -7}));
+    let (registry, cluster) = to_local("platform", &original).expect("to local");
+    assert_eq!(cluster.priority, -7);
+    assert_eq!(from_local(&registry, &cluster).expect("back").priority, -7);
+    // The default is left out of what is written (migrated manifests stay as they were).
+    let default = spec(json!({"source": {"type": "configmap", "configMap": {"name": "c"}}}));
+    assert_eq!(default.priority, 0);
+    assert!(serde_json::to_value(&default).expect("json").get("priority").is_none());
+}

@@ -161,6 +161,7 @@ fn names_subresources_and_columns_are_what_kubectl_and_kstatus_expect() {
         columns,
         [
             ("Source", ".spec.source.type"),
+            ("Priority", ".spec.priority"),
             ("Servers", ".status.servers"),
             ("Ready", ".status.conditions[?(@.type==\"Ready\")].status"),
             ("Status", ".status.conditions[?(@.type==\"Ready\")].reason"),
@@ -168,6 +169,8 @@ fn names_subresources_and_columns_are_what_kubectl_and_kstatus_expect() {
             ("Age", ".metadata.creationTimestamp"),
         ]
     );
+    // The priority is a wide column (`kubectl get -o wide`): it matters only to the aggregate API.
+    assert_eq!(version["additionalPrinterColumns"][1]["priority"], 1);
     let conditions = &version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["conditions"];
     assert_eq!(conditions["x-kubernetes-list-type"], "map");
     assert_eq!(conditions["x-kubernetes-list-map-keys"], serde_json::json!(["type"]));

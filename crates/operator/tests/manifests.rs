@@ -74,3 +74,39 @@ fn rbac_lives_in_one_file_and_grants_no_wildcards() {
         }
     }
 }
+
+#[test]
+fn the_aggregate_api_is_one_service_over_locked_down_pods() {
+    let deployment = &documents("aggregate/deployment.yaml")[0];
+    let pod = &deployment["spec"]["template"];
+    let labels = &pod["metadata"]["labels"];
+    assert_eq!(deployment["spec"]["selector"]["matchLabels"], *labels);
+    assert_ne!(labels["app.kubernetes.io/component"], labels::COMPONENT_API, "not selected as a <name>-api pod");
+    let service = &documents("aggregate/service.yaml")[0];
+    assert_eq!(service["metadata"]["name"], "thv-registry");
+    assert_eq!(service["spec"]["selector"], *labels);
+    assert_eq!(service["spec"]["ports"][0]["port"], labels::API_PORT);
+    let policy = &documents("aggregate/networkpolicy.yaml")[0];
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"], *labels);
+    assert_eq!(policy["spec"]["ingress"][0]["ports"], json!([{"port": labels::API_PORT, "protocol": "TCP"}]));
+
+    let spec = &pod["spec"];
+    assert_eq!(spec["serviceAccountName"], "thv-registry-aggregate");
+    assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+    let container = &spec["containers"][0];
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    assert_eq!(args[..3], ["operator", "api", "--all-registries"]);
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(container["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+
+    // The cluster-wide variant serves every namespace, so it passes none.
+    let component = &documents("components/aggregate-cluster/kustomization.yaml")[0];
+    let patch = component["patches"].as_array().expect("patches").iter().find(|p| p["target"]["kind"] == "Deployment");
+    let ops: Vec<Value> = serde_saphyr::from_str(patch.expect("the Deployment patch")["patch"].as_str().expect("text"))
+        .expect("JSON patch");
+    assert_eq!(
+        ops[0]["value"],
+        json!(["operator", "api", "--all-registries", "--all-namespaces", "--listen=0.0.0.0:8080"])
+    );
+}

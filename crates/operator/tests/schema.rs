@@ -183,6 +183,9 @@ fn edge_values_that_are_valid_pass() {
         json!({"filter": {"include": {"names": ["io.github.*/*"], "tiers": ["Official"]},
             "exclude": {"tags": ["deprecated"], "transports": ["sse"], "categories": ["test"]}}}),
         json!({"validation": {"mode": "skip"}, "format": "upstream", "displayName": "P", "description": "D"}),
+        json!({"priority": 1000}),
+        json!({"priority": -1000}),
+        json!({"priority": 0}),
     ];
     for changes in cases {
         assert_eq!(refusals(&with_spec(changes.clone())), Vec::<String>::new(), "{changes}");
@@ -327,6 +330,9 @@ fn invalid_specs_fail_for_their_reason() {
             "/spec/syncPolicy/retry/maxRetries: -1 is less than",
         ),
         ("too many replicas", json!({"api": {"replicas": 21}}), "/spec/api/replicas: 21 is greater than"),
+        ("priority too high", json!({"priority": 1001}), "/spec/priority: 1001 is greater than"),
+        ("priority too low", json!({"priority": -1001}), "/spec/priority: -1001 is less than"),
+        ("priority not an integer", json!({"priority": "high"}), "/spec/priority"),
         // Enums.
         ("format", json!({"format": "yaml"}), "/spec/format: \"yaml\" is not one of"),
         ("onUpdate", json!({"syncPolicy": {"onUpdate": "replace"}}), "/spec/syncPolicy/onUpdate"),

@@ -94,8 +94,8 @@ fn store_of(state: &AppState) -> Result<&Arc<dyn Store>, Problem> {
     state.store().ok_or_else(|| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "This server has no database to read."))
 }
 
-fn spec_of<'a>(state: &'a AppState, name: &str) -> Result<&'a RegistrySpec, Problem> {
-    state.registries().iter().find(|spec| spec.name == name).ok_or_else(|| Problem::unknown_registry(name))
+fn spec_of(state: &AppState, name: &str) -> Result<RegistrySpec, Problem> {
+    state.registries().iter().find(|spec| spec.name == name).cloned().ok_or_else(|| Problem::unknown_registry(name))
 }
 
 fn store_failed(e: thv_store::StoreError) -> Problem {
@@ -124,11 +124,9 @@ fn to_json(body: &impl Serialize) -> Response {
 pub async fn list(State(app): State<AppState>) -> Response {
     async {
         let states = store_of(&app)?.registry_states().await.map_err(store_failed)?;
-        let views: Vec<RegistryView<'_>> = app
-            .registries()
-            .iter()
-            .map(|spec| view(&app, spec, states.iter().find(|s| s.registry == spec.name)))
-            .collect();
+        let specs = app.registries();
+        let views: Vec<RegistryView<'_>> =
+            specs.iter().map(|spec| view(&app, spec, states.iter().find(|s| s.registry == spec.name))).collect();
         Ok::<_, Problem>(to_json(&serde_json::json!({"registries": views, "count": views.len()})))
     }
     .await
@@ -155,7 +153,7 @@ pub async fn show(State(app): State<AppState>, Path(name): Path<String>) -> Resp
         let store = store_of(&app)?;
         let state = store.registry_state(&name).await.map_err(store_failed)?;
         let runs = store.runs(&name, 10).await.map_err(store_failed)?;
-        let mut shown = view(&app, spec, state.as_ref());
+        let mut shown = view(&app, &spec, state.as_ref());
         shown.recent_runs = Some(runs);
         Ok::<_, Problem>(to_json(&shown))
     }

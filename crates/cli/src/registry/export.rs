@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 
+use super::scope::{Located, ScopeArgs};
 use crate::config::{Config, Locations};
 use crate::files::write_output;
 use crate::registry::convert::summarise;
@@ -29,10 +30,14 @@ pub enum ExportFormat {
                         Exit status: 0 when written, 2 when the registry is unknown or has no stored catalog.\n\n\
                         Examples:\n  thv registry export official --output official.json\n  \
                         thv registry export internal --format toolhive -o registry.json\n  \
-                        thv registry export official | jq length")]
+                        thv registry export official | jq length\n  \
+                        thv registry export platform --kube -n team-a -o platform.json")]
 pub struct ExportArgs {
     /// Registry name.
     pub name: String,
+    /// Where the registry is (an MCPRegistry's catalog is read from its storage ConfigMap).
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Format to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Upstream)]
     pub format: ExportFormat,
@@ -46,21 +51,32 @@ pub struct ExportArgs {
 
 /// Runs the command.
 pub async fn run(args: &ExportArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&locations.config_file()?)?;
-    let spec = config.registry(&args.name)?;
-    let Some(store) = crate::store::open_existing(locations).await? else {
-        bail!("registry {}: {}", spec.name, crate::store::nothing_synced_yet(locations));
+    let (what, versions) = match super::scope::find(&args.scope, &args.name, locations).await? {
+        Located::Cluster(scope, registry) => {
+            let versions = super::cluster::stored_catalog(&scope, &registry).await?;
+            (format!("MCPRegistry {} in {}", args.name, scope.label()), versions)
+        }
+        Located::Local => (format!("registry {}", args.name), local_catalog(&args.name, locations).await?),
     };
-    if store.registry_state(&spec.name).await?.is_none() {
-        bail!("registry {} has no stored catalog yet (thv registry sync {0} or thv registry import)", spec.name);
-    }
-    let versions = store.catalog(&spec.name).await?;
     let (format, name) = match args.format {
         ExportFormat::Upstream => (thv_sync::export::ExportFormat::Upstream, "upstream records"),
         ExportFormat::Toolhive => (thv_sync::export::ExportFormat::Toolhive, "ToolHive file"),
     };
     let export = thv_sync::export::export(&versions, format);
     write_output(args.output.as_deref(), &export.bytes)?;
-    summarise(&format!("registry {}", spec.name), name, versions.len(), &[], &export.reports, args.verbose);
+    summarise(&what, name, versions.len(), &[], &export.reports, args.verbose);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stored catalog of the local registry `name`.
+async fn local_catalog(name: &str, locations: &Locations) -> anyhow::Result<Vec<thv_store::ServerVersion>> {
+    let config = Config::load(&locations.config_file()?)?;
+    let spec = config.registry(name)?;
+    let Some(store) = crate::store::open_existing(locations).await? else {
+        bail!("registry {}: {}", spec.name, crate::store::nothing_synced_yet(locations));
+    };
+    if store.registry_state(&spec.name).await?.is_none() {
+        bail!("registry {} has no stored catalog yet (thv registry sync {0} or thv registry import)", spec.name);
+    }
+    Ok(store.catalog(&spec.name).await?)
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use thv_sync::import::{clear, import};
 use thv_sync::{EntryOutcome, ImportMode, ImportReport};
 
+use super::scope::{ClusterScope, Located, ScopeArgs};
 use crate::config::{Config, Locations};
 use crate::input::read_input;
 use crate::output::{OutputFormat, plural, print_data};
@@ -27,12 +28,25 @@ pub enum Mode {
                         filter and validation policy like the source's records. The catalog is rebuilt at \
                         once, without fetching the source. A file that is not a catalog changes nothing.\n\
                         Exit status: 0 when imported, 1 when some records were rejected (the rest was \
-                        imported), 2 when the file cannot be read or is not a catalog.\n\n\
+                        imported), 2 when the file cannot be read or is not a catalog.\n\
+                        For an MCPRegistry of the cluster the command creates an MCPRegistryImportJob with the \
+                        file inline (256 KiB at most) and, with --wait, waits for the operator's result.\n\n\
                         Examples:\n  thv registry import --file internal.json --registry platform\n  \
                         thv registry import --file servers.json --registry platform \\\n      \
                         --mode replace -o json\n  \
-                        thv registry import --registry platform --clear")]
+                        thv registry import --registry platform --clear\n  \
+                        thv registry import --file internal.json --registry platform \\\n      \
+                        --kube -n team-a --wait")]
 pub struct ImportArgs {
+    /// Where the registry is.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// For an MCPRegistry: wait until the operator has run the import job, and print its result.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits for the operator.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m", requires = "wait")]
+    pub timeout: std::time::Duration,
     /// Catalog file to import (any supported format); `-` reads standard input.
     #[arg(long, value_name = "FILE", required_unless_present = "clear", conflicts_with = "clear")]
     pub file: Option<String>,
@@ -55,6 +69,9 @@ pub struct ImportArgs {
 
 /// Runs the command.
 pub async fn run(args: &ImportArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    if let Located::Cluster(scope, _) = super::scope::find(&args.scope, &args.registry, locations).await? {
+        return import_cluster(args, &scope).await;
+    }
     let config = Config::load(&locations.config_file()?)?;
     let spec = config.registry(&args.registry)?;
     let doc = args.file.as_deref().map(read_input).transpose()?;
@@ -75,6 +92,36 @@ pub async fn run(args: &ImportArgs, locations: &Locations) -> anyhow::Result<Exi
         print_data(args.output, &report)?;
     }
     Ok(if report.counts.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Imports the file through an MCPRegistryImportJob; exit 1 when the job failed or rejected records.
+async fn import_cluster(args: &ImportArgs, scope: &ClusterScope) -> anyhow::Result<ExitCode> {
+    let Some(file) = args.file.as_deref() else {
+        anyhow::bail!(
+            "--clear is for local registries: in {}, import an empty catalog with --mode replace",
+            scope.label()
+        );
+    };
+    let doc = read_input(file)?;
+    let mode = match args.mode {
+        Mode::Merge => thv_operator::jobs::ImportMode::Merge,
+        Mode::Replace => thv_operator::jobs::ImportMode::Replace,
+    };
+    let wait = args.wait.then_some(args.timeout);
+    let done = super::cluster::import(scope, &args.registry, &doc, mode, wait).await?;
+    if !args.output.is_table() {
+        print_data(args.output, &done)?;
+    } else {
+        crate::output::outln!(
+            "MCPRegistryImportJob {} in {}: {}{}",
+            done.job,
+            done.scope,
+            done.phase,
+            done.summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default()
+        );
+    }
+    let rejected = done.import.as_ref().is_some_and(|i| i.rejected > 0);
+    Ok(if done.phase == "Failed" || rejected { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn print_summary(report: &ImportReport, file: Option<&str>, verbose: bool) {

@@ -6,13 +6,24 @@ use clap::Args;
 use serde::Serialize;
 use thv_sync::RegistryStatus;
 
+use super::scope::ScopeArgs;
 use crate::config::{Config, Locations};
 use crate::output::{OutputFormat, ago, clip, print_data, table};
 
 /// Arguments of `thv registry list`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  thv registry list\n  thv registry list -o wide\n  thv registry list -o json")]
+#[command(after_help = "Lists the local registries and, when a kubeconfig is present and the cluster has the \
+                        MCPRegistry CRD, the MCPRegistries of the context's namespace (SCOPE says which: local \
+                        or kube:<context>/<namespace>). --local or --kube chooses one side.\n\n\
+                        Examples:\n  thv registry list\n  thv registry list -o wide\n  thv registry list -o json\n  \
+                        thv registry list --kube --context prod -n team-a\n  thv registry list --kube -A")]
 pub struct ListArgs {
+    /// Where to look.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// The MCPRegistries of every namespace of the cluster.
+    #[arg(short = 'A', long, conflicts_with_all = ["namespace", "local"])]
+    pub all_namespaces: bool,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -22,6 +33,8 @@ pub struct ListArgs {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryRow {
+    /// `local`, or `kube:<context>/<namespace>` for an MCPRegistry.
+    pub scope: String,
     /// Name.
     pub name: String,
     /// Source kind: file, url, git or registryApi.
@@ -42,6 +55,29 @@ pub struct RegistryRow {
     pub revision: Option<String>,
     /// Automatic sync interval, e.g. `1h`, or `manual`.
     pub interval: String,
+    /// An MCPRegistry's `Ready` condition (absent for local registries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<ReadyCondition>,
+}
+
+/// An MCPRegistry's `Ready` condition, as listed.
+#[derive(Debug, Serialize)]
+pub struct ReadyCondition {
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// Why (`Synced`, `SourceNotFound`, …).
+    pub reason: String,
+    /// The operator's words.
+    pub message: String,
+}
+
+/// A registry's automatic sync interval as listed: `1h`, or `manual`.
+pub fn interval(spec: &thv_sync::RegistrySpec) -> String {
+    if spec.sync_policy.enabled {
+        humantime::format_duration(spec.sync_policy.interval).to_string()
+    } else {
+        "manual".to_owned()
+    }
 }
 
 /// Builds the rows for every configured registry (never synced, without a database).
@@ -53,6 +89,7 @@ pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyh
             None => None,
         };
         rows.push(RegistryRow {
+            scope: "local".to_owned(),
             name: spec.name.clone(),
             source_kind: spec.source.kind().to_owned(),
             source: spec.source.location(),
@@ -62,11 +99,8 @@ pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyh
             status: RegistryStatus::of(state.as_ref()),
             last_error: state.as_ref().and_then(|s| s.last_error.clone()),
             revision: state.as_ref().and_then(|s| s.revision.clone()),
-            interval: if spec.sync_policy.enabled {
-                humantime::format_duration(spec.sync_policy.interval).to_string()
-            } else {
-                "manual".to_owned()
-            },
+            interval: interval(spec),
+            ready: None,
         });
     }
     Ok(rows)
@@ -74,11 +108,27 @@ pub async fn rows(config: &Config, store: Option<&dyn thv_store::Store>) -> anyh
 
 /// Runs the command.
 pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
-    let path = locations.config_file()?;
-    let config = Config::load(&path)?;
-    config.warn_if_empty(&path);
-    let store = crate::store::open_existing(locations).await?;
-    let rows = rows(&config, store.as_deref()).await?;
+    let targets = args.scope.resolve().await?;
+    let mut rows = Vec::new();
+    if targets.local {
+        let path = locations.config_file()?;
+        let config = Config::load(&path)?;
+        // With a cluster to list, an empty local configuration is not worth a warning.
+        if targets.cluster.is_none() {
+            config.warn_if_empty(&path);
+        }
+        let store = crate::store::open_existing(locations).await?;
+        rows = self::rows(&config, store.as_deref()).await?;
+    }
+    if let Some(scope) = &targets.cluster {
+        match super::cluster::rows(scope, args.all_namespaces).await {
+            Ok(cluster_rows) => rows.extend(cluster_rows),
+            Err(error) if !targets.explicit_kube => {
+                crate::output::write_stderr(format_args!("note: local registries only: {error:#}"));
+            }
+            Err(error) => return Err(error),
+        }
+    }
     if !args.output.is_table() {
         print_data(args.output, &rows)?;
         return Ok(ExitCode::SUCCESS);
@@ -87,7 +137,7 @@ pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     let wide = args.output == OutputFormat::Wide;
-    let mut header = vec!["NAME", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"];
+    let mut header = vec!["NAME", "SCOPE", "SOURCE", "SERVERS", "LAST SYNC", "STATUS"];
     if wide {
         header.extend(["INTERVAL", "REVISION", "LAST ERROR"]);
     }
@@ -95,6 +145,7 @@ pub async fn run(args: &ListArgs, locations: &Locations) -> anyhow::Result<ExitC
     for r in &rows {
         let mut cells = vec![
             r.name.clone(),
+            r.scope.clone(),
             format!("{} {}", r.source_kind, r.source),
             r.servers.to_string(),
             ago(r.last_sync.as_deref()),

@@ -1,6 +1,7 @@
 //! `thv registry …` commands.
 
 mod add;
+mod cluster;
 mod connections;
 pub(crate) mod convert;
 mod deploy;
@@ -9,6 +10,7 @@ mod import;
 mod list;
 mod migrate;
 mod remove;
+mod scope;
 pub(crate) mod serve;
 mod show;
 mod sync;

@@ -7,15 +7,21 @@ use serde::Serialize;
 use thv_store::{Change, SyncOutcome, SyncRun};
 use thv_sync::RegistrySpec;
 
+use super::scope::{Located, ScopeArgs};
 use crate::config::{Config, Locations};
 use crate::output::{OutputFormat, clip, count_cells, plural, print_data, table};
 
 /// Arguments of `thv registry show`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  thv registry show official\n  thv registry show official --runs 3 -o json")]
+#[command(after_help = "A name both local and an MCPRegistry of the cluster needs --local or --kube.\n\n\
+                        Examples:\n  thv registry show official\n  thv registry show official --runs 3 -o json\n  \
+                        thv registry show platform --kube -n team-a")]
 pub struct ShowArgs {
     /// Registry name.
     pub name: String,
+    /// Where to look.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// How many recent syncs to show.
     #[arg(long, default_value_t = 10)]
     pub runs: u32,
@@ -47,6 +53,9 @@ struct LatestChanges {
 
 /// Runs the command.
 pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitCode> {
+    if let Located::Cluster(scope, registry) = super::scope::find(&args.scope, &args.name, locations).await? {
+        return show_cluster(args.output, &super::cluster::shown(&scope, &registry));
+    }
     let config = Config::load(&locations.config_file()?)?;
     let spec = config.registry(&args.name)?;
     // Without a database nothing was synced: the registry is shown as never synced, and nothing is created.
@@ -107,6 +116,36 @@ pub async fn run(args: &ShowArgs, locations: &Locations) -> anyhow::Result<ExitC
         if c.changes.len() > 50 {
             crate::output::outln!("… and {} more (-o json lists all)", c.changes.len() - 50);
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints an MCPRegistry: its spec in the local vocabulary, its state and its conditions.
+fn show_cluster(output: OutputFormat, shown: &super::cluster::ShownCluster) -> anyhow::Result<ExitCode> {
+    if !output.is_table() {
+        print_data(output, shown)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::output::outln!("MCPRegistry {} in {}", shown.name, shown.scope);
+    match &shown.spec {
+        Some(spec) => crate::output::outln!("{}", indent(&serde_saphyr::to_string(spec)?)),
+        None => crate::output::outln!("  (spec not shown: kubectl get mcpregistry {} -o yaml)", shown.name),
+    }
+    let row = &shown.summary;
+    crate::output::outln!("State: {}", row.status);
+    crate::output::outln!("  servers: {} versions", row.servers);
+    crate::output::outln!("  revision: {}", row.revision.as_deref().unwrap_or("-"));
+    crate::output::outln!("  last success: {}", row.last_sync.as_deref().unwrap_or("never"));
+    if let Some(endpoint) = &shown.status.api_endpoint {
+        crate::output::outln!("  api: {endpoint}");
+    }
+    if !shown.status.conditions.is_empty() {
+        crate::output::outln!("Conditions:");
+        let mut t = table(&["TYPE", "STATUS", "REASON", "MESSAGE"]);
+        for c in &shown.status.conditions {
+            t.add_row([c.type_.clone(), c.status.clone(), c.reason.clone(), clip(&c.message, 80)]);
+        }
+        crate::output::outln!("{t}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 /// A private world for `thv`: configuration, database, caches and home in one temporary directory.
 pub struct Env {
     dir: tempfile::TempDir,
+    kubeconfig: Option<PathBuf>,
 }
 
 /// What one run of `thv` did.
@@ -45,7 +46,17 @@ impl Run {
 
 impl Env {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temporary directory") }
+        Self { dir: tempfile::tempdir().expect("temporary directory"), kubeconfig: None }
+    }
+
+    /// An environment whose `KUBECONFIG` is this kubeconfig (written into the directory); without one,
+    /// `KUBECONFIG` is unset and `~/.kube/config` (under the private `HOME`) absent: no cluster.
+    pub fn with_kubeconfig(kubeconfig: &str) -> Self {
+        let mut env = Self::new();
+        let path = env.path("kubeconfig.yaml");
+        std::fs::write(&path, kubeconfig).expect("write the kubeconfig");
+        env.kubeconfig = Some(path);
+        env
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -71,7 +82,11 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.path("xdg-config"))
             .env("XDG_DATA_HOME", self.path("xdg-data"))
             .env("HOME", self.path("home"))
+            .env_remove("KUBECONFIG")
             .stdin(Stdio::null());
+        if let Some(kubeconfig) = &self.kubeconfig {
+            cmd.env("KUBECONFIG", kubeconfig);
+        }
         cmd
     }
 
