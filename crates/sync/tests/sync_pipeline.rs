@@ -7,7 +7,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use thv_model::filter::Criteria;
 use thv_sources::{ApiSpec, FileSpec, GitSpec, SourceSpec, UrlSpec};
-use thv_store::{SqliteStore, Store, SyncOutcome};
+use thv_store::{
+    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, SqliteStore, Store, StoreResult, SyncCommit,
+    SyncOutcome, SyncRun,
+};
 use thv_sync::{FailureKind, RegistrySpec, RetryPolicy, Scheduler, SyncPolicy, ValidationMode, sync_spec};
 use thv_testdata::servers::{ApiOptions, TestDocumentServer, TestRegistryApi};
 use thv_testdata::{REAL_DUMP, TOOLHIVE_REGISTRY, read_json, shared_file};
@@ -281,4 +284,129 @@ async fn a_huge_timeout_fails_the_sync_naming_the_field_instead_of_panicking() {
     assert!(error.contains("registry huge: source.git.timeout: 400000000000years"), "{error}");
     assert!(error.contains("(allowed: 100ms to 1day)"), "{error}");
     assert_eq!(report.failure, Some(FailureKind::Stalled), "an invalid spec waits for a fix");
+}
+
+/// A store that lists the operations asked of it, by name.
+struct Recording {
+    inner: SqliteStore,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Recording {
+    fn note(&self, call: &'static str) {
+        self.calls.lock().expect("calls").push(call);
+    }
+
+    fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().expect("calls"))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Recording {
+    async fn registry_state(&self, registry: &str) -> StoreResult<Option<RegistryState>> {
+        self.note("registry_state");
+        self.inner.registry_state(registry).await
+    }
+    async fn registry_states(&self) -> StoreResult<Vec<RegistryState>> {
+        self.note("registry_states");
+        self.inner.registry_states().await
+    }
+    async fn catalog(&self, registry: &str) -> StoreResult<Vec<ServerVersion>> {
+        self.note("catalog");
+        self.inner.catalog(registry).await
+    }
+    async fn commit_sync(&self, commit: &SyncCommit) -> StoreResult<i64> {
+        self.note("commit_sync");
+        self.inner.commit_sync(commit).await
+    }
+    async fn record_run(&self, run: &SyncRun, state: Option<&RegistryState>) -> StoreResult<i64> {
+        self.note("record_run");
+        self.inner.record_run(run, state).await
+    }
+    async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
+        self.note("runs");
+        self.inner.runs(registry, limit).await
+    }
+    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
+        self.note("changes");
+        self.inner.changes(run_id).await
+    }
+    async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
+        self.note("imported");
+        self.inner.imported(registry).await
+    }
+    async fn commit_import(&self, commit: &SyncCommit, layer: &[ImportedEntry]) -> StoreResult<i64> {
+        self.note("commit_import");
+        self.inner.commit_import(commit, layer).await
+    }
+    async fn remove_registry(&self, registry: &str) -> StoreResult<()> {
+        self.note("remove_registry");
+        self.inner.remove_registry(registry).await
+    }
+    async fn commit_sync_leased(&self, commit: &SyncCommit, holder: &str) -> StoreResult<i64> {
+        self.note("commit_sync_leased");
+        self.inner.commit_sync_leased(commit, holder).await
+    }
+    async fn record_run_leased(&self, run: &SyncRun, state: Option<&RegistryState>, holder: &str) -> StoreResult<i64> {
+        self.note("record_run_leased");
+        self.inner.record_run_leased(run, state, holder).await
+    }
+    async fn acquire_lease(&self, registry: &str, holder: &str, ttl: Duration) -> StoreResult<Lease> {
+        self.note("acquire_lease");
+        self.inner.acquire_lease(registry, holder, ttl).await
+    }
+    async fn release_lease(&self, registry: &str, holder: &str) -> StoreResult<()> {
+        self.note("release_lease");
+        self.inner.release_lease(registry, holder).await
+    }
+    async fn catalog_versions(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.note("catalog_versions");
+        self.inner.catalog_versions().await
+    }
+    async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64> {
+        self.note("request_sync");
+        self.inner.request_sync(registry, requested_by).await
+    }
+    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>> {
+        self.note("pending_sync_requests");
+        self.inner.pending_sync_requests(registry).await
+    }
+    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()> {
+        self.note("complete_sync_requests");
+        self.inner.complete_sync_requests(ids, report).await
+    }
+    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>> {
+        self.note("sync_request_report");
+        self.inner.sync_request_report(id).await
+    }
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        self.note("events");
+        self.inner.events().await
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_registry_api_resync_reads_the_state_asks_once_and_records_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inner = SqliteStore::open(dir.path().join("registry.db")).await.expect("store");
+    let store = Recording { inner, calls: std::sync::Mutex::new(Vec::new()) };
+    let Value::Array(records) = serde_json::from_slice(&small_catalog(&["a", "b", "c"])).expect("catalog") else {
+        panic!("an array")
+    };
+    let api = TestRegistryApi::start(records, ApiOptions::default()).await;
+    let spec = spec("upstream", api_spec(api.url()));
+    let cache = dir.path().join("cache");
+    let first = sync_spec(&spec, &store, &cache).await;
+    assert_eq!(first.outcome, SyncOutcome::Success, "{:?}", first.error);
+    store.take();
+    api.clear_requests();
+
+    let again = sync_spec(&spec, &store, &cache).await;
+    assert_eq!(again.outcome, SyncOutcome::Unchanged, "{:?}", again.error);
+    assert!(again.run_id.is_some(), "the new walk time is recorded with the run");
+    assert_eq!(store.take(), ["registry_state", "record_run"], "no stored document is read");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1, "one page: {requests:?}");
+    assert!(requests[0].query().is_some_and(|q| q.contains("updated_since")), "{requests:?}");
 }

@@ -81,11 +81,16 @@ async fn open_memory_with(options: SqliteConnectOptions, location: &str) -> Stor
     migrate(pool, location).await
 }
 
+/// Brings the schema up to date on the pool's connection and puts it back before returning: dropped, it
+/// would go back from a task of its own, possibly after the first query found no idle connection and opened
+/// another.
 async fn migrate(pool: SqlitePool, location: &str) -> StoreResult<SqlitePool> {
-    MIGRATOR.run(&pool).await.map_err(|e| StoreError::Open {
+    let mut connection = pool.acquire().await.map_err(|e| open_error(location, &e))?;
+    MIGRATOR.run(&mut *connection).await.map_err(|e| StoreError::Open {
         location: location.to_owned(),
         message: format!("cannot bring the schema up to date: {e}"),
     })?;
+    connection.return_to_pool().await;
     Ok(pool)
 }
 
@@ -100,6 +105,15 @@ fn open_error(location: &str, error: &sqlx::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_first_query_uses_the_connection_that_checked_the_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = open_file(&dir.path().join("registry.db")).await.expect("open");
+        assert_eq!((pool.size(), pool.num_idle()), (1, 1), "the migration's connection is idle in the pool");
+        sqlx::query("SELECT count(*) FROM registry_state").fetch_one(&pool).await.expect("query");
+        assert_eq!(pool.size(), 1, "the first query opened no other connection");
+    }
 
     #[test]
     fn memory_urls_are_recognized() {
