@@ -50,6 +50,22 @@ fn validate_manifests(file: &Path) {
 // migrate
 // ---------------------------------------------------------------------------------------------------------
 
+/// `deploy/examples/gitops/platform.yaml` (docs/gitops.md) is committed exactly as `migrate` writes it.
+#[test]
+fn the_gitops_example_is_what_migrate_writes() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/examples/gitops");
+    let catalog = example.join("catalog/registry.json").display().to_string();
+    let run = Env::new().ok(&["registry", "migrate", &catalog, "--name", "platform"]);
+    let committed = std::fs::read_to_string(example.join("platform.yaml")).expect("the committed example");
+    assert!(
+        run.stdout == committed,
+        "deploy/examples/gitops/platform.yaml drifted from what migrate writes; regenerate it with\n  thv registry \
+         migrate deploy/examples/gitops/catalog/registry.json --name platform --output \
+         deploy/examples/gitops/platform.yaml\nmigrate wrote:\n{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn migrate_of_the_toolhive_catalog_writes_valid_manifests_holding_the_file() {
     let Some(catalog) = shared_file(TOOLHIVE_REGISTRY) else { return };

@@ -23,6 +23,7 @@ pub mod conditions;
 pub mod controller;
 pub mod convert;
 mod crd;
+pub mod document_config_map;
 pub mod duration;
 mod gzip;
 pub mod jobs;

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ObjectMeta;
 use thv_sources::{ConfigMapSpec, SourceSpec};
@@ -17,8 +16,9 @@ use thv_sync::RegistrySpec;
 
 use crate::McpRegistry;
 use crate::convert::{ClusterSettings, ConversionError, from_local, to_local};
+use crate::document_config_map::place;
 use crate::labels::{self, REGISTRY_LABEL};
-use crate::storage::{STORAGE_LIMIT, data_size};
+use crate::storage::STORAGE_LIMIT;
 
 /// Where the migrated objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,15 +31,7 @@ pub struct Target {
     pub key: String,
 }
 
-/// How the catalog is held in the ConfigMap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Encoding {
-    /// `data[key]`, the document as read.
-    Text,
-    /// `binaryData[key]`, gzip-compressed: the document did not fit the object limit as text.
-    Gzip,
-}
+pub use crate::document_config_map::Encoding;
 
 /// The objects of a migration.
 #[derive(Debug, Clone)]
@@ -135,27 +127,14 @@ pub fn migrate(local: &RegistrySpec, data: Option<&[u8]>, target: &Target) -> Re
     Ok(Migration { config_map, encoding, data_bytes, registry })
 }
 
-/// The ConfigMap `name` holding `bytes` under the target's key: as text when it fits, else compressed.
+/// The ConfigMap `name` holding `bytes` under the target's key: as text when it fits, else compressed
+/// ([`crate::document_config_map`]).
 fn config_map(name: &str, target: &Target, bytes: &[u8]) -> Result<(ConfigMap, Encoding, u64), MigrateError> {
-    let key = target.key.clone();
-    let text = std::str::from_utf8(bytes).ok().map(|text| BTreeMap::from([(key.clone(), text.to_owned())]));
-    let text_size = text.as_ref().map(|data| data_size(Some(data), None));
-    let (data, binary_data, encoding, size) = match (text, text_size) {
-        (Some(data), Some(size)) if size <= STORAGE_LIMIT => (Some(data), None, Encoding::Text, size),
-        _ => {
-            let packed = crate::gzip::compress(bytes).map_err(|e| MigrateError::Encode(e.to_string()))?;
-            let binary = BTreeMap::from([(key, ByteString(packed))]);
-            let size = data_size(None, Some(&binary));
-            if size > STORAGE_LIMIT {
-                return Err(MigrateError::TooLarge {
-                    size,
-                    text: bytes.len() as u64 + target.key.len() as u64,
-                    limit: STORAGE_LIMIT,
-                });
-            }
-            (None, Some(binary), Encoding::Gzip, size)
-        }
-    };
+    let placed = place(&target.key, bytes, usize::MAX, STORAGE_LIMIT).map_err(|e| MigrateError::TooLarge {
+        size: e.stored,
+        text: bytes.len() as u64 + target.key.len() as u64,
+        limit: e.limit,
+    })?;
     let labels = BTreeMap::from([
         ("app.kubernetes.io/name".to_owned(), labels::APP_NAME.to_owned()),
         ("app.kubernetes.io/component".to_owned(), labels::COMPONENT_SOURCE.to_owned()),
@@ -169,11 +148,11 @@ fn config_map(name: &str, target: &Target, bytes: &[u8]) -> Result<(ConfigMap, E
             labels: Some(labels),
             ..ObjectMeta::default()
         },
-        data,
-        binary_data,
+        data: placed.data,
+        binary_data: placed.binary_data,
         ..ConfigMap::default()
     };
-    Ok((object, encoding, size))
+    Ok((object, placed.encoding, placed.size))
 }
 
 #[cfg(test)]

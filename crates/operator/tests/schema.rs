@@ -499,7 +499,7 @@ fn job_specs_are_checked_on_admission() {
         ),
         job(
             "MCPRegistryImportJob",
-            json!({"registry": "platform", "mode": "merge", "configMapRef": {"name": "platform-export", "key": "registry.json.gz"},
+            json!({"registry": "platform", "mode": "merge", "configMapRef": {"name": "platform-export", "key": "registry.json"},
             "backoffLimit": 0, "ttlSecondsAfterFinished": 60}),
         ),
         job("MCPRegistryImportJob", json!({"registry": "platform", "configMapRef": {"name": "input"}})),

@@ -79,7 +79,7 @@ pub struct ExportTarget {
     /// The ConfigMap's name, in the job's namespace.
     #[schemars(length(max = DNS_SUBDOMAIN_MAX), regex(pattern = DNS_SUBDOMAIN))]
     pub name: String,
-    /// The key: in `data` when the export is small, else gzip-compressed in `binaryData` as `<key>.gz`.
+    /// The key: in `data` when the export is small, else gzip-compressed in `binaryData` under the same key.
     #[serde(default = "default_key")]
     #[schemars(length(max = DATA_KEY_MAX), regex(pattern = DATA_KEY))]
     pub key: String,
@@ -107,7 +107,7 @@ pub struct McpRegistryExportJobStatus {
 pub struct ExportResult {
     /// The ConfigMap.
     pub config_map: String,
-    /// The key written (`<key>.gz` in `binaryData` when compressed).
+    /// The key written (in `binaryData` when compressed).
     pub key: String,
     /// Whether the export is gzip-compressed in `binaryData`.
     pub compressed: bool,

@@ -4,15 +4,15 @@
 //! it with [`EXPORT_JOB_ANNOTATION`] and never overwrites one it did not write for this job.
 //!
 //! The decisions are pure: [`thv_sync::export::export`] (catalog → bytes and counts, the rendering `thv registry
-//! export` uses too) and [`encode`] (plain `data`, gzip in
-//! `binaryData` above [`COMPRESS_ABOVE`], refused above [`EXPORT_LIMIT`]).
+//! export` uses too) and [`place`] (plain `data`, gzip in `binaryData` under the same key above
+//! [`COMPRESS_ABOVE`], refused above [`EXPORT_LIMIT`]: the rule `thv registry migrate` and the ConfigMap source
+//! share).
 //!
 //! [`Backend`]: crate::controller::Backend
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ObjectMeta, PostParams};
@@ -23,67 +23,20 @@ use thv_sync::export::export;
 use super::{JobContext, JobKind};
 use crate::McpRegistry;
 use crate::controller::Error;
+use crate::document_config_map::{Encoding, Placed, TooLarge, place};
 use crate::jobs::lifecycle::Outcome;
-use crate::jobs::{
-    ExportFormat, ExportResult, JobPolicy, JobReason, JobStatus, McpRegistryExportJob, McpRegistryExportJobStatus,
-};
+use crate::jobs::{ExportFormat, ExportResult, JobReason, McpRegistryExportJob, McpRegistryExportJobStatus};
 use crate::labels::{APP_NAME, MANAGED_BY};
-use crate::storage::layout::{self, STORAGE_LIMIT};
+use crate::storage::layout::STORAGE_LIMIT;
 
 /// Annotation on an export's ConfigMap naming the job that wrote it; a ConfigMap without it (or naming
 /// another job) is never overwritten.
 pub const EXPORT_JOB_ANNOTATION: &str = "toolhive.stacklok.io/export-job";
-/// Exports larger than this (uncompressed) are gzip-compressed into `binaryData`.
+/// Exports larger than this (uncompressed) are gzip-compressed into `binaryData` (under the same key).
 pub const COMPRESS_ABOVE: usize = 256 * 1024;
 /// The largest export written: the same margin under the API server's 1 MiB ConfigMap limit as the storage
 /// ConfigMap keeps.
 pub const EXPORT_LIMIT: u64 = STORAGE_LIMIT;
-
-/// An export as ConfigMap fields.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Encoded {
-    /// `data` (the export under its key, when small).
-    pub data: BTreeMap<String, String>,
-    /// `binaryData` (the export gzip-compressed under `<key>.gz`, when large).
-    pub binary_data: BTreeMap<String, ByteString>,
-    /// The key written.
-    pub key: String,
-    /// Whether it is compressed.
-    pub compressed: bool,
-}
-
-/// Why an export cannot be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooLarge {
-    /// Bytes uncompressed.
-    pub bytes: usize,
-    /// Bytes compressed (with the key, as the API server counts).
-    pub stored: u64,
-    /// The limit.
-    pub limit: u64,
-}
-
-/// The ConfigMap fields of an export: plain text up to [`COMPRESS_ABOVE`] bytes, gzip in `binaryData` above,
-/// refused when the fields would exceed `limit` bytes as the API server counts them.
-pub fn encode(key: &str, bytes: &[u8], limit: u64) -> Result<Encoded, TooLarge> {
-    if bytes.len() <= COMPRESS_ABOVE
-        && let Ok(text) = std::str::from_utf8(bytes)
-    {
-        let data = BTreeMap::from([(key.to_owned(), text.to_owned())]);
-        let stored = layout::data_size(Some(&data), None);
-        if stored <= limit {
-            return Ok(Encoded { data, binary_data: BTreeMap::new(), key: key.to_owned(), compressed: false });
-        }
-    }
-    let compressed_key = format!("{key}.gz");
-    let gz = layout::gzip(bytes).unwrap_or_default();
-    let binary_data = BTreeMap::from([(compressed_key.clone(), ByteString(gz))]);
-    let stored = layout::data_size(None, Some(&binary_data));
-    if stored > limit {
-        return Err(TooLarge { bytes: bytes.len(), stored, limit });
-    }
-    Ok(Encoded { data: BTreeMap::new(), binary_data, key: compressed_key, compressed: true })
-}
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
@@ -93,21 +46,7 @@ fn sha256(bytes: &[u8]) -> String {
 impl JobKind for McpRegistryExportJob {
     type Status = McpRegistryExportJobStatus;
 
-    fn policy(&self) -> JobPolicy {
-        self.spec.policy
-    }
-
-    fn stored_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-
-    fn common(status: &Self::Status) -> &JobStatus {
-        &status.job
-    }
-
-    fn common_mut(status: &mut Self::Status) -> &mut JobStatus {
-        &mut status.job
-    }
+    job_accessors!();
 
     async fn attempt(
         &self,
@@ -178,9 +117,9 @@ impl JobKind for McpRegistryExportJob {
             },
         );
         let target = &self.spec.config_map;
-        let encoded = match encode(&target.key, &rendered.bytes, EXPORT_LIMIT) {
-            Ok(encoded) => encoded,
-            Err(too_large) => {
+        let placed = match place(&target.key, &rendered.bytes, COMPRESS_ABOVE, EXPORT_LIMIT) {
+            Ok(placed) => placed,
+            Err(TooLarge { bytes, stored, limit }) => {
                 return Ok(failed(
                     JobReason::ExportTooLarge,
                     format!(
@@ -188,15 +127,16 @@ impl JobKind for McpRegistryExportJob {
                          holds at most {} bytes: filter the registry, or export it to a file with thv registry \
                          export",
                         format.as_str(),
-                        too_large.bytes,
-                        too_large.stored,
-                        too_large.limit
+                        bytes,
+                        stored,
+                        limit
                     ),
                     false,
                 ));
             }
         };
-        if let Some(conflict) = write_export(jobs, &namespace, &name, &target.name, &encoded).await? {
+        let compressed = placed.encoding == Encoding::Gzip;
+        if let Some(conflict) = write_export(jobs, &namespace, &name, &target.name, placed).await? {
             return Ok(failed(JobReason::TargetConflict, conflict, false));
         }
         let (degraded, skipped) = (rendered.count(EntryOutcome::Degraded), rendered.count(EntryOutcome::Skipped));
@@ -210,8 +150,8 @@ impl JobKind for McpRegistryExportJob {
         let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         status.export = Some(ExportResult {
             config_map: target.name.clone(),
-            key: encoded.key.clone(),
-            compressed: encoded.compressed,
+            key: target.key.clone(),
+            compressed,
             servers: to_i64(rendered.servers),
             versions: to_i64(rendered.versions),
             bytes: to_i64(rendered.bytes.len()),
@@ -220,16 +160,16 @@ impl JobKind for McpRegistryExportJob {
             degraded: to_i64(degraded),
             skipped: to_i64(skipped),
         });
-        let compressed = if encoded.compressed { ", gzip-compressed" } else { "" };
+        let compressed_note = if compressed { ", gzip-compressed" } else { "" };
         Ok(Outcome::Succeeded {
             summary: format!(
-                "exported {} servers ({} versions) of {registry_name} as {} to ConfigMap {} key {}{compressed}; \
+                "exported {} servers ({} versions) of {registry_name} as {} to ConfigMap {} key {}{compressed_note}; \
                  {degraded} degraded, {skipped} skipped",
                 rendered.servers,
                 rendered.versions,
                 format.as_str(),
                 target.name,
-                encoded.key
+                target.key
             ),
         })
     }
@@ -242,7 +182,7 @@ async fn write_export(
     namespace: &str,
     job: &str,
     target: &str,
-    encoded: &Encoded,
+    placed: Placed,
 ) -> Result<Option<String>, Error> {
     let api: Api<ConfigMap> = Api::namespaced(jobs.ctx.client.clone(), namespace);
     let existing = api.get_opt(target).await.map_err(Error::kube(format!("read ConfigMap {namespace}/{target}")))?;
@@ -259,8 +199,8 @@ async fn write_export(
             annotations: Some(BTreeMap::from([(EXPORT_JOB_ANNOTATION.to_owned(), job.to_owned())])),
             ..ObjectMeta::default()
         },
-        data: (!encoded.data.is_empty()).then(|| encoded.data.clone()),
-        binary_data: (!encoded.binary_data.is_empty()).then(|| encoded.binary_data.clone()),
+        data: placed.data,
+        binary_data: placed.binary_data,
         ..ConfigMap::default()
     };
     let action = format!("write ConfigMap {namespace}/{target}");
@@ -292,21 +232,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_exports_are_plain_large_ones_compressed_and_too_large_ones_refused() {
-        let small = encode("registry.json", b"{\"servers\":{}}\n", EXPORT_LIMIT).expect("fits");
-        assert_eq!((small.key.as_str(), small.compressed), ("registry.json", false));
-        assert_eq!(small.data["registry.json"], "{\"servers\":{}}\n");
-
-        let large = "x".repeat(COMPRESS_ABOVE + 1);
-        let compressed = encode("registry.json", large.as_bytes(), EXPORT_LIMIT).expect("compresses");
-        assert_eq!((compressed.key.as_str(), compressed.compressed), ("registry.json.gz", true));
-        assert!(compressed.data.is_empty());
-        assert!(compressed.binary_data["registry.json.gz"].0.len() < 10_000);
-
-        // Incompressible bytes past the limit: refused, with the sizes.
-        let noise: Vec<u8> = (0..400_000_u32).flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()).collect();
-        let refused = encode("registry.json", &noise, 1_000_000).expect_err("too large");
-        assert_eq!((refused.bytes, refused.limit), (1_600_000, 1_000_000));
-        assert!(refused.stored > 1_000_000);
+    fn exports_up_to_256_kib_are_plain_larger_ones_compressed_under_the_same_key() {
+        let small = place("registry.json", &b"x".repeat(COMPRESS_ABOVE), COMPRESS_ABOVE, EXPORT_LIMIT).expect("fits");
+        assert_eq!(small.encoding, Encoding::Text);
+        let large =
+            place("registry.json", &b"x".repeat(COMPRESS_ABOVE + 1), COMPRESS_ABOVE, EXPORT_LIMIT).expect("fits");
+        assert_eq!(large.encoding, Encoding::Gzip);
+        assert!(large.binary_data.expect("binaryData")["registry.json"].0.len() < 10_000);
     }
 }

@@ -19,9 +19,7 @@ use super::{JobContext, JobKind, write_result};
 use crate::McpRegistry;
 use crate::controller::Error;
 use crate::jobs::lifecycle::Outcome;
-use crate::jobs::{
-    ImportMode, ImportResult, JobPolicy, JobReason, JobStatus, McpRegistryImportJob, McpRegistryImportJobStatus,
-};
+use crate::jobs::{ImportMode, ImportResult, JobReason, McpRegistryImportJob, McpRegistryImportJobStatus};
 
 /// The document an import reads, and how it is named in messages (without credentials).
 struct Input {
@@ -92,21 +90,7 @@ fn result_of(input: &str, report: &ImportReport) -> ImportResult {
 impl JobKind for McpRegistryImportJob {
     type Status = McpRegistryImportJobStatus;
 
-    fn policy(&self) -> JobPolicy {
-        self.spec.policy
-    }
-
-    fn stored_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-
-    fn common(status: &Self::Status) -> &JobStatus {
-        &status.job
-    }
-
-    fn common_mut(status: &mut Self::Status) -> &mut JobStatus {
-        &mut status.job
-    }
+    job_accessors!();
 
     async fn attempt(
         &self,

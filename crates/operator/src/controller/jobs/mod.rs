@@ -12,6 +12,28 @@
 //! A job's detailed result (an export's or an import's per-entry report) goes to its `<job>-result`
 //! ConfigMap ([`write_result`]).
 
+/// The accessors of [`JobKind`] every kind implements alike, from its `spec.policy`, its `status` and that
+/// status's `job` part; used inside each `impl JobKind`.
+macro_rules! job_accessors {
+    () => {
+        fn policy(&self) -> $crate::jobs::JobPolicy {
+            self.spec.policy
+        }
+
+        fn stored_status(&self) -> Option<&Self::Status> {
+            self.status.as_ref()
+        }
+
+        fn common(status: &Self::Status) -> &$crate::jobs::JobStatus {
+            &status.job
+        }
+
+        fn common_mut(status: &mut Self::Status) -> &mut $crate::jobs::JobStatus {
+            &mut status.job
+        }
+    };
+}
+
 pub mod export;
 pub mod import;
 pub mod sync;

@@ -20,10 +20,7 @@ use crate::McpRegistry;
 use crate::conditions::{self, ConditionType};
 use crate::controller::{Error, FIELD_MANAGER};
 use crate::jobs::lifecycle::Outcome;
-use crate::jobs::{
-    JobPolicy, JobReason, JobStatus, McpRegistrySyncJob, McpRegistrySyncJobStatus, RegistrySyncOutcome,
-    RegistrySyncResult,
-};
+use crate::jobs::{JobReason, McpRegistrySyncJob, McpRegistrySyncJobStatus, RegistrySyncOutcome, RegistrySyncResult};
 use crate::labels::SYNC_TRIGGER_ANNOTATION;
 
 /// Longest wait between two looks at a running attempt (the registries' watch usually wakes the job first).
@@ -154,21 +151,7 @@ fn list(names: &[&str]) -> String {
 impl JobKind for McpRegistrySyncJob {
     type Status = McpRegistrySyncJobStatus;
 
-    fn policy(&self) -> JobPolicy {
-        self.spec.policy
-    }
-
-    fn stored_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-
-    fn common(status: &Self::Status) -> &JobStatus {
-        &status.job
-    }
-
-    fn common_mut(status: &mut Self::Status) -> &mut JobStatus {
-        &mut status.job
-    }
+    job_accessors!();
 
     async fn attempt(
         &self,
