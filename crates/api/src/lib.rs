@@ -5,12 +5,14 @@
 //! connections (timeouts, a connection cap, graceful shutdown) are served by [`listener::serve`].
 
 pub mod auth;
+mod heap;
 pub mod listener;
 mod listing;
 mod metrics;
 pub mod openapi;
 mod params;
 mod problem;
+mod reclaim;
 mod rendered;
 mod routes;
 mod search;

@@ -15,6 +15,7 @@ use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
 
 use crate::listing::Listing;
+use crate::reclaim::OnFreed;
 use crate::rendered::{PageBudget, PageCache, Rendered};
 use crate::search::SearchText;
 
@@ -151,6 +152,9 @@ pub struct RegistrySnapshot {
     records: Vec<Arc<Record>>,
     by_name: HashMap<String, Range<usize>>,
     pages: PageCache,
+    /// Shared by the registries and the aggregate of one [`Snapshot`]; declared last, so it is dropped
+    /// once the rest of the last of them is freed.
+    freed: Arc<OnFreed>,
 }
 
 impl RegistrySnapshot {
@@ -173,7 +177,7 @@ impl RegistrySnapshot {
         for (i, record) in records.iter().enumerate() {
             by_name.entry(record.name.clone()).and_modify(|range| range.end = i + 1).or_insert(i..i + 1);
         }
-        Self { records, by_name, pages: PageCache::default() }
+        Self { records, by_name, pages: PageCache::default(), freed: Arc::default() }
     }
 
     /// The list pages rendered so far, by query string.
@@ -271,6 +275,7 @@ impl Snapshot {
     /// all versions of that name. The page caches of the registries and the aggregate share one budget.
     pub fn new(mut registries: Vec<(String, RegistrySnapshot)>) -> Self {
         let budget = PageBudget::default();
+        let freed = Arc::new(OnFreed::default());
         for (name, snapshot) in &mut registries {
             let name: Arc<str> = Arc::from(name.as_str());
             for record in &mut snapshot.records {
@@ -278,6 +283,7 @@ impl Snapshot {
                 Arc::make_mut(record).registry = Arc::clone(&name);
             }
             snapshot.pages = PageCache::with_budget(Arc::clone(&budget));
+            snapshot.freed = Arc::clone(&freed);
         }
         let merged =
             first_registry_wins(registries.iter().map(|(_, snapshot)| snapshot.records.iter()), |r: &&Arc<Record>| {
@@ -285,9 +291,16 @@ impl Snapshot {
             });
         let mut aggregate = RegistrySnapshot::from_records(merged.into_iter().cloned().collect());
         aggregate.pages = PageCache::with_budget(budget);
+        aggregate.freed = freed;
         let aggregate = Arc::new(aggregate);
         let registries = registries.into_iter().map(|(name, snapshot)| (name, Arc::new(snapshot))).collect();
         Self { registries, aggregate }
+    }
+
+    /// What runs once every part of this snapshot (the registries, the aggregate, their records) has been
+    /// freed, on the thread that dropped the last of them.
+    pub(crate) fn on_freed(&self) -> &OnFreed {
+        &self.aggregate.freed
     }
 
     /// The aggregate of all registries.
@@ -317,13 +330,14 @@ pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<S
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use serde_json::json;
     use thv_store::JsonText;
 
     use super::*;
 
-    fn version(name: &str, version: &str) -> ServerVersion {
+    /// An active, latest version of `name`.
+    pub(crate) fn version(name: &str, version: &str) -> ServerVersion {
         ServerVersion {
             name: name.to_owned(),
             version: version.to_owned(),

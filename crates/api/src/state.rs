@@ -13,6 +13,7 @@ use thv_sync::{RegistrySpec, SchedulerHandle};
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
+use crate::reclaim::Reclaimer;
 use crate::snapshot::{RegistrySnapshot, Snapshot, load_snapshot};
 
 /// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
@@ -29,6 +30,8 @@ struct Shared {
     registries: ArcSwap<Vec<RegistrySpec>>,
     scheduler: OnceLock<SchedulerHandle>,
     auth: OnceLock<AuthConfig>,
+    /// Gives the memory of each replaced snapshot back to the operating system once it is freed.
+    reclaimer: Reclaimer,
     /// Held while reloading (reloads run one at a time): the catalog versions the served snapshot was
     /// loaded at, by registry.
     loaded: tokio::sync::Mutex<BTreeMap<String, i64>>,
@@ -47,7 +50,12 @@ impl fmt::Debug for StoreProbe {
 impl AppState {
     /// State serving `snapshot`, not yet ready (see [`AppState::set_ready`]).
     pub fn new(snapshot: Snapshot) -> Self {
-        Self(Arc::new(Shared { current: ArcSwap::from_pointee(snapshot), ..Shared::default() }))
+        Self::with_reclaimer(snapshot, Reclaimer::default())
+    }
+
+    fn with_reclaimer(snapshot: Snapshot, reclaimer: Reclaimer) -> Self {
+        reclaimer.release_when_dropped(snapshot.on_freed());
+        Self(Arc::new(Shared { current: ArcSwap::from_pointee(snapshot), reclaimer, ..Shared::default() }))
     }
 
     /// The snapshot being served; requests keep the one they started with.
@@ -65,8 +73,11 @@ impl AppState {
         }
     }
 
-    /// Serves `snapshot` from now on (in-flight requests finish on the old one).
+    /// Serves `snapshot` from now on (in-flight requests finish on the old one). Once the old one is
+    /// freed (by the last request reading it), the memory the process no longer uses is given back to the
+    /// operating system, on a blocking thread: a catalog load frees as much as it keeps.
     pub fn replace(&self, snapshot: Snapshot) {
+        self.0.reclaimer.release_when_dropped(snapshot.on_freed());
         self.0.current.store(Arc::new(snapshot));
         self.metrics().record_snapshot_swap();
     }
@@ -180,5 +191,66 @@ impl AppState {
         }
         self.replace(snapshot);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Mutex, Weak};
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::snapshot::tests::version;
+    use crate::snapshot::{Record, RegistrySnapshot};
+
+    fn snapshot_of(name: &str) -> Snapshot {
+        Snapshot::new(vec![("one".to_owned(), RegistrySnapshot::new(&[version(name, "1.0.0")]))])
+    }
+
+    /// The record of the served snapshot, to tell when it is freed.
+    fn watch(state: &AppState) -> Weak<Record> {
+        Arc::downgrade(&state.snapshot().aggregate().records()[0])
+    }
+
+    #[tokio::test]
+    async fn memory_is_released_once_per_swap_after_the_old_snapshot_is_freed() {
+        // Each release reports whether the watched snapshot had been freed by then.
+        let watched = Arc::new(Mutex::new(Weak::<Record>::new()));
+        let (released, mut releases) = mpsc::unbounded_channel();
+        let seen = Arc::clone(&watched);
+        let reclaimer = Reclaimer::new(move || {
+            let freed = seen.lock().map(|record| record.upgrade().is_none()).unwrap_or(false);
+            released.send(freed).expect("the test is listening");
+        });
+        let state = AppState::with_reclaimer(Snapshot::default(), reclaimer);
+        let next_release = async |releases: &mut mpsc::UnboundedReceiver<bool>| {
+            tokio::time::timeout(Duration::from_secs(10), releases.recv()).await.ok().flatten()
+        };
+        let no_release_within = async |releases: &mut mpsc::UnboundedReceiver<bool>| {
+            tokio::time::timeout(Duration::from_millis(200), releases.recv()).await.is_err()
+        };
+
+        // The first load replaces the empty snapshot of the start: what the load freed is released.
+        state.replace(snapshot_of("a/first"));
+        assert!(next_release(&mut releases).await.is_some(), "released after the first load");
+        assert!(no_release_within(&mut releases).await, "once");
+
+        // A request still reads the served snapshot when the next one is swapped in: nothing is released
+        // until it is done and the old snapshot is freed.
+        *watched.lock().unwrap() = watch(&state);
+        let reading = state.scope(Some("one")).unwrap();
+        state.replace(snapshot_of("a/second"));
+        assert!(no_release_within(&mut releases).await, "the old snapshot is still read");
+        drop(reading);
+        assert_eq!(next_release(&mut releases).await, Some(true), "released once the old snapshot is freed");
+        assert!(no_release_within(&mut releases).await, "once");
+
+        // Without readers, the swap frees it at once.
+        *watched.lock().unwrap() = watch(&state);
+        state.replace(snapshot_of("a/third"));
+        assert_eq!(next_release(&mut releases).await, Some(true));
+        assert!(no_release_within(&mut releases).await, "once per swap");
     }
 }
