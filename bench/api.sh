@@ -6,8 +6,10 @@
 # server's processes, the figure least sensitive to what else the machine runs); for thv also its RSS
 # (VmRSS and peak VmHWM after the load) and its requests/s as a share of nginx's in the same round. Targets
 # (medians over the rounds): ≥ 75% of nginx's requests/s, p99 ≤ 5 ms, peak RSS ≤ 100 MB.
-#   [BENCH_SECONDS=10] [BENCH_ROUNDS=3] [BENCH_SERVER=NAME] bench/api.sh [FILE]
+#   [BENCH_SECONDS=10] [BENCH_ROUNDS=3] [BENCH_SERVER=NAME] [BENCH_THV=PATH] bench/api.sh [FILE]
 #       [--database postgres://USER@HOST/DB | --database postgres]
+# BENCH_THV runs that `thv` binary instead of building this checkout's release one (to compare two builds,
+# say with and without the `jemalloc` feature).
 # The catalog is stored in a fresh SQLite file, or in PostgreSQL with --database: `postgres` starts a private
 # cluster for the run (scripts/tools.sh); a URL names an existing database (password from PGPASSWORD,
 # ~/.pgpass or THV_DATABASE_PASSWORD_FILE), where the registry `production-PID` is synced and removed again.
@@ -54,10 +56,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
-cargo build --release --quiet --bin thv --locked
-target=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-thv=$target/release/thv
+if [ -n "${BENCH_THV:-}" ]; then
+  thv=$BENCH_THV
+else
+  cargo build --release --quiet --bin thv --locked
+  target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  thv=$target/release/thv
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # URL LOG: waits up to 10 s for a 200, else shows the server's LOG

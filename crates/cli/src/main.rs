@@ -19,6 +19,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc: a replaced catalog snapshot's memory goes back to the system (crates/api/src/heap.rs).
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// thv-registry: a curated, always-fresh registry of MCP servers.
 #[derive(Debug, Parser)]
 #[command(
