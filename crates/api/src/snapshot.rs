@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use serde_json::Value;
 use thv_model::names::first_registry_wins;
 use thv_model::upstream::ServerJson;
 use thv_store::{ServerVersion, Store, StoreError};
@@ -102,29 +101,10 @@ impl Record {
     }
 }
 
-/// Renders the response `_meta`: `{official block, …extra keys}`.
+/// Renders the response `_meta` ([`thv_sync::diff::response_meta`], the one rule for it).
 fn render_meta(version: &ServerVersion) -> String {
-    let mut official = serde_json::Map::new();
-    official.insert("status".to_owned(), Value::from(version.status.as_str()));
-    if let Some(at) = &version.status_changed_at {
-        official.insert("statusChangedAt".to_owned(), Value::from(at.as_str()));
-    }
-    if let Some(message) = &version.status_message {
-        official.insert("statusMessage".to_owned(), Value::from(message.as_str()));
-    }
-    official.insert("publishedAt".to_owned(), Value::from(version.published_at.as_str()));
-    official.insert("updatedAt".to_owned(), Value::from(version.updated_at.as_str()));
-    official.insert("isLatest".to_owned(), Value::from(version.is_latest));
-    let mut meta = serde_json::Map::new();
-    meta.insert(OFFICIAL_META.to_owned(), Value::Object(official));
-    if let Value::Object(extra) = &version.extra_meta {
-        for (key, value) in extra {
-            if key != OFFICIAL_META {
-                meta.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    Value::Object(meta).to_string()
+    // A struct of strings, booleans and string-keyed maps always serializes.
+    serde_json::to_string(&thv_sync::diff::response_meta(version)).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// `{"server": <document>, "_meta": <meta>}`, built in `document`'s buffer, with no spare capacity kept.
@@ -331,7 +311,7 @@ pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<S
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
     use thv_store::JsonText;
 
     use super::*;

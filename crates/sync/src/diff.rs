@@ -62,10 +62,22 @@ pub fn candidate_with_document(entry: ServerResponse, document: Value, now: &str
     }
 }
 
-/// A stored version as the registry API's record `{server, _meta}`: the stored document, the official block
-/// from the stored metadata, and the other `_meta` keys verbatim. The way back from [`candidate`]: a record
-/// made here becomes the same stored version again.
+/// A stored version as the registry API's record `{server, _meta}`: the stored document and
+/// [`response_meta`]. The way back from [`candidate`]: a record made here becomes the same stored version
+/// again.
 pub fn record_of(version: &ServerVersion) -> Result<ServerResponse, serde_json::Error> {
+    Ok(ServerResponse {
+        server: version.document.decode()?,
+        meta: Some(response_meta(version)),
+        ..ServerResponse::default()
+    })
+}
+
+/// The `_meta` every answer and export gives a stored version: the official block from the stored status
+/// and timestamps, then the other `_meta` keys verbatim (an official key among them is dropped: the stored
+/// fields are what is true). The API renders it once per snapshot (`thv_api::Record`), export and import
+/// through [`record_of`].
+pub fn response_meta(version: &ServerVersion) -> ResponseMeta {
     let official = OfficialMeta {
         status: Some(version.status.clone()),
         status_changed_at: version.status_changed_at.clone(),
@@ -80,11 +92,7 @@ pub fn record_of(version: &ServerVersion) -> Result<ServerResponse, serde_json::
         _ => serde_json::Map::new(),
     };
     extra.shift_remove(thv_model::upstream::OFFICIAL_META_KEY);
-    Ok(ServerResponse {
-        server: version.document.decode()?,
-        meta: Some(ResponseMeta { official: Some(official), extra }),
-        ..ServerResponse::default()
-    })
+    ResponseMeta { official: Some(official), extra }
 }
 
 /// The file-level information of a stored catalog: `last_updated` is the newest `updatedAt` (so the same
