@@ -250,10 +250,10 @@ async fn each_run_keeps_its_own_change_set_and_state_follows_commits_and_runs() 
     let second_id = store.commit_sync(&second).await.unwrap();
 
     let again = another_store(&fake).await;
-    assert_eq!(again.changes(first_id).await.unwrap(), first.changes);
-    assert_eq!(again.changes(second_id).await.unwrap(), second.changes);
-    assert!(again.changes(failed_id).await.unwrap().is_empty());
-    assert!(again.changes(9999).await.unwrap().is_empty());
+    assert_eq!(again.changes(REG, first_id).await.unwrap(), first.changes);
+    assert_eq!(again.changes(REG, second_id).await.unwrap(), second.changes);
+    assert!(again.changes(REG, failed_id).await.unwrap().is_empty());
+    assert!(again.changes(REG, 9999).await.unwrap().is_empty());
     assert_eq!(again.registry_state(REG).await.unwrap(), Some(second.state));
     let runs = again.runs(REG, 10).await.unwrap();
     assert_eq!(runs.len(), 4);
@@ -270,7 +270,7 @@ async fn a_second_store_sees_each_commit_and_a_restart_keeps_everything() {
         assert_eq!(reader.catalog(REG).await.unwrap(), c.upserts);
         assert_eq!(reader.registry_state(REG).await.unwrap(), Some(c.state.clone()));
         assert_eq!(reader.runs(REG, 1).await.unwrap()[0].id, id);
-        assert_eq!(reader.changes(id).await.unwrap(), c.changes);
+        assert_eq!(reader.changes(REG, id).await.unwrap(), c.changes);
     }
 }
 

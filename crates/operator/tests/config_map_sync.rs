@@ -63,7 +63,7 @@ async fn the_real_dump_fits_and_a_restart_resumes_without_a_change_set() {
     assert_eq!(stored_catalog_bytes(&fake), catalog_before);
     let runs = restarted.runs(REG, 10).await.expect("runs");
     assert_eq!(runs.iter().map(|r| r.outcome).collect::<Vec<_>>(), vec![SyncOutcome::Success]);
-    assert_eq!(restarted.changes(runs[0].id).await.expect("changes").len() as u64, report.counts.added);
+    assert_eq!(restarted.changes(REG, runs[0].id).await.expect("changes").len() as u64, report.counts.added);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -136,8 +136,9 @@ pub trait Store: Send + Sync {
     /// The registry's latest runs, newest first.
     async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>>;
 
-    /// The changes a run committed (empty for runs that committed nothing).
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>>;
+    /// The changes run `run_id` of `registry` committed: empty for a run that committed nothing, and for a
+    /// run of another registry (a scoped view of a shared store never reaches another tenant's runs).
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>>;
 
     /// The registry's imported layer, ordered by (name, version): the entries imported into it, merged into
     /// its catalog by every sync (empty when nothing was imported).

@@ -105,8 +105,8 @@ impl Store for Leased<'_> {
         self.store.runs(registry, limit).await
     }
 
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
-        self.store.changes(run_id).await
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        self.store.changes(registry, run_id).await
     }
 
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {

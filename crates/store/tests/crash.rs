@@ -137,7 +137,7 @@ async fn verify(db: &TestDb, at_least: u64) -> u64 {
 
     let runs = store.runs(REGISTRY, 1).await.expect("read runs");
     assert_eq!(runs[0].revision, state.revision, "the last run is the one that committed the catalog");
-    assert_eq!(store.changes(runs[0].id).await.expect("read changes"), generation(g).changes);
+    assert_eq!(store.changes(REGISTRY, runs[0].id).await.expect("read changes"), generation(g).changes);
     store.close().await;
     g
 }

@@ -34,7 +34,7 @@ async fn a_file_store_is_created_with_its_directory_and_reopened() {
     let again = SqliteStore::open(&path).await.unwrap();
     assert_eq!(again.catalog("reg").await.unwrap(), c.upserts);
     assert_eq!(again.registry_state("reg").await.unwrap(), Some(c.state.clone()));
-    assert_eq!(again.changes(run_id).await.unwrap(), c.changes);
+    assert_eq!(again.changes("reg", run_id).await.unwrap(), c.changes);
     again.check_integrity().await.unwrap();
     again.close().await;
 

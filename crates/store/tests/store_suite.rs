@@ -215,7 +215,7 @@ async fn large_batches_cross_chunk_boundaries(db: TestDb) {
     let stored = store.catalog("reg").await.unwrap();
     assert_eq!(stored.len(), remaining);
     assert_eq!(stored.iter().filter(|v| generation_of(v) == Some(2)).count(), updates.len());
-    assert_eq!(store.changes(run_id).await.unwrap(), second.changes);
+    assert_eq!(store.changes("reg", run_id).await.unwrap(), second.changes);
 }
 
 async fn each_run_keeps_its_own_change_set(db: TestDb) {
@@ -227,10 +227,10 @@ async fn each_run_keeps_its_own_change_set(db: TestDb) {
     let second_id = store.commit_sync(&second).await.unwrap();
     let unchanged_id = store.record_run(&run("reg", SyncOutcome::Unchanged), None).await.unwrap();
 
-    assert_eq!(store.changes(first_id).await.unwrap(), first.changes);
-    assert_eq!(store.changes(second_id).await.unwrap(), second.changes);
-    assert!(store.changes(unchanged_id).await.unwrap().is_empty());
-    assert!(store.changes(9999).await.unwrap().is_empty());
+    assert_eq!(store.changes("reg", first_id).await.unwrap(), first.changes);
+    assert_eq!(store.changes("reg", second_id).await.unwrap(), second.changes);
+    assert!(store.changes("reg", unchanged_id).await.unwrap().is_empty());
+    assert!(store.changes("reg", 9999).await.unwrap().is_empty());
     // The committed runs are stored with the commit's run record.
     let runs = store.runs("reg", 10).await.unwrap();
     assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![unchanged_id, second_id, first_id]);
@@ -276,12 +276,15 @@ async fn registries_are_isolated(db: TestDb) {
     assert!(store.catalog("a").await.unwrap().is_empty());
     assert_eq!(store.registry_state("a").await.unwrap(), None);
     assert!(store.runs("a", 10).await.unwrap().is_empty());
-    assert!(store.changes(a_id).await.unwrap().is_empty());
+    assert!(store.changes("a", a_id).await.unwrap().is_empty());
 
     assert_eq!(store.catalog("b").await.unwrap(), b_commit.upserts);
     assert_eq!(store.registry_state("b").await.unwrap(), Some(b_commit.state));
     assert_eq!(store.runs("b", 10).await.unwrap().len(), 1);
-    assert_eq!(store.changes(b_id).await.unwrap(), b_commit.changes);
+    assert_eq!(store.changes("b", b_id).await.unwrap(), b_commit.changes);
+    // A run is asked for by its registry: b's run id asked of another registry gives nothing.
+    assert!(store.changes("a", b_id).await.unwrap().is_empty());
+    assert!(store.changes("never", b_id).await.unwrap().is_empty());
     assert_eq!(store.registry_states().await.unwrap().len(), 1);
     db.check_integrity().await;
     // Removing an unknown registry is not an error.
@@ -295,7 +298,7 @@ async fn run_ids_are_never_reused(db: TestDb) {
     store.remove_registry("reg").await.unwrap();
     let next = store.record_run(&run("reg", SyncOutcome::Failed), None).await.unwrap();
     assert!(next > last, "a run id after removal ({next}) is new, not {last} again");
-    assert!(store.changes(next).await.unwrap().is_empty(), "no change set of the removed run comes back");
+    assert!(store.changes("reg", next).await.unwrap().is_empty(), "no change set of the removed run comes back");
 }
 
 async fn a_failing_commit_leaves_everything_as_it_was(db: TestDb) {
@@ -365,7 +368,7 @@ async fn reopening_keeps_everything(db: TestDb) {
     let again = db.open().await;
     assert_eq!(again.catalog("reg").await.unwrap(), c.upserts);
     assert_eq!(again.registry_state("reg").await.unwrap(), Some(c.state.clone()));
-    assert_eq!(again.changes(run_id).await.unwrap(), c.changes);
+    assert_eq!(again.changes("reg", run_id).await.unwrap(), c.changes);
     assert_eq!(again.runs("reg", 5).await.unwrap().len(), 1);
     again.close().await;
     db.check_integrity().await;

@@ -201,8 +201,8 @@ impl Store for SlowCommits {
     async fn runs(&self, registry: &str, limit: u32) -> StoreResult<Vec<SyncRun>> {
         self.inner.runs(registry, limit).await
     }
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
-        self.inner.changes(run_id).await
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        self.inner.changes(registry, run_id).await
     }
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
         self.inner.imported(registry).await

@@ -328,9 +328,9 @@ impl Store for Recording {
         self.note("runs");
         self.inner.runs(registry, limit).await
     }
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
         self.note("changes");
-        self.inner.changes(run_id).await
+        self.inner.changes(registry, run_id).await
     }
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
         self.note("imported");

@@ -205,7 +205,7 @@ pub async fn changes(State(app): State<AppState>, Path(name): Path<String>, RawQ
             .filter(|r| r.outcome == SyncOutcome::Success)
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
         {
-            let changes = store.changes(run.id).await.map_err(store_failed)?;
+            let changes = store.changes(&name, run.id).await.map_err(store_failed)?;
             sets.push(ChangeSet {
                 run_id: run.id,
                 started_at: run.started_at,

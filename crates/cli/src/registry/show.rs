@@ -169,7 +169,7 @@ async fn stored(spec: &RegistrySpec, store: &dyn thv_store::Store, runs: u32) ->
 /// The change set of the newest successful run among `runs` (newest first) that changed something.
 async fn first_change_set(store: &dyn thv_store::Store, runs: &[SyncRun]) -> anyhow::Result<Option<LatestChanges>> {
     for run in runs.iter().filter(|r| r.outcome == SyncOutcome::Success) {
-        let changes = store.changes(run.id).await?;
+        let changes = store.changes(&run.registry, run.id).await?;
         if !changes.is_empty() {
             return Ok(Some(LatestChanges { run_id: run.id, finished_at: run.finished_at.clone(), changes }));
         }

@@ -70,11 +70,6 @@ impl AggregateStore {
         let members = self.members.read().unwrap_or_else(PoisonError::into_inner);
         members.by_name.iter().map(|(name, member)| (name.clone(), member.clone())).collect()
     }
-
-    fn by_slot(&self, slot: i64) -> Option<Member> {
-        let members = self.members.read().unwrap_or_else(PoisonError::into_inner);
-        members.by_name.values().find(|member| member.slot == slot).cloned()
-    }
 }
 
 /// The error of every write: the aggregate only reads.
@@ -133,9 +128,13 @@ impl Store for AggregateStore {
             .collect())
     }
 
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
-        let Some(member) = self.by_slot(run_id / RUN_ID_SPAN) else { return Ok(Vec::new()) };
-        member.store.changes(run_id % RUN_ID_SPAN).await
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        match self.member(registry) {
+            Some(member) if run_id / RUN_ID_SPAN == member.slot => {
+                member.store.changes(member.store.registry(), run_id % RUN_ID_SPAN).await
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {

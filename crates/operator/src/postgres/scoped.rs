@@ -93,8 +93,8 @@ impl Store for NamespacedStore {
         Ok(runs.into_iter().map(|r| self.run_out(r)).collect())
     }
 
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
-        self.inner.changes(run_id).await
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        self.inner.changes(&self.key(registry), run_id).await
     }
 
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {
@@ -231,7 +231,11 @@ mod tests {
             state: RegistryState { registry: registry.into(), server_count: 1, ..RegistryState::default() },
             upserts: vec![version],
             removals: Vec::new(),
-            changes: Vec::new(),
+            changes: vec![thv_store::Change {
+                kind: thv_store::ChangeKind::Added,
+                name: server.into(),
+                version: "1.0.0".into(),
+            }],
         }
     }
 
@@ -257,6 +261,12 @@ mod tests {
         assert_eq!(versions.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["platform"]);
         let runs = team_b.runs("platform", 5).await.expect("runs");
         assert_eq!(runs.iter().map(|r| r.registry.as_str()).collect::<Vec<_>>(), ["platform"]);
+        let changed = |changes: Vec<thv_store::Change>| changes.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        assert_eq!(changed(team_b.changes("platform", runs[0].id).await.expect("b's changes")), ["io.example/b"]);
+        assert!(
+            team_a.changes("platform", runs[0].id).await.expect("b's run asked by a").is_empty(),
+            "another namespace's change set, asked by its run id"
+        );
         let lease = team_a.acquire_lease("platform", "op", Duration::from_secs(5)).await.expect("lease");
         assert_eq!(lease.registry, "platform");
         let layer = [ImportedEntry {

@@ -513,7 +513,10 @@ impl Store for ConfigMapStore {
         Ok(loaded.history.runs.iter().take(limit).cloned().collect())
     }
 
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        if registry != self.registry {
+            return Ok(Vec::new());
+        }
         let Some(loaded) = self.load().await? else {
             return Ok(Vec::new());
         };

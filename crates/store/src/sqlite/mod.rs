@@ -108,8 +108,8 @@ impl Store for SqliteStore {
         read::runs(&self.pool, registry, limit).await
     }
 
-    async fn changes(&self, run_id: i64) -> StoreResult<Vec<Change>> {
-        read::changes(&self.pool, run_id).await
+    async fn changes(&self, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+        read::changes(&self.pool, registry, run_id).await
     }
 
     async fn imported(&self, registry: &str) -> StoreResult<Vec<ImportedEntry>> {

@@ -82,10 +82,12 @@ pub(super) async fn runs(pool: &SqlitePool, registry: &str, limit: u32) -> Store
     rows.iter().map(rows::run_from_row).collect()
 }
 
-/// The change set of a run, in the order it was committed.
-pub(super) async fn changes(pool: &SqlitePool, run_id: i64) -> StoreResult<Vec<Change>> {
-    const SQL: &str = "SELECT seq, kind, name, version FROM sync_changes WHERE run_id = ?1 ORDER BY seq";
-    let rows = sqlx::query(SQL).bind(run_id).fetch_all(pool).await.map_err(query_error("read change set"))?;
+/// The change set of a run of `registry`, in the order it was committed.
+pub(super) async fn changes(pool: &SqlitePool, registry: &str, run_id: i64) -> StoreResult<Vec<Change>> {
+    const SQL: &str = "SELECT c.seq, c.kind, c.name, c.version FROM sync_changes c \
+                       JOIN sync_runs r ON r.id = c.run_id WHERE c.run_id = ?1 AND r.registry = ?2 ORDER BY c.seq";
+    let rows =
+        sqlx::query(SQL).bind(run_id).bind(registry).fetch_all(pool).await.map_err(query_error("read change set"))?;
     rows.iter().map(|row| rows::change_from_row(row, run_id)).collect()
 }
 
