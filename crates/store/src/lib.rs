@@ -182,18 +182,30 @@ pub trait Store: Send + Sync {
     /// older than [`replica::SYNC_REQUEST_RETENTION`] are dropped.
     async fn request_sync(&self, registry: &str, requested_by: &str) -> StoreResult<i64>;
 
+    // A store that takes no sync requests (its `request_sync` refuses them: a read-only view, or a store
+    // whose one writer is the operator) keeps the three defaults below: nothing is ever pending, completing
+    // nothing succeeds, no report exists. The SQLite and PostgreSQL stores override all three.
+
     /// The registry's requests no sync has completed yet, oldest first.
-    async fn pending_sync_requests(&self, registry: &str) -> StoreResult<Vec<i64>>;
+    async fn pending_sync_requests(&self, _registry: &str) -> StoreResult<Vec<i64>> {
+        Ok(Vec::new())
+    }
 
     /// Completes requests with the report (JSON text) of the sync that served them.
-    async fn complete_sync_requests(&self, ids: &[i64], report: &str) -> StoreResult<()>;
+    async fn complete_sync_requests(&self, _ids: &[i64], _report: &str) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// The report of a completed request; `None` while it is pending (or when it is unknown).
-    async fn sync_request_report(&self, id: i64) -> StoreResult<Option<String>>;
+    async fn sync_request_report(&self, _id: i64) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
 
     /// A feed of what other processes do to the database, for backends that push it (PostgreSQL);
-    /// `None` for those that do not (SQLite), whose readers poll [`Store::catalog_versions`] instead.
-    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>>;
+    /// `None` (the default) for those that do not, whose readers poll [`Store::catalog_versions`] instead.
+    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
+        Ok(None)
+    }
 }
 
 /// Whether this build can open PostgreSQL stores (the `postgres` cargo feature).

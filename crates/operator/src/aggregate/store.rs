@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use thv_store::{
-    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
-    SyncRun,
+    Change, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit, SyncRun,
 };
 
 use crate::storage::ConfigMapStore;
@@ -183,22 +182,6 @@ impl Store for AggregateStore {
 
     async fn request_sync(&self, _registry: &str, _requested_by: &str) -> StoreResult<i64> {
         Err(read_only("request_sync"))
-    }
-
-    async fn pending_sync_requests(&self, _registry: &str) -> StoreResult<Vec<i64>> {
-        Ok(Vec::new())
-    }
-
-    async fn complete_sync_requests(&self, _ids: &[i64], _report: &str) -> StoreResult<()> {
-        Ok(())
-    }
-
-    async fn sync_request_report(&self, _id: i64) -> StoreResult<Option<String>> {
-        Ok(None)
-    }
-
-    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
-        Ok(None)
     }
 }
 

@@ -37,7 +37,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, DeleteParams, PostParams};
 use thv_store::{
-    Change, EventFeed, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
+    Change, ImportedEntry, Lease, RegistryState, ServerVersion, Store, StoreError, StoreResult, SyncCommit,
     SyncOutcome, SyncRun,
 };
 use tokio::sync::OnceCell;
@@ -597,21 +597,5 @@ impl Store for ConfigMapStore {
             operation: "request_sync",
             message: format!("{} takes no sync requests; the operator syncs the registry", self.what()),
         })
-    }
-
-    async fn pending_sync_requests(&self, _registry: &str) -> StoreResult<Vec<i64>> {
-        Ok(Vec::new())
-    }
-
-    async fn complete_sync_requests(&self, _ids: &[i64], _report: &str) -> StoreResult<()> {
-        Ok(())
-    }
-
-    async fn sync_request_report(&self, _id: i64) -> StoreResult<Option<String>> {
-        Ok(None)
-    }
-
-    async fn events(&self) -> StoreResult<Option<Box<dyn EventFeed>>> {
-        Ok(None)
     }
 }
