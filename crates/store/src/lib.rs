@@ -20,6 +20,8 @@
 
 pub mod check;
 mod encode;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 mod json_text;
 mod location;
 #[cfg(feature = "postgres")]

@@ -9,13 +9,9 @@
 
 mod common;
 
-use common::{TestDb, catalog, change, commit, generation_of, key, run, state, version};
+use common::{TestDb, catalog, change, commit, generation_of, key, nv, run, state, version};
 use serde_json::json;
-use thv_store::{ChangeKind, Counts, FailureKind, ImportedEntry, NameVersion, StoreError, SyncOutcome};
-
-fn nv(name: &str, version: &str) -> NameVersion {
-    NameVersion { name: name.to_owned(), version: version.to_owned() }
-}
+use thv_store::{ChangeKind, Counts, FailureKind, ImportedEntry, StoreError, SyncOutcome};
 
 store_suite!(
     every_field_of_a_version_round_trips,
