@@ -21,6 +21,10 @@ use thv_operator::conditions::{self, ConditionType};
 use thv_operator::controller::workload::ApiPodTemplate;
 use thv_operator::controller::{ClusterBackend, OperatorOptions, Settings};
 
+/// The allocator of `thv` (its `jemalloc` feature), so that the RSS measured is the one `thv operator run` has.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const NAMESPACE: &str = "default";
