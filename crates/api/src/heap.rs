@@ -78,8 +78,10 @@ mod tests {
         drop(pieces);
         super::release_free_memory();
         let released = resident_anonymous();
+        // The bound leaves room for what the crate's other tests, running beside this one, hold meanwhile
+        // (the page-cache test's pages, ~17 MB at most); without the purge nearly all 128 MB stay.
         assert!(
-            released < baseline + 24 * MB,
+            released < baseline + 32 * MB,
             "after freeing 128 MB and the purge, {} MB more than before are still resident",
             released.saturating_sub(baseline) / MB
         );
