@@ -27,5 +27,5 @@ pub use params::BAD_UPDATED_SINCE;
 pub use problem::{ENDPOINT_NOT_FOUND, ErrorDetail, PROBLEM_JSON, Problem};
 pub use routes::{HttpOptions, MAX_REQUEST_ID_LEN, RequestId, X_REQUEST_ID, http_layers, router, router_with};
 pub use server::{DEFAULT_CATALOG_POLL, ReloadHandle, Server, ServerBuilder, ServerError};
-pub use snapshot::{Footprint, OFFICIAL_META, Record, RegistrySnapshot, Snapshot, load_snapshot};
+pub use snapshot::{Footprint, OFFICIAL_META, Record, RegistrySnapshot, Snapshot, load_snapshot, reload_snapshot};
 pub use state::AppState;

@@ -431,8 +431,9 @@ async fn follow_syncs(mut reports: broadcast::Receiver<SyncReport>, state: AppSt
             servers = report.counts.total,
             "sync finished"
         );
+        // Only the registry that committed is read again; the others keep their records.
         if report.outcome == SyncOutcome::Success
-            && let Err(e) = state.reload().await
+            && let Err(e) = state.reload_if_changed().await
         {
             tracing::error!(
                 registry = %report.registry,

@@ -259,8 +259,11 @@ impl Snapshot {
         for (name, snapshot) in &mut registries {
             let name: Arc<str> = Arc::from(name.as_str());
             for record in &mut snapshot.records {
-                // The records are new and not shared yet: this changes them in place.
-                Arc::make_mut(record).registry = Arc::clone(&name);
+                // New records are not shared yet: this changes them in place. Records kept from the
+                // served snapshot already name their registry and stay shared.
+                if *record.registry != *name {
+                    Arc::make_mut(record).registry = Arc::clone(&name);
+                }
             }
             snapshot.pages = PageCache::with_budget(Arc::clone(&budget));
             snapshot.freed = Arc::clone(&freed);
@@ -301,10 +304,26 @@ impl Snapshot {
 
 /// Loads every registry's catalog from `store` and builds the snapshot (registries in config order).
 pub async fn load_snapshot(store: &dyn Store, registries: &[String]) -> Result<Snapshot, StoreError> {
+    reload_snapshot(store, registries, &Snapshot::default(), |_| false).await
+}
+
+/// Like [`load_snapshot`], but a registry for which `unchanged` holds (its catalog is the one `served`
+/// was loaded from) keeps `served`'s records, shared, instead of being read again: a commit to one
+/// registry reads and builds only that one. The aggregate and the page caches are always new.
+pub async fn reload_snapshot(
+    store: &dyn Store,
+    registries: &[String],
+    served: &Snapshot,
+    unchanged: impl Fn(&str) -> bool,
+) -> Result<Snapshot, StoreError> {
     let mut loaded = Vec::with_capacity(registries.len());
     for registry in registries {
-        let catalog = store.catalog(registry).await?;
-        loaded.push((registry.clone(), RegistrySnapshot::from_versions(catalog)));
+        let kept = if unchanged(registry) { served.registry(registry) } else { None };
+        let snapshot = match kept {
+            Some(kept) => RegistrySnapshot::from_records(kept.records.clone()),
+            None => RegistrySnapshot::from_versions(store.catalog(registry).await?),
+        };
+        loaded.push((registry.clone(), snapshot));
     }
     Ok(Snapshot::new(loaded))
 }

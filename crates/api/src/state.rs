@@ -14,7 +14,7 @@ use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::reclaim::Reclaimer;
-use crate::snapshot::{RegistrySnapshot, Snapshot, load_snapshot};
+use crate::snapshot::{RegistrySnapshot, Snapshot, reload_snapshot};
 
 /// The handlers' state: the snapshot being served, whether the server is ready, and the metrics.
 /// Cloning shares them (one reference count: the state is cloned several times per request).
@@ -152,7 +152,7 @@ impl AppState {
         };
         let mut loaded = self.0.loaded.lock().await;
         let versions = self.versions(store.as_ref()).await?;
-        self.load(store.as_ref()).await?;
+        self.load(store.as_ref(), |_| false).await?;
         *loaded = versions;
         Ok(())
     }
@@ -169,7 +169,9 @@ impl AppState {
         if versions == *loaded {
             return Ok(false);
         }
-        self.load(store.as_ref()).await?;
+        // A registry whose catalog version is the one served keeps its records; the others are read.
+        let unchanged = |name: &str| loaded.get(name).is_some_and(|served| versions.get(name) == Some(served));
+        self.load(store.as_ref(), unchanged).await?;
         *loaded = versions;
         Ok(true)
     }
@@ -181,9 +183,11 @@ impl AppState {
         Ok(store.catalog_versions().await?.into_iter().filter(|(name, _)| configured.contains(name.as_str())).collect())
     }
 
-    async fn load(&self, store: &dyn Store) -> Result<(), StoreError> {
+    /// Loads the snapshot of the configured registries and serves it; a registry for which `unchanged`
+    /// holds keeps the served snapshot's records ([`reload_snapshot`]).
+    async fn load(&self, store: &dyn Store, unchanged: impl Fn(&str) -> bool) -> Result<(), StoreError> {
         let names: Vec<String> = self.registries().iter().map(|spec| spec.name.clone()).collect();
-        let snapshot = load_snapshot(store, &names).await?;
+        let snapshot = reload_snapshot(store, &names, &self.snapshot(), unchanged).await?;
         for name in &names {
             if let Some(registry) = snapshot.registry(name) {
                 self.metrics().set_servers(name, registry.records().len() as u64);
@@ -252,5 +256,44 @@ mod tests {
         state.replace(snapshot_of("a/third"));
         assert_eq!(next_release(&mut releases).await, Some(true));
         assert!(no_release_within(&mut releases).await, "once per swap");
+    }
+
+    #[tokio::test]
+    async fn a_reload_after_a_commit_reads_only_the_registry_that_changed() {
+        use thv_store::fixtures::{commit, version};
+        let dir = tempfile::tempdir().expect("dir");
+        let store: Arc<dyn Store> =
+            Arc::new(thv_store::SqliteStore::open(&dir.path().join("db.sqlite")).await.expect("open"));
+        store.commit_sync(&commit("one", "r1", 1, vec![version("a/x", "1.0.0", 1)], vec![])).await.expect("one");
+        store.commit_sync(&commit("two", "r1", 1, vec![version("b/y", "1.0.0", 1)], vec![])).await.expect("two");
+        let spec = |name: &str| -> RegistrySpec {
+            serde_json::from_value(serde_json::json!({"name": name, "source": {"file": {"path": "/catalog.json"}}}))
+                .expect("spec")
+        };
+        let state = AppState::new(Snapshot::default());
+        state.set_store(Arc::clone(&store));
+        state.set_registries(vec![spec("one"), spec("two")]);
+        assert!(state.reload_if_changed().await.expect("first load"));
+        let first = |snapshot: &Snapshot, registry: &str| {
+            Arc::clone(&snapshot.registry(registry).expect(registry).records()[0])
+        };
+        let (one, two) = (first(&state.snapshot(), "one"), first(&state.snapshot(), "two"));
+
+        store.commit_sync(&commit("two", "r2", 1, vec![version("b/y", "1.0.0", 2)], vec![])).await.expect("two again");
+        assert!(state.reload_if_changed().await.expect("reload"));
+        let served = state.snapshot();
+        assert!(Arc::ptr_eq(&first(&served, "one"), &one), "the unchanged registry keeps its records");
+        let reread = first(&served, "two");
+        assert!(!Arc::ptr_eq(&reread, &two), "the registry that committed is read again");
+        assert!(std::str::from_utf8(reread.json()).expect("utf-8").contains("generation 2"));
+        assert_eq!(&*first(&served, "one").registry, "one");
+        // The aggregate is new and holds both registries' records.
+        let aggregate: Vec<_> = served.aggregate().records().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(aggregate, ["a/x", "b/y"]);
+        assert!(Arc::ptr_eq(&served.aggregate().records()[0], &one));
+
+        // A forced reload reads every registry again.
+        state.reload().await.expect("forced reload");
+        assert!(!Arc::ptr_eq(&first(&state.snapshot(), "one"), &one), "reload() reads everything");
     }
 }
