@@ -14,14 +14,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use support::pod::LoopbackPod;
 use support::{NAMESPACE, commit, fake, owner, version};
 use thv_kube_fake::FakeApiServer;
 use thv_operator::aggregate::{AggregateApiPod, Scope};
-use thv_operator::api_pod::ApiPodError;
 use thv_operator::{ConfigMapStore, McpRegistry};
 use thv_store::Store;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long a change may take to be served (it takes milliseconds).
 const PICKUP_LIMIT: Duration = Duration::from_secs(5);
@@ -29,34 +27,25 @@ const PICKUP_LIMIT: Duration = Duration::from_secs(5);
 const POD: &str = "aggregate-pod";
 const SHARED: &str = "io.example/shared";
 
-struct Pod {
-    base: String,
-    http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), ApiPodError>>,
+/// The aggregate API pod on a loopback port.
+struct Pod(LoopbackPod);
+
+impl std::ops::Deref for Pod {
+    type Target = LoopbackPod;
+    fn deref(&self) -> &LoopbackPod {
+        &self.0
+    }
 }
 
 impl Pod {
     async fn start(fake: &FakeApiServer, scope: Scope) -> Self {
-        thv_sources::ensure_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(AggregateApiPod::new(scope).run(fake.client_as(POD), listener, async {
-            let _ = stopped.await;
-        }));
-        let pod = Self { base, http: reqwest::Client::new(), stop: Some(stop), task };
-        pod.wait_until("the pod listens", || async { pod.status("/healthz").await == Some(200) }).await;
-        pod
-    }
-
-    async fn status(&self, path: &str) -> Option<u16> {
-        self.http.get(format!("{}{path}", self.base)).send().await.ok().map(|r| r.status().as_u16())
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
-        serde_json::from_slice(&response.bytes().await.expect("body")).unwrap_or(Value::Null)
+        let client = fake.client_as(POD);
+        Self(
+            LoopbackPod::start(PICKUP_LIMIT, |listener, shutdown| {
+                AggregateApiPod::new(scope).run(client, listener, shutdown)
+            })
+            .await,
+        )
     }
 
     /// `name@version` of every server `path` lists (`/v0.1` or `/registry/{name}/v0.1`).
@@ -76,25 +65,8 @@ impl Pod {
         list.iter().filter_map(|r| r["name"].as_str().map(ToOwned::to_owned)).collect()
     }
 
-    /// Polls `check` every 10 ms until it holds; panics after [`PICKUP_LIMIT`]. Returns the time it took.
-    async fn wait_until<F, Fut>(&self, what: &str, check: F) -> Duration
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let start = Instant::now();
-        while !check().await {
-            assert!(start.elapsed() < PICKUP_LIMIT, "{what}: not within {PICKUP_LIMIT:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        start.elapsed()
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.await.expect("join").expect("the pod stops cleanly");
+    async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -316,8 +288,7 @@ async fn the_role_grants_exactly_what_the_pod_asks_for() {
 
 /// `thv_snapshot_swaps_total` of the pod's `/metrics`.
 async fn swaps(pod: &Pod) -> u64 {
-    let response = pod.http.get(format!("{}/metrics", pod.base)).send().await.expect("GET /metrics");
-    let text = response.text().await.expect("text");
+    let text = pod.text("/metrics").await;
     let line = text.lines().find(|l| l.starts_with("thv_snapshot_swaps_total")).expect("the swap counter");
     line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count")
 }

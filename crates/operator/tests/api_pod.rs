@@ -5,77 +5,47 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
-use serde_json::Value;
+use support::pod::LoopbackPod;
 use support::{NAMESPACE, commit, fake, owner, registry, run, state, version};
 use thv_kube_fake::FakeApiServer;
 use thv_operator::ConfigMapStore;
-use thv_operator::api_pod::{ApiPod, ApiPodError};
+use thv_operator::api_pod::ApiPod;
 use thv_operator::labels::storage_config_map_name;
 use thv_operator::storage::layout;
 use thv_store::{Store, SyncOutcome};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const REG: &str = "platform";
 /// What the issue allows between a storage write and the new catalog being served.
 const PICKUP_LIMIT: Duration = Duration::from_secs(5);
 
-struct Pod {
-    base: String,
-    http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), ApiPodError>>,
+/// The per-registry API pod on a loopback port.
+struct Pod(LoopbackPod);
+
+impl std::ops::Deref for Pod {
+    type Target = LoopbackPod;
+    fn deref(&self) -> &LoopbackPod {
+        &self.0
+    }
 }
 
 impl Pod {
     async fn start(fake: &FakeApiServer) -> Self {
-        thv_sources::ensure_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ApiPod::new(NAMESPACE, REG).run(fake.client_as("api-pod"), listener, async {
-            let _ = stopped.await;
-        }));
-        let pod = Self { base, http: reqwest::Client::new(), stop: Some(stop), task };
-        pod.wait_until("the pod listens", |p| async move { p.status("/healthz").await == Some(200) }).await;
-        pod
+        let client = fake.client_as("api-pod");
+        Self(
+            LoopbackPod::start(PICKUP_LIMIT, |listener, shutdown| {
+                ApiPod::new(NAMESPACE, REG).run(client, listener, shutdown)
+            })
+            .await,
+        )
     }
 
-    async fn status(&self, path: &str) -> Option<u16> {
-        self.http.get(format!("{}{path}", self.base)).send().await.ok().map(|r| r.status().as_u16())
-    }
-
-    async fn names(&self) -> Vec<String> {
-        let response = self.http.get(format!("{}/v0.1/servers", self.base)).send().await.expect("GET");
-        let body: Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON");
-        let servers = body["servers"].as_array().cloned().unwrap_or_default();
-        servers.iter().filter_map(|s| s["server"]["name"].as_str().map(ToOwned::to_owned)).collect()
-    }
-
-    /// Polls `check` every 10 ms until it holds; panics after [`PICKUP_LIMIT`]. Returns the time it took.
-    async fn wait_until<'a, F, Fut>(&'a self, what: &str, check: F) -> Duration
-    where
-        F: Fn(&'a Self) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let start = Instant::now();
-        while !check(self).await {
-            assert!(start.elapsed() < PICKUP_LIMIT, "{what}: not within {PICKUP_LIMIT:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        start.elapsed()
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.await.expect("join").expect("the pod stops cleanly");
+    async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -98,23 +68,21 @@ async fn the_pod_serves_each_catalog_written_to_the_storage_within_seconds() {
     let first = vec![version("io.example/a", "1.0.0", 1), version("io.example/b", "1.0.0", 1)];
     store.commit_sync(&commit(REG, "r1", 2, first, vec![])).await.expect("commit");
     let created = pod
-        .wait_until("the first catalog", |p| async move { p.names().await == names(&["io.example/a", "io.example/b"]) })
+        .wait_until("the first catalog", || async { pod.names().await == names(&["io.example/a", "io.example/b"]) })
         .await;
     assert_eq!(pod.status("/readyz").await, Some(200));
 
     let second = vec![version("io.example/c", "1.0.0", 2)];
     store.commit_sync(&commit(REG, "r2", 2, second, vec![support::nv("io.example/b", "1.0.0")])).await.expect("commit");
-    let changed =
-        pod.wait_until("the changed catalog", |p| async move {
-            p.names().await == names(&["io.example/a", "io.example/c"])
-        })
+    let changed = pod
+        .wait_until("the changed catalog", || async { pod.names().await == names(&["io.example/a", "io.example/c"]) })
         .await;
     println!("storage write to served catalog: {created:?} (created), {changed:?} (changed)");
 
     // The storage is deleted (its registry is going away): not ready any more.
     let api: Api<ConfigMap> = Api::namespaced(fake.client_as("user"), NAMESPACE);
     api.delete(&storage_config_map_name(REG), &DeleteParams::default()).await.expect("delete");
-    pod.wait_until("not ready without storage", |p| async move { p.status("/readyz").await == Some(503) }).await;
+    pod.wait_until("not ready without storage", || async { pod.status("/readyz").await == Some(503) }).await;
     pod.stop().await;
 
     // What the pod's Role must grant, and nothing it writes.
@@ -139,10 +107,9 @@ async fn a_storage_with_state_but_no_catalog_is_ready_and_empty() {
     store.record_run(&run(REG, SyncOutcome::Failed), Some(&failed)).await.expect("record");
 
     let pod = Pod::start(&fake).await;
-    pod.wait_until("ready on a known-empty storage", |p| async move { p.status("/readyz").await == Some(200) }).await;
+    pod.wait_until("ready on a known-empty storage", || async { pod.status("/readyz").await == Some(200) }).await;
     assert!(pod.names().await.is_empty());
-    let response = pod.http.get(format!("{}/api/v1/registries", pod.base)).send().await.expect("GET");
-    let registries: Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON");
+    let registries = pod.json("/api/v1/registries").await;
     assert_eq!(registries.to_string().matches("\"platform\"").count(), 1, "{registries}");
     pod.stop().await;
 }
@@ -154,7 +121,7 @@ async fn a_broken_storage_keeps_the_last_catalog_served() {
     let store = ConfigMapStore::new(fake.client_as("operator"), NAMESPACE, REG, owner(&registry));
     store.commit_sync(&commit(REG, "r1", 1, vec![version("io.example/a", "1.0.0", 1)], vec![])).await.expect("commit");
     let pod = Pod::start(&fake).await;
-    pod.wait_until("the catalog", |p| async move { p.names().await == names(&["io.example/a"]) }).await;
+    pod.wait_until("the catalog", || async { pod.names().await == names(&["io.example/a"]) }).await;
 
     break_storage(&fake).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -187,8 +154,8 @@ async fn a_pod_that_never_read_a_good_catalog_stays_unready() {
     let api: Api<ConfigMap> = Api::namespaced(fake.client_as("user"), NAMESPACE);
     api.delete(&storage_config_map_name(REG), &DeleteParams::default()).await.expect("delete");
     store.commit_sync(&commit(REG, "r2", 1, vec![version("io.example/b", "1.0.0", 2)], vec![])).await.expect("commit");
-    pod.wait_until("the repaired catalog", |p| async move { p.names().await == names(&["io.example/b"]) }).await;
-    pod.wait_until("ready", |p| async move { p.status("/readyz").await == Some(200) }).await;
+    pod.wait_until("the repaired catalog", || async { pod.names().await == names(&["io.example/b"]) }).await;
+    pod.wait_until("ready", || async { pod.status("/readyz").await == Some(200) }).await;
     pod.stop().await;
 }
 

@@ -13,6 +13,8 @@
 
 #[path = "scenarios/harness.rs"]
 mod harness;
+#[path = "support/pod.rs"]
+mod pod;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -23,16 +25,15 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
+use pod::LoopbackPod;
 use serde_json::{Value, json};
 use thv_kube_fake::FakeApiServer;
 use thv_operator::McpRegistry;
-use thv_operator::api_pod::{ApiPod, ApiPodError};
+use thv_operator::api_pod::ApiPod;
 use thv_operator::conditions::ConditionType::{Ready, Reconciling, Stalled, Synced};
 use thv_operator::controller::workload::{DATABASE_ENV, STORAGE_SECRET_VERSION_ANNOTATION};
 use thv_store::{PostgresStore, PostgresUrl, Store};
 use thv_testdata::postgres::{TestDatabase, shared_cluster};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The private cluster's fresh database, or `None` (with a note) where PostgreSQL is not installed and
 /// `THV_REQUIRE_TOOLS` is not `1` (`scripts/test.sh` sets it, so the suite never skips there).
@@ -152,7 +153,7 @@ async fn a_postgres_registry_syncs_into_the_database_and_its_api_pod_serves_it()
 
     // The API pod, as the Deployment runs it (THV_DATABASE from the Secret), serves the catalog as `platform`.
     let pod = Pod::start(&fake, "platform", &db.url_with_password()).await;
-    pod.wait_until("ready", |p| async move { p.status("/readyz").await == Some(200) }).await;
+    pod.wait_until("ready", || async { pod.status("/readyz").await == Some(200) }).await;
     assert_eq!(pod.names().await, servers);
     let registries = pod.json("/api/v1/registries").await;
     assert_eq!(registries.to_string().matches("\"platform\"").count(), 1, "the plain name: {registries}");
@@ -163,11 +164,7 @@ async fn a_postgres_registry_syncs_into_the_database_and_its_api_pod_serves_it()
     let more = names("pg", 4);
     put_configmap(&fake, "catalog", &catalog(&more.iter().map(String::as_str).collect::<Vec<_>>(), "1.0.0")).await;
     let expected = more.clone();
-    pod.wait_until("the edited catalog", |p| {
-        let expected = expected.clone();
-        async move { p.names().await == expected }
-    })
-    .await;
+    pod.wait_until("the edited catalog", || async { pod.names().await == expected }).await;
     println!("ConfigMap edit to served by the PostgreSQL API pod: {:?}", edited.elapsed());
 
     assert_no_secret_anywhere(&fake, &db.password);
@@ -275,63 +272,27 @@ async fn an_unreachable_database_is_retried_and_the_catalog_in_it_stays() {
 }
 
 /// The API pod (`thv operator api`) on a loopback port.
-struct Pod {
-    base: String,
-    http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), ApiPodError>>,
+struct Pod(LoopbackPod);
+
+impl std::ops::Deref for Pod {
+    type Target = LoopbackPod;
+    fn deref(&self) -> &LoopbackPod {
+        &self.0
+    }
 }
 
 impl Pod {
     async fn start(fake: &FakeApiServer, registry: &str, url: &str) -> Self {
-        thv_sources::ensure_crypto_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = oneshot::channel::<()>();
+        let client = fake.client_as("api-pod");
         let mut pod = ApiPod::new(NS, registry);
         pod.database = Some(PostgresUrl::parse(url).expect("URL"));
-        let task = tokio::spawn(pod.run(fake.client_as("api-pod"), listener, async {
-            let _ = stopped.await;
-        }));
-        let pod = Self { base, http: reqwest::Client::new(), stop: Some(stop), task };
-        pod.wait_until("the pod listens", |p| async move { p.status("/healthz").await == Some(200) }).await;
-        pod
+        Self(
+            LoopbackPod::start(Duration::from_secs(10), |listener, shutdown| pod.run(client, listener, shutdown)).await,
+        )
     }
 
-    async fn status(&self, path: &str) -> Option<u16> {
-        self.http.get(format!("{}{path}", self.base)).send().await.ok().map(|r| r.status().as_u16())
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
-        serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON")
-    }
-
-    async fn names(&self) -> Vec<String> {
-        let body = self.json("/v0.1/servers").await;
-        let servers = body["servers"].as_array().cloned().unwrap_or_default();
-        servers.iter().filter_map(|s| s["server"]["name"].as_str().map(ToOwned::to_owned)).collect()
-    }
-
-    /// Polls `check` every 20 ms until it holds; panics after 10 s. Returns the time it took.
-    async fn wait_until<'a, F, Fut>(&'a self, what: &str, check: F) -> Duration
-    where
-        F: Fn(&'a Self) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let start = Instant::now();
-        while !check(self).await {
-            assert!(start.elapsed() < Duration::from_secs(10), "{what}: not within 10 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        start.elapsed()
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.await.expect("join").expect("the pod stops cleanly");
+    async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -349,7 +310,7 @@ async fn a_postgres_api_pod_is_unready_until_the_registry_is_synced() {
     put_configmap(&fake, "catalog", &catalog(&["io.example/a"], "1.0.0")).await;
     put_secret(&fake, "registry-db", "url", &db.url_with_password()).await;
     let _operator = Operator::start(&fake);
-    pod.wait_until("ready", |p| async move { p.status("/readyz").await == Some(200) }).await;
+    pod.wait_until("ready", || async { pod.status("/readyz").await == Some(200) }).await;
     assert_eq!(pod.names().await, ["io.example/a"]);
     pod.stop().await;
 

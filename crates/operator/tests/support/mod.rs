@@ -2,6 +2,8 @@
 //! store records shaped like the ones the sync pipeline writes (`thv_store::fixtures`).
 #![allow(dead_code, unused_imports)] // Each test binary uses a different part.
 
+pub mod pod;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, PostParams};
 use kube::{CustomResourceExt, Resource};
